@@ -1,0 +1,235 @@
+"""Database access for the SQL stores: one small adapter over SQLite, PostgreSQL and MySQL.
+
+Queries are written once with ``?`` placeholders and run through the DBAPI driver directly:
+
+* SQLite (the embedded default) uses the standard library's ``sqlite3``: opening the store costs
+  milliseconds instead of importing SQLAlchemy. WAL mode, a long busy timeout and ``BEGIN
+  IMMEDIATE`` for every write transaction serialize writers, so many processes writing one file
+  wait their turn instead of failing with "database is locked".
+* PostgreSQL and MySQL/MariaDB go through a SQLAlchemy engine (URL parsing, drivers, pooling);
+  statements run on the pooled DBAPI connection with ``?`` rewritten to the driver's ``%s``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+from labkeep.exceptions import InvalidParameterValue
+
+SQLITE_BUSY_TIMEOUT_S = 120.0
+
+
+class Cursor:
+    """A DBAPI cursor that accepts ``?`` placeholders on every backend."""
+
+    __slots__ = ("_cur", "_convert")
+
+    def __init__(self, cur: Any, convert: bool) -> None:
+        self._cur = cur
+        self._convert = convert
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        self._cur.execute(_to_format_style(sql) if self._convert else sql, params)
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
+        if rows:
+            self._cur.executemany(_to_format_style(sql) if self._convert else sql, rows)
+        return self
+
+    def fetchall(self) -> list[tuple]:
+        return self._cur.fetchall()
+
+    def fetchone(self) -> tuple | None:
+        return self._cur.fetchone()
+
+    @property
+    def rowcount(self) -> int:
+        return self._cur.rowcount
+
+
+@lru_cache(maxsize=1024)
+def _to_format_style(sql: str) -> str:
+    # Our SQL never contains literal '%' or '?' outside placeholders (patterns travel as params).
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class Database:
+    """Connections and transactions for one database URI.
+
+    ``read()`` and ``write()`` yield a ``Cursor``; ``write()`` commits on success and rolls back
+    on any error, so a failed operation leaves nothing half-written.
+    """
+
+    dialect: str
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        raise NotImplementedError
+
+    @contextmanager
+    def write(self) -> Iterator[Cursor]:
+        raise NotImplementedError
+
+    def is_integrity_error(self, exc: BaseException) -> bool:
+        return type(exc).__name__ in ("IntegrityError", "UniqueViolation")
+
+    def close(self) -> None:
+        pass
+
+
+def sqlite_path_from_uri(uri: str) -> str:
+    """``sqlite:///relative.db`` / ``sqlite:////abs.db`` -> a filesystem path."""
+    if not uri.startswith("sqlite:///"):
+        raise InvalidParameterValue(f"Not a SQLite URI: {uri!r}; expected sqlite:///path/to/file.db")
+    path = uri[len("sqlite:///") :].split("?", 1)[0]
+    if not path or path == ":memory:":
+        raise InvalidParameterValue("An in-memory SQLite store cannot be shared; give a file path.")
+    return os.path.abspath(path)
+
+
+class SQLiteDatabase(Database):
+    dialect = "sqlite"
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(uri)
+        self.path = sqlite_path_from_uri(uri)
+        self._lock = threading.RLock()
+        self._conn: Any = None
+        self._pid = -1
+
+    def _connection(self) -> Any:
+        if self._conn is None or self._pid != os.getpid():
+            import sqlite3
+
+            conn = sqlite3.connect(
+                self.path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            # WAL commits survive a killed process; NORMAL skips the fsync per commit.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA case_sensitive_like = ON")
+            conn.execute("PRAGMA foreign_keys = OFF")
+            self._conn = conn
+            self._pid = os.getpid()
+        return self._conn
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        with self._lock:
+            yield Cursor(self._connection().cursor(), False)
+
+    @contextmanager
+    def write(self) -> Iterator[Cursor]:
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Cursor(conn.cursor(), False)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+
+class SqlAlchemyDatabase(Database):
+    """PostgreSQL or MySQL/MariaDB through a pooled SQLAlchemy engine."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(uri)
+        from sqlalchemy import create_engine
+
+        self.engine = create_engine(
+            normalize_sqlalchemy_uri(uri),
+            pool_pre_ping=True,
+            pool_size=int(os.environ.get("LABKEEP_SQL_POOL_SIZE", "5")),
+            max_overflow=int(os.environ.get("LABKEEP_SQL_MAX_OVERFLOW", "10")),
+            pool_recycle=1800,
+        )
+        name = self.engine.dialect.name
+        self.dialect = "mysql" if name in ("mysql", "mariadb") else name
+        self._pid = os.getpid()
+
+    def _raw(self) -> Any:
+        if self._pid != os.getpid():  # never share pooled sockets across a fork
+            self.engine.dispose(close=False)
+            self._pid = os.getpid()
+        return self.engine.raw_connection()
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        raw = self._raw()
+        try:
+            cur = raw.cursor()
+            yield Cursor(cur, True)
+            raw.rollback()
+        finally:
+            raw.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Cursor]:
+        raw = self._raw()
+        try:
+            cur = raw.cursor()
+            try:
+                yield Cursor(cur, True)
+            except BaseException:
+                raw.rollback()
+                raise
+            raw.commit()
+        finally:
+            raw.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+_DRIVER_DEFAULTS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
+
+
+def normalize_sqlalchemy_uri(uri: str) -> str:
+    """Pick the driver labkeep ships for a bare ``postgresql://`` or ``mysql://`` URI."""
+    scheme, sep, rest = uri.partition("://")
+    if scheme in _DRIVER_DEFAULTS:
+        uri = _DRIVER_DEFAULTS[scheme] + sep + rest
+        scheme = uri.partition("://")[0]
+    if scheme.startswith(("mysql", "mariadb")) and "charset=" not in uri:
+        uri += ("&" if "?" in uri else "?") + "charset=utf8mb4"
+    return uri
+
+
+_SCHEME_RE = re.compile(r"^(sqlite|postgresql|postgres|mysql|mariadb)(\+\w+)?://")
+
+
+def is_sql_uri(uri: str) -> bool:
+    return bool(_SCHEME_RE.match(uri))
+
+
+def open_database(uri: str) -> Database:
+    if uri.startswith("sqlite:"):
+        return SQLiteDatabase(uri)
+    if is_sql_uri(uri):
+        return SqlAlchemyDatabase(uri)
+    raise InvalidParameterValue(
+        f"Unsupported database URI {uri!r}; use sqlite:///file.db, postgresql://… or mysql+pymysql://…"
+    )

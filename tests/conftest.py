@@ -1,0 +1,42 @@
+"""Shared fixtures: throw-away SQL databases on every backend, free ports, a clean cwd."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from dbs import BACKENDS, temporary_database  # noqa: E402
+
+
+@pytest.fixture(params=BACKENDS)
+def db_uri(request, tmp_path):
+    """A new empty database URI, once per backend (sqlite, postgresql, mysql)."""
+    with temporary_database(request.param, tmp_path) as uri:
+        yield uri
+
+
+@pytest.fixture
+def sqlite_uri(tmp_path):
+    return f"sqlite:///{tmp_path}/store.db"
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """Each test runs in its own cwd with no tracking settings leaking in from the shell."""
+    for var in list(os.environ):
+        if var.startswith(("MLFLOW_", "LABKEEP_")) and var != "LABKEEP_TEST_BACKENDS":
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield
