@@ -1,0 +1,1 @@
+"""labkeep tracking server: an ASGI app speaking MLflow's REST protocol."""

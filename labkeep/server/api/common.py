@@ -1,0 +1,227 @@
+"""The handler convention shared by every REST resource module.
+
+A handler is a plain synchronous function::
+
+    def get_registered_model(ctx: ApiContext, req: ApiRequest) -> dict:
+        name = req.str("name", required=True)
+        return {"registered_model": ctx.registry_store.get_registered_model(name).to_dict()}
+
+The framework (``labkeep.server.api.dispatch``) runs it in a worker thread, serialises the returned
+dict as JSON (a returned Starlette ``Response`` is sent as is), turns a ``LabkeepException`` into
+``{"error_code", "message"}`` with the matching HTTP status and any other exception into a 500 JSON
+body without a traceback (the traceback is logged server-side).
+
+``ApiRequest`` reads request fields the way MLflow's wire protocol sends them: query parameters for
+GET (a repeated key is a list), the JSON body otherwise (DELETE included). Typed getters raise
+``InvalidParameterValue`` with a message naming the field when it is missing or of the wrong type.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from labkeep.exceptions import InvalidParameterValue
+
+_MISSING = object()
+
+
+@dataclass
+class ApiContext:
+    """What a handler may use: the stores, the artifact storage and the server settings."""
+
+    tracking_store: Any
+    registry_store: Any | None = None
+    # Where proxied artifact bytes live: a local directory or an ``s3://bucket/prefix`` URI.
+    artifact_root: str = ""
+    settings: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class ApiRequest:
+    """Typed access to one request's fields (query params for GET, JSON body otherwise)."""
+
+    def __init__(
+        self,
+        method: str,
+        body: Mapping[str, Any] | None = None,
+        query: Mapping[str, list[str]] | None = None,
+        path_params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.method = method.upper()
+        self.body: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
+        self.query: Mapping[str, list[str]] = query or {}
+        self.path_params: Mapping[str, str] = path_params or {}
+        self.headers: Mapping[str, str] = headers or {}
+
+    # ---- raw lookup
+    def raw(self, name: str, default: Any = None) -> Any:
+        """The field's raw value: path param, then JSON body, then (first) query value."""
+        if name in self.path_params:
+            return self.path_params[name]
+        if name in self.body and self.body[name] is not None:
+            return self.body[name]
+        values = self.query.get(name)
+        if values:
+            return values[0]
+        return default
+
+    def has(self, name: str) -> bool:
+        return self.raw(name, _MISSING) is not _MISSING
+
+    def _get(self, name: str, required: bool, default: Any) -> Any:
+        value = self.raw(name, _MISSING)
+        if value is _MISSING:
+            if required:
+                raise InvalidParameterValue(f"Missing value for required parameter '{name}'.")
+            return default
+        return value
+
+    # ---- typed getters
+    def str(self, name: str, required: bool = False, default: str | None = None) -> str | None:
+        value = self._get(name, required, default)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidParameterValue(f"Parameter '{name}' must be a string, got {_type(value)}.")
+            value = str(value)
+        if required and value == "":
+            raise InvalidParameterValue(f"Missing value for required parameter '{name}'.")
+        return value
+
+    def int(self, name: str, required: bool = False, default: int | None = None) -> int | None:
+        value = self._get(name, required, default)
+        if value is None or (value is default and not isinstance(value, str)):
+            return value
+        if isinstance(value, bool):
+            raise InvalidParameterValue(f"Parameter '{name}' must be an integer, got a boolean.")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+            return int(value)
+        raise InvalidParameterValue(f"Parameter '{name}' must be an integer, got {value!r}.")
+
+    def bool(self, name: str, required: bool = False, default: bool | None = None) -> bool | None:
+        value = self._get(name, required, default)
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise InvalidParameterValue(f"Parameter '{name}' must be true or false, got {value!r}.")
+
+    def list(self, name: str, required: bool = False) -> list[Any]:
+        """A repeated field: JSON list in the body, or every value of a repeated query key."""
+        if name in self.body and self.body[name] is not None:
+            value = self.body[name]
+            if not isinstance(value, list):
+                value = [value]
+        else:
+            value = list(self.query.get(name, []))
+        if required and not value:
+            raise InvalidParameterValue(f"Missing value for required parameter '{name}'.")
+        return value
+
+    def str_list(self, name: str, required: bool = False) -> list[str]:
+        out = []
+        for item in self.list(name, required):
+            if not isinstance(item, str | int) or isinstance(item, bool):
+                raise InvalidParameterValue(f"Parameter '{name}' must be a list of strings.")
+            out.append(str(item))
+        return out
+
+    def dicts(self, name: str, required: bool = False) -> list[dict[str, Any]]:
+        """A repeated message field (e.g. ``tags``): a list of JSON objects."""
+        items = self.list(name, required)
+        for item in items:
+            if not isinstance(item, dict):
+                raise InvalidParameterValue(f"Parameter '{name}' must be a list of objects.")
+        return items
+
+    def run_id(self, required: bool = True) -> str | None:
+        """``run_id`` or its legacy alias ``run_uuid`` (``run_id`` wins)."""
+        value = self.str("run_id") or self.str("run_uuid")
+        if required and not value:
+            raise InvalidParameterValue("Missing value for required parameter 'run_id'.")
+        return value
+
+
+Handler = Callable[[ApiContext, ApiRequest], Any]
+
+
+def _type(value: Any) -> str:
+    return {dict: "an object", list: "a list", bool: "a boolean"}.get(type(value), type(value).__name__)
+
+
+# ---------------------------------------------------------------- path and URI safety
+
+_ENCODED_RE = re.compile(r"%[0-9a-fA-F]{2}")
+
+
+def safe_relative_path(path: str, what: str = "artifact path") -> str:
+    """Validate a client-supplied relative path; return it normalised (``a/b/c``) or raise.
+
+    Rejects ``..`` segments, absolute paths, drive letters, backslashes, NUL and other control
+    characters, ``?``/``#`` and percent-encoded sequences (which would decode to any of these,
+    single or double encoded). The empty string is the root and is allowed.
+    """
+    if not isinstance(path, str):
+        raise InvalidParameterValue(f"Invalid {what}: expected a string.")
+    bad = InvalidParameterValue(
+        f"Invalid {what} {path!r}: use a relative path without '..', backslashes, '?', '#', "
+        "percent-escapes or control characters."
+    )
+    if any(ord(c) < 32 or c == "\x7f" for c in path) or any(c in path for c in "\\?#"):
+        raise bad
+    if _ENCODED_RE.search(path):
+        raise bad
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path) or path.startswith("~"):
+        raise bad
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise bad
+    return "/".join(parts)
+
+
+def is_inside(path: str, root: str) -> bool:
+    """True when the posix/OS path ``path`` is ``root`` or below it (after normalisation)."""
+    import os
+
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def check_uri_confined(uri: str, allowed_roots: list[str], what: str = "source") -> str:
+    """Reject a URI that could reach outside the artifact storage.
+
+    Remote schemes (``s3://``, ``mlflow-artifacts:``, ``models:``, ``runs:``, ``http(s)://``) are
+    validated for traversal in their path; local paths and ``file://`` URIs must lie under one of
+    ``allowed_roots`` (local directories). Returns the URI unchanged when it is acceptable.
+    """
+    if not isinstance(uri, str) or not uri:
+        raise InvalidParameterValue(f"Missing value for required parameter '{what}'.")
+    if "\x00" in uri or any(ord(c) < 32 for c in uri):
+        raise InvalidParameterValue(f"Invalid {what} {uri!r}: control characters are not allowed.")
+    decoded = uri
+    for _ in range(3):  # catch double/triple encoded '..'
+        decoded = unquote(decoded)
+    if "\\" in decoded or any(seg == ".." for seg in re.split(r"[/\\]", decoded)):
+        raise InvalidParameterValue(f"Invalid {what} {uri!r}: path traversal ('..') is not allowed.")
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.lower()
+    if scheme in ("", "file") or re.match(r"^[A-Za-z]$", scheme):
+        local = unquote(parsed.path) if scheme == "file" else uri
+        local = posixpath.normpath(local)
+        if not any(is_inside(local, root) for root in allowed_roots if root):
+            raise InvalidParameterValue(
+                f"Invalid {what} {uri!r}: local paths must lie inside the server's artifact root."
+            )
+    return uri
