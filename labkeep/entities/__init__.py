@@ -10,6 +10,14 @@ from labkeep.entities.enums import (
 )
 from labkeep.entities.logged_model import LoggedModel
 from labkeep.entities.paging import PagedList
+from labkeep.entities.registry import (
+    ModelVersion,
+    ModelVersionTag,
+    PromotionEvent,
+    RegisteredModel,
+    RegisteredModelAlias,
+    RegisteredModelTag,
+)
 from labkeep.entities.tracking import (
     Dataset,
     DatasetInput,
@@ -42,9 +50,15 @@ __all__ = [
     "LoggedModelOutput",
     "LoggedModelStatus",
     "Metric",
+    "ModelVersion",
     "ModelVersionStatus",
+    "ModelVersionTag",
     "PagedList",
     "Param",
+    "PromotionEvent",
+    "RegisteredModel",
+    "RegisteredModelAlias",
+    "RegisteredModelTag",
     "Run",
     "RunData",
     "RunInfo",

@@ -1,0 +1,190 @@
+"""Where a model version's files live: validate a version ``source`` and resolve its storage location.
+
+A source may be ``models:/<model_id>`` (a logged model), ``runs:/<run_id>/<path>`` (a run's
+artifacts, or the logged model the run produced under that name), ``models:/<name>/<version>``
+(another registered version), or a plain artifact URI / path. Plain URIs must lie inside the run's
+or logged model's artifact root or inside the configured artifact storage, so the registry can never
+be used to point at (and later serve) arbitrary server files.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
+
+from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
+from labkeep.stores.registry_validation import MAX_SOURCE_LENGTH
+
+_LOGGED_MODEL_ID_RE = re.compile(r"^m-[0-9a-zA-Z]+$")
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    storage_location: str
+    run_id: str | None
+    model_id: str | None
+
+
+@dataclass(frozen=True)
+class LoggedModelRef:
+    model_id: str
+    artifact_location: str
+    source_run_id: str | None
+
+
+@dataclass
+class SourceLookups:
+    """What source validation needs to know about runs, logged models and storage roots."""
+
+    run_artifact_uri: Callable[[str], str | None]
+    logged_model: Callable[[str], LoggedModelRef | None]
+    logged_model_of_run: Callable[[str, str], LoggedModelRef | None]
+    storage_roots: Callable[[], Sequence[str]]
+    registered_version_uri: Callable[[str], str]
+
+
+def check_no_traversal(uri: str) -> None:
+    """Refuse control characters, backslashes and ``..`` segments (also percent-encoded)."""
+    if any(ord(c) < 32 or c == "\x7f" for c in uri):
+        raise InvalidParameterValue(
+            f"Invalid model version source {uri!r}: control characters are not allowed."
+        )
+    decoded = uri
+    for _ in range(3):  # double/triple encoding
+        decoded = unquote(decoded)
+    if "\\" in decoded or any(seg == ".." for seg in decoded.split("/")):
+        raise InvalidParameterValue(
+            f"Invalid model version source {uri!r}: path traversal ('..') is not allowed."
+        )
+
+
+def resolve_source(
+    source: str, run_id: str | None, model_id: str | None, lookups: SourceLookups
+) -> ResolvedSource:
+    """Validate ``source`` against ``run_id``/``model_id``; return where its files are."""
+    if not isinstance(source, str) or not source.strip():
+        raise InvalidParameterValue("Missing value for required parameter 'source'.")
+    if len(source) > MAX_SOURCE_LENGTH:
+        raise InvalidParameterValue(
+            f"Model version source is {len(source)} characters long; the limit is {MAX_SOURCE_LENGTH}."
+        )
+    check_no_traversal(source)
+    scheme = urlparse(source).scheme.lower()
+    if scheme == "models":
+        return _resolve_models_source(source, run_id, model_id, lookups)
+    if scheme == "runs":
+        return _resolve_runs_source(source, run_id, model_id, lookups)
+    return _resolve_plain_source(source, run_id, model_id, lookups)
+
+
+def _resolve_models_source(
+    source: str, run_id: str | None, model_id: str | None, lookups: SourceLookups
+) -> ResolvedSource:
+    rest = source[len("models:") :].lstrip("/")
+    if _LOGGED_MODEL_ID_RE.match(rest):
+        if model_id and model_id != rest:
+            raise InvalidParameterValue(
+                f"Model version source {source!r} names logged model {rest!r}, which does not match "
+                f"model_id {model_id!r}."
+            )
+        logged = lookups.logged_model(rest)
+        if logged is None:
+            raise ResourceDoesNotExist(f"Logged model with id={rest!r} not found.")
+        return ResolvedSource(logged.artifact_location, run_id or logged.source_run_id, rest)
+    # models:/<name>/<version|stage|latest> or models:/<name>@<alias>: copy of a registered version.
+    return ResolvedSource(lookups.registered_version_uri(source), run_id, model_id)
+
+
+def _resolve_runs_source(
+    source: str, run_id: str | None, model_id: str | None, lookups: SourceLookups
+) -> ResolvedSource:
+    rest = source[len("runs:") :].lstrip("/")
+    src_run, _, path = rest.partition("/")
+    if not src_run:
+        raise InvalidParameterValue(
+            f"Invalid model version source {source!r}: expected runs:/<run_id>/<path>."
+        )
+    if run_id and run_id != src_run:
+        raise InvalidParameterValue(
+            f"Model version source {source!r} belongs to run {src_run!r}, not to run_id {run_id!r}."
+        )
+    path = path.strip("/")
+    # MLflow 3 keeps models outside the run directory: runs:/<run>/<name> may name a logged model.
+    if path:
+        first, _, below = path.partition("/")
+        logged = lookups.logged_model_of_run(src_run, first)
+        if logged is not None and (model_id is None or model_id == logged.model_id):
+            location = logged.artifact_location.rstrip("/") + ("/" + below if below else "")
+            return ResolvedSource(location, src_run, model_id or logged.model_id)
+    artifact_uri = lookups.run_artifact_uri(src_run)
+    if artifact_uri is None:
+        raise ResourceDoesNotExist(f"Run with id={src_run!r} not found.")
+    location = artifact_uri.rstrip("/") + ("/" + path if path else "")
+    return ResolvedSource(location, src_run, model_id)
+
+
+def _resolve_plain_source(
+    source: str, run_id: str | None, model_id: str | None, lookups: SourceLookups
+) -> ResolvedSource:
+    roots: list[str] = []
+    if run_id:
+        artifact_uri = lookups.run_artifact_uri(run_id)
+        if artifact_uri is None:
+            raise ResourceDoesNotExist(f"Run with id={run_id!r} not found.")
+        roots.append(artifact_uri)
+    if model_id:
+        logged = lookups.logged_model(model_id)
+        if logged is None:
+            raise ResourceDoesNotExist(f"Logged model with id={model_id!r} not found.")
+        roots.append(logged.artifact_location)
+    if run_id or model_id:
+        # A source that names a run or model must lie inside that run's / model's artifacts.
+        if not any(is_within(source, root) for root in roots):
+            what = " or ".join(
+                x
+                for x in (
+                    f"run {run_id!r}" if run_id else "",
+                    f"logged model {model_id!r}" if model_id else "",
+                )
+                if x
+            )
+            raise InvalidParameterValue(
+                f"Model version source {source!r} is not inside the artifacts of {what}; use "
+                "runs:/<run_id>/<path> or models:/<model_id>."
+            )
+        return ResolvedSource(source, run_id, model_id)
+    if not any(is_within(source, root) for root in lookups.storage_roots()):
+        raise InvalidParameterValue(
+            f"Model version source {source!r} is outside the configured artifact storage; register "
+            "a run's or logged model's artifacts (runs:/<run_id>/<path> or models:/<model_id>)."
+        )
+    return ResolvedSource(source, run_id, model_id)
+
+
+def _split(uri: str) -> tuple[str, str, str]:
+    """(scheme, netloc, normalized path); local paths and file: URIs become ('file', '', realpath)."""
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.lower()
+    if scheme in ("", "file") or (len(scheme) == 1 and scheme.isalpha()):
+        path = unquote(parsed.path) if scheme == "file" else uri
+        return "file", "", os.path.realpath(os.path.abspath(os.path.expanduser(path)))
+    path = posixpath.normpath("/" + parsed.path.lstrip("/")) if parsed.path else "/"
+    return scheme, parsed.netloc, path
+
+
+def is_within(uri: str, root: str) -> bool:
+    """True when ``uri`` is ``root`` or lies below it (same scheme and host, path prefix by segment)."""
+    if not root:
+        return False
+    scheme, netloc, path = _split(uri)
+    r_scheme, r_netloc, r_path = _split(root)
+    if scheme != r_scheme:
+        return False
+    # mlflow-artifacts:/x and mlflow-artifacts://host:port/x name the same proxied storage.
+    if netloc != r_netloc and not (scheme == "mlflow-artifacts" and (not netloc or not r_netloc)):
+        return False
+    return path == r_path or path.startswith(r_path.rstrip("/") + "/")
