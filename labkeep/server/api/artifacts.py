@@ -1,0 +1,209 @@
+"""Artifact proxy (``/api/2.0/mlflow-artifacts/...``), run artifact listing and legacy downloads.
+
+The proxy serves ``mlflow-artifacts:/<exp>/<run>/artifacts/<file>`` URIs: the path after the scheme
+is a path below the server's artifacts destination.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import posixpath
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+
+from labkeep.exceptions import InvalidParameterValue, LabkeepException, ResourceDoesNotExist
+from labkeep.server.api.common import ApiContext, ApiRequest, safe_relative_path
+from labkeep.server.api.dispatch import json_bytes
+
+PROXY_MARKER = "/api/2.0/mlflow-artifacts/artifacts"
+# The legacy UI upload is limited to 10 MB (limits-and-defaults.md).
+LEGACY_UPLOAD_LIMIT = 10 * 1024 * 1024
+
+_TEXT_EXTENSIONS = {
+    ".txt", ".log", ".md", ".json", ".yaml", ".yml", ".csv", ".tsv", ".py", ".ini", ".cfg",
+    ".toml", ".xml", ".html", ".js", ".css", ".sh", ".r", ".sql", ".mlmodel",
+}  # fmt: skip
+
+
+def destination(ctx: ApiContext) -> Any:
+    store = ctx.extras.get("artifact_store")
+    if store is None:
+        raise LabkeepException(
+            "This server does not serve artifacts (started without an artifacts destination).",
+            error_code="NOT_IMPLEMENTED",
+        )
+    return store
+
+
+def resolve_uri(ctx: ApiContext, uri: str) -> tuple[Any, str]:
+    """An artifact URI → (store, relative prefix inside that store)."""
+    from labkeep.server.artifact_store import LocalArtifactStore, S3ArtifactStore
+
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.lower()
+    if scheme == "mlflow-artifacts":
+        return destination(ctx), safe_relative_path(unquote(parsed.path).lstrip("/"))
+    if scheme in ("http", "https") and PROXY_MARKER in parsed.path:
+        rel = parsed.path.split(PROXY_MARKER, 1)[1]
+        return destination(ctx), safe_relative_path(unquote(rel).lstrip("/"))
+    if scheme == "s3":
+        return S3ArtifactStore(uri), ""
+    if scheme == "file":
+        return LocalArtifactStore(unquote(parsed.path)), ""
+    if scheme == "" and os.path.isabs(uri):
+        return LocalArtifactStore(uri), ""
+    raise InvalidParameterValue(f"The server cannot read artifacts at {uri!r}.")
+
+
+def _join(prefix: str, rel: str) -> str:
+    return "/".join(p for p in (prefix, rel) if p)
+
+
+def list_under_uri(ctx: ApiContext, root_uri: str, path: str) -> list[dict[str, Any]]:
+    """Children of ``root_uri``/``path`` with paths relative to ``root_uri`` (``dir/c.txt``)."""
+    rel = safe_relative_path(path or "")
+    store, prefix = resolve_uri(ctx, root_uri)
+    entries = store.list_dir(_join(prefix, rel)) or []
+    return [dict(e.to_dict(), path=_join(rel, e.path)) for e in entries]
+
+
+def file_response_for_uri(ctx: ApiContext, root_uri: str, path: str) -> Response:
+    rel = safe_relative_path(path, "artifact path")
+    store, prefix = resolve_uri(ctx, root_uri)
+    return _file_response(store, _join(prefix, rel))
+
+
+def _content_type(name: str) -> str:
+    ext = os.path.splitext(name)[1].lower()
+    if ext in _TEXT_EXTENSIONS or name == "MLmodel":
+        return "text/plain"
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def _file_response(store: Any, rel: str) -> Response:
+    kind = store.kind(rel)
+    if kind is None:
+        raise ResourceDoesNotExist(f"Artifact {rel!r} does not exist.")
+    if kind == "dir":
+        return Response(
+            json_bytes({"detail": f"Artifact path {rel!r} is a directory; list it instead."}),
+            status_code=400,
+            media_type="application/json",
+        )
+    name = posixpath.basename(rel)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    local = store.local_path(rel)
+    if local is not None:
+        return FileResponse(local, media_type=_content_type(name), headers=headers)
+    headers["Content-Length"] = str(store.size(rel))
+    return StreamingResponse(store.iter_bytes(rel), media_type=_content_type(name), headers=headers)
+
+
+# ---------------------------------------------------------------- proxy (raw async handlers)
+
+
+async def _run(func: Any, *args: Any) -> Any:
+    return await anyio.to_thread.run_sync(func, *args)
+
+
+async def proxy_list(ctx: ApiContext, request: Request, params: dict) -> Response:
+    rel = safe_relative_path(request.query_params.get("path", ""))
+    entries = await _run(destination(ctx).list_dir, rel)
+    body = {"files": [e.to_dict() for e in entries]} if entries else {}
+    if entries is not None and not entries:
+        body = {}
+    return Response(json_bytes(body), media_type="application/json")
+
+
+async def receive_to_store(store: Any, rel: str, request: Request, limit: int | None = None) -> None:
+    tmp = await _run(store.temp_file_for, rel)
+    try:
+        size = 0
+        with open(tmp, "wb") as f:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    raise InvalidParameterValue(f"Upload exceeds the limit of {limit} bytes.")
+                f.write(chunk)
+        await _run(store.save_file, rel, tmp)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+async def proxy_upload(ctx: ApiContext, request: Request, params: dict) -> Response:
+    rel = safe_relative_path(params["path"])
+    if not rel:
+        raise InvalidParameterValue("An artifact upload needs a file path.")
+    await receive_to_store(destination(ctx), rel, request)
+    return Response(b"", status_code=200)
+
+
+async def proxy_download(ctx: ApiContext, request: Request, params: dict) -> Response:
+    rel = safe_relative_path(params["path"])
+    return await _run(_file_response, destination(ctx), rel)
+
+
+async def proxy_delete(ctx: ApiContext, request: Request, params: dict) -> Response:
+    rel = safe_relative_path(params["path"])
+    await _run(destination(ctx).delete, rel)
+    return Response(b"{}", media_type="application/json")
+
+
+async def _mpu_unsupported(ctx: ApiContext, request: Request, params: dict) -> Response:
+    safe_relative_path(params["path"])
+    raise LabkeepException(
+        "Multipart uploads through the proxy are not enabled on this server "
+        "(server-info reports multipart_uploads_enabled=false); upload with a single PUT.",
+        error_code="NOT_IMPLEMENTED",
+    )
+
+
+proxy_mpu_create = proxy_mpu_complete = proxy_mpu_abort = _mpu_unsupported
+
+
+# ---------------------------------------------------------------- run artifacts and legacy routes
+
+
+def list_run_artifacts(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    run = ctx.tracking_store.get_run(req.run_id())
+    root = run.info.artifact_uri
+    out: dict[str, Any] = {"root_uri": root}
+    files = list_under_uri(ctx, root, req.str("path") or "")
+    if files:
+        out["files"] = files
+    return out
+
+
+def legacy_get_artifact(ctx: ApiContext, req: ApiRequest) -> Response:
+    run = ctx.tracking_store.get_run(req.run_id())
+    return file_response_for_uri(ctx, run.info.artifact_uri, req.str("path", required=True))
+
+
+def legacy_get_model_version_artifact(ctx: ApiContext, req: ApiRequest) -> Response:
+    if ctx.registry_store is None:
+        raise LabkeepException("The model registry is not available.", error_code="NOT_IMPLEMENTED")
+    uri = ctx.registry_store.get_model_version_download_uri(
+        req.str("name", required=True), req.str("version", required=True)
+    )
+    return file_response_for_uri(ctx, uri, req.str("path", required=True))
+
+
+async def legacy_upload_artifact(ctx: ApiContext, request: Request, params: dict) -> Response:
+    run_id = request.query_params.get("run_uuid") or request.query_params.get("run_id")
+    path = request.query_params.get("path")
+    if not run_id or not path:
+        raise InvalidParameterValue("upload-artifact needs 'run_uuid' and 'path' query parameters.")
+    rel = safe_relative_path(path)
+    run = await _run(ctx.tracking_store.get_run, run_id)
+    store, prefix = resolve_uri(ctx, run.info.artifact_uri)
+    await receive_to_store(store, _join(prefix, rel), request, LEGACY_UPLOAD_LIMIT)
+    return Response(b"{}", media_type="application/json")

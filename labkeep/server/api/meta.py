@@ -1,0 +1,32 @@
+"""Service endpoints: ``/health``, ``/version`` and ``/api/3.0/mlflow/server-info``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import PlainTextResponse
+
+from labkeep.server.api.common import ApiContext, ApiRequest
+from labkeep.version import MLFLOW_COMPAT_VERSION
+
+
+def health(ctx: ApiContext, req: ApiRequest) -> PlainTextResponse:
+    return PlainTextResponse("OK")
+
+
+def version(ctx: ApiContext, req: ApiRequest) -> PlainTextResponse:
+    # The mlflow client parses this as a version (OTLP span upload needs >= 3.4).
+    return PlainTextResponse(MLFLOW_COMPAT_VERSION)
+
+
+def server_info(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    return {
+        "store_type": "SqlStore",
+        "workspaces_enabled": False,
+        "trace_archival_enabled": False,
+        "multipart_uploads_enabled": False,
+        "multipart_downloads_enabled": False,
+        "presigned_upload_run_id_supported": False,
+        "presigned_upload_model_id_supported": False,
+        "features_enabled": {"gateway": False},
+    }
