@@ -12,7 +12,13 @@ def open_stores(settings: ServerSettings) -> tuple[Any, Any, Any]:
     from labkeep.stores.sql.tracking import SqlTrackingStore
 
     tracking = SqlTrackingStore(settings.backend_store_uri, settings.resolved_default_artifact_root())
-    registry = open_registry_store(settings.registry_store_uri or settings.backend_store_uri)
+    registry_uri = settings.registry_store_uri or settings.backend_store_uri
+    registry = open_registry_store(
+        registry_uri,
+        settings.resolved_default_artifact_root(),
+        tracking,
+        tracking.db if registry_uri == settings.backend_store_uri else None,
+    )
     artifact_store = None
     if settings.artifacts_destination:
         from labkeep.server.artifact_store import open_artifact_store
@@ -21,10 +27,10 @@ def open_stores(settings: ServerSettings) -> tuple[Any, Any, Any]:
     return tracking, registry, artifact_store
 
 
-def open_registry_store(uri: str) -> Any:
-    """The SQL registry store when it is installed (it lands with the registry work)."""
+def open_registry_store(uri: str, default_artifact_root: str, tracking: Any, db: Any) -> Any:
+    """The SQL registry store (sharing the tracking store's database when the URIs agree)."""
     try:
         from labkeep.stores.sql.registry import SqlRegistryStore
     except ImportError:
         return None
-    return SqlRegistryStore(uri)
+    return SqlRegistryStore(uri, default_artifact_root=default_artifact_root, tracking_store=tracking, db=db)

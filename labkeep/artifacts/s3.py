@@ -1,0 +1,194 @@
+"""Artifacts in S3 or any S3-compatible store (``s3://bucket/prefix``). Needs ``labkeep[s3]`` (boto3).
+
+Endpoint and credentials come from the usual variables: ``MLFLOW_S3_ENDPOINT_URL`` (or
+``AWS_ENDPOINT_URL``), ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``;
+``MLFLOW_S3_IGNORE_TLS=true`` skips certificate checks. Files above the part size
+(``LABKEEP_S3_PART_SIZE`` or ``MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE``, default 8 MiB) are uploaded with
+multipart upload.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+from labkeep.artifacts.base import ArtifactRepository
+from labkeep.artifacts.paths import safe_relative_path
+from labkeep.entities import FileInfo
+from labkeep.exceptions import InvalidParameterValue, LabkeepException, ResourceDoesNotExist
+
+DEFAULT_PART_SIZE = 8 * 1024 * 1024
+MIN_PART_SIZE = 5 * 1024 * 1024
+
+
+def _boto3() -> Any:
+    try:
+        import boto3
+    except ImportError:
+        raise LabkeepException(
+            "S3 artifact storage needs boto3: install it with `pip install 'labkeep[s3]'`.",
+            error_code="INTERNAL_ERROR",
+        ) from None
+    return boto3
+
+
+def part_size() -> int:
+    raw = os.environ.get("LABKEEP_S3_PART_SIZE") or os.environ.get("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE")
+    try:
+        return max(int(raw), MIN_PART_SIZE) if raw else DEFAULT_PART_SIZE
+    except ValueError:
+        return DEFAULT_PART_SIZE
+
+
+def s3_client() -> Any:
+    boto3 = _boto3()
+    from botocore.config import Config
+
+    endpoint = os.environ.get("MLFLOW_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None
+    verify = os.environ.get("MLFLOW_S3_IGNORE_TLS", "false").lower() != "true"
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        verify=verify,
+        region_name=os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1",
+        config=Config(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"}),
+    )
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise InvalidParameterValue(f"Not an S3 URI: {uri!r} (expected s3://bucket/prefix).")
+    return parsed.netloc, parsed.path.strip("/")
+
+
+class S3ArtifactRepository(ArtifactRepository):
+    """Artifacts below ``s3://bucket/prefix``."""
+
+    def __init__(self, artifact_uri: str, tracking_uri: str | None = None, client: Any = None) -> None:
+        super().__init__(artifact_uri, tracking_uri)
+        self.bucket, self.prefix = parse_s3_uri(artifact_uri)
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = s3_client()
+        return self._client
+
+    def _key(self, rel: str) -> str:
+        return "/".join(p for p in (self.prefix, rel) if p)
+
+    def _transfer_config(self) -> Any:
+        from boto3.s3.transfer import TransferConfig
+
+        size = part_size()
+        return TransferConfig(multipart_threshold=size, multipart_chunksize=size)
+
+    # ---- ArtifactRepository
+    def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
+        rel = safe_relative_path(artifact_path)
+        name = os.path.basename(local_file)
+        self.upload_file(local_file, posixpath.join(rel, name) if rel else name)
+
+    def upload_file(self, local_file: str, rel: str) -> None:
+        rel = safe_relative_path(rel)
+        extra = {}
+        import mimetypes
+
+        ctype = mimetypes.guess_type(local_file)[0]
+        if ctype:
+            extra["ContentType"] = ctype
+        self.client.upload_file(
+            local_file, self.bucket, self._key(rel), ExtraArgs=extra or None, Config=self._transfer_config()
+        )
+
+    def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
+        rel = safe_relative_path(path)
+        prefix = self._key(rel)
+        prefix = prefix + "/" if prefix else ""
+        out: list[FileInfo] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+            for cp in page.get("CommonPrefixes", []):
+                name = cp["Prefix"][len(prefix) :].rstrip("/")
+                out.append(FileInfo(posixpath.join(rel, name) if rel else name, True))
+            for obj in page.get("Contents", []):
+                name = obj["Key"][len(prefix) :]
+                if not name:
+                    continue
+                out.append(FileInfo(posixpath.join(rel, name) if rel else name, False, int(obj["Size"])))
+        return sorted(out, key=lambda f: f.path)
+
+    def _download_file(self, remote_path: str, local_path: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.download_file(
+                self.bucket, self._key(safe_relative_path(remote_path)), local_path, Config=self._transfer_config()
+            )
+        except ClientError as exc:
+            if _is_not_found(exc):
+                raise ResourceDoesNotExist(f"Artifact {remote_path!r} does not exist.") from None
+            raise
+
+    def delete_artifacts(self, artifact_path: str | None = None) -> None:
+        rel = safe_relative_path(artifact_path)
+        key = self._key(rel)
+        keys = []
+        if self.kind(rel) == "file":
+            keys.append(key)
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=key + "/" if key else ""):
+            keys += [o["Key"] for o in page.get("Contents", [])]
+        if not keys:
+            raise ResourceDoesNotExist(f"No artifact at {rel!r}.")
+        for i in range(0, len(keys), 1000):
+            self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]], "Quiet": True}
+            )
+
+    # ---- helpers the server's artifact proxy uses
+    def kind(self, rel: str) -> str | None:
+        """"file", "dir" or None for the path ``rel`` below the root."""
+        rel = safe_relative_path(rel)
+        key = self._key(rel)
+        if rel and self._head(key) is not None:
+            return "file"
+        resp = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key + "/" if key else "", MaxKeys=1)
+        if resp.get("KeyCount", 0) > 0:
+            return "dir"
+        return "dir" if not rel else None
+
+    def _head(self, key: str) -> dict | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+
+    def size(self, rel: str) -> int:
+        head = self._head(self._key(safe_relative_path(rel)))
+        if head is None:
+            raise ResourceDoesNotExist(f"Artifact {rel!r} does not exist.")
+        return int(head["ContentLength"])
+
+    def iter_bytes(self, rel: str, chunk: int = 1 << 20) -> Iterator[bytes]:
+        obj = self.client.get_object(Bucket=self.bucket, Key=self._key(safe_relative_path(rel)))
+        body = obj["Body"]
+        try:
+            while data := body.read(chunk):
+                yield data
+        finally:
+            body.close()
+
+
+def _is_not_found(exc: Any) -> bool:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return code in ("404", "NoSuchKey", "NotFound")

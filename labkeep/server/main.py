@@ -1,0 +1,47 @@
+"""Entry points for uvicorn: the app factory worker processes call, and ``serve(settings)``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from labkeep.server.settings import ServerSettings
+
+
+def app_from_env() -> Any:
+    """uvicorn factory (``labkeep.server.main:app_from_env``): settings come from LABKEEP_SERVER_* vars."""
+    from labkeep.server.app import create_app
+
+    return create_app(ServerSettings.from_env())
+
+
+def serve(settings: ServerSettings) -> None:
+    """Run the server in the foreground until SIGINT/SIGTERM."""
+    import uvicorn
+
+    os.environ.update(settings.to_env())
+    # Build the stores once in this process: creates/upgrades the schema before workers race for it.
+    from labkeep.server.stores import open_stores
+
+    tracking, registry, _ = open_stores(settings)
+    for store in (tracking, registry):
+        if store is not None:
+            store.close()
+    url = f"http://{_display_host(settings.host)}:{settings.port}{settings.static_prefix.rstrip('/')}/"
+    print(f"labkeep server listening on {url} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    uvicorn.run(
+        "labkeep.server.main:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers if settings.workers > 1 else None,
+        log_level=os.environ.get("LABKEEP_SERVER_LOG_LEVEL", "warning"),
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+
+
+def _display_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
