@@ -1,0 +1,130 @@
+"""labkeep: track, compare, register, package and serve ML models — MLflow-compatible and fast.
+
+``import labkeep as mlflow`` runs ordinary mlflow scripts. Importing this package is cheap:
+databases, pandas, the server and model flavors load only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from labkeep.client import Client, MlflowClient
+from labkeep.exceptions import LabkeepException, MlflowException
+from labkeep.fluent import (
+    ActiveRun,
+    active_run,
+    create_experiment,
+    delete_experiment,
+    delete_run,
+    delete_tag,
+    end_run,
+    get_artifact_uri,
+    get_experiment,
+    get_experiment_by_name,
+    get_parent_run,
+    get_registry_uri,
+    get_run,
+    get_tracking_uri,
+    last_active_run,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_figure,
+    log_image,
+    log_input,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_table,
+    log_text,
+    rename_experiment,
+    restore_experiment,
+    search_experiments,
+    search_runs,
+    set_experiment,
+    set_experiment_tag,
+    set_experiment_tags,
+    set_registry_uri,
+    set_tag,
+    set_tags,
+    set_tracking_uri,
+    start_run,
+)
+from labkeep.version import __version__
+
+# Submodules loaded on first attribute access (``labkeep.sklearn.log_model`` …).
+_LAZY_SUBMODULES = {
+    "artifacts",
+    "entities",
+    "genai",
+    "models",
+    "projects",
+    "pyfunc",
+    "sklearn",
+    "tracking",
+    "xgboost",
+    "lightgbm",
+}
+# Functions that live in heavier modules, imported on first use.
+_LAZY_FUNCTIONS = {
+    "register_model": "labkeep.registry_client",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"labkeep.{name}")
+    if name in _LAZY_FUNCTIONS:
+        return getattr(importlib.import_module(_LAZY_FUNCTIONS[name]), name)
+    raise AttributeError(f"module 'labkeep' has no attribute {name!r}")
+
+
+__all__ = [
+    "ActiveRun",
+    "Client",
+    "LabkeepException",
+    "MlflowClient",
+    "MlflowException",
+    "__version__",
+    "active_run",
+    "create_experiment",
+    "delete_experiment",
+    "delete_run",
+    "delete_tag",
+    "end_run",
+    "get_artifact_uri",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_parent_run",
+    "get_registry_uri",
+    "get_run",
+    "get_tracking_uri",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_image",
+    "log_input",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_table",
+    "log_text",
+    "register_model",
+    "rename_experiment",
+    "restore_experiment",
+    "search_experiments",
+    "search_runs",
+    "set_experiment",
+    "set_experiment_tag",
+    "set_experiment_tags",
+    "set_registry_uri",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]

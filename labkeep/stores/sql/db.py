@@ -115,6 +115,9 @@ class SQLiteDatabase(Database):
                 self.path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
             conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            # WAL lets readers work while one writer commits; it persists in the file once set.
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
             # WAL commits survive a killed process; NORMAL skips the fsync per commit.
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA case_sensitive_like = ON")

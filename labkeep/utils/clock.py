@@ -1,0 +1,7 @@
+"""Clock helpers."""
+
+import time
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
