@@ -1,0 +1,78 @@
+"""``labkeep run``: run an MLproject as a recorded run."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command("run")
+@click.argument("uri")
+@click.option(
+    "--entry-point", "-e", default="main", show_default=True, help="Entry point to run (or a .py/.sh file)."
+)
+@click.option("--version", "-v", "version", default=None, help="Git commit, branch or tag to run.")
+@click.option(
+    "--param-list", "-P", "params", multiple=True, metavar="KEY=VALUE", help="A parameter (repeatable)."
+)
+@click.option("--experiment-name", default=None, help="Experiment to record the run in (created if missing).")
+@click.option("--experiment-id", default=None, help="Experiment id to record the run in.")
+@click.option("--run-name", default=None, help="Name of the run.")
+@click.option(
+    "--env-manager",
+    type=click.Choice(["local", "uv", "virtualenv", "conda", "docker"], case_sensitive=False),
+    default=None,
+    help="Environment manager (default: what the project declares; conda.yaml without conda -> uv).",
+)
+@click.option("--build-image", is_flag=True, help="docker_env: build an image with the project copied in.")
+@click.option("--backend", "-b", default="local", show_default=True, help="Where to run (only 'local').")
+@click.option("--no-wait", is_flag=True, help="Start the run in the background and print its id.")
+@click.option(
+    "--tracking-uri", default=None, help="Tracking store or server (default: LABKEEP_/MLFLOW_TRACKING_URI)."
+)
+def run(
+    uri,
+    entry_point,
+    version,
+    params,
+    experiment_name,
+    experiment_id,
+    run_name,
+    env_manager,
+    build_image,
+    backend,
+    no_wait,
+    tracking_uri,
+) -> None:
+    """Run the project at URI (folder, git repository, or git URL with optional #subdir).
+
+    Exits with the command's exit code.
+    """
+    from labkeep.exceptions import LabkeepException
+    from labkeep.projects.params import parse_param_args
+    from labkeep.projects.runner import run_detached, run_project
+
+    try:
+        kwargs = dict(
+            uri=uri,
+            entry_point=entry_point,
+            parameters=parse_param_args(params),
+            experiment_name=experiment_name,
+            experiment_id=experiment_id,
+            env_manager=env_manager,
+            version=version,
+            run_name=run_name,
+            tracking_uri=tracking_uri,
+            build_image=build_image,
+            backend=backend,
+        )
+        if no_wait:
+            click.echo(run_detached(**kwargs))
+            return
+        submitted = run_project(**kwargs)
+    except LabkeepException as exc:
+        raise click.ClickException(exc.message)
+    status = submitted.get_status()
+    click.echo(f"labkeep: run {submitted.run_id} {status} (exit code {submitted.exit_code})", err=True)
+    sys.exit(submitted.exit_code or (0 if status == "FINISHED" else 1))

@@ -1,0 +1,419 @@
+"""Run a project: validate, record the run, prepare the environment, run the command, end the run.
+
+Order matters: everything checkable from the files is checked before a run is recorded; the run
+is recorded before the environment is built (a failed build shows up as a FAILED run); the
+command's output is streamed live and saved as the run artifact ``OUTPUT_ARTIFACT``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from typing import Any
+
+from labkeep.projects.env import Environment, choose_manager, prepare_environment
+from labkeep.projects.errors import ProjectError
+from labkeep.projects.output import say
+from labkeep.projects.params import resolve_command
+from labkeep.projects.sources import ProjectSource, fetch_project
+from labkeep.projects.spec import load_project
+
+OUTPUT_ARTIFACT = "project_output.txt"
+EXIT_CODE_TAG = "labkeep.project.exitCode"
+# Variables a parent run's environment might carry that would confuse the child's client.
+_STRIPPED_VARS = (
+    "MLFLOW_RUN_ID",
+    "LABKEEP_RUN_ID",
+    "MLFLOW_EXPERIMENT_NAME",
+    "LABKEEP_EXPERIMENT_NAME",
+    "MLFLOW_EXPERIMENT_ID",
+    "LABKEEP_EXPERIMENT_ID",
+)
+
+
+class SubmittedRun:
+    """A project run in progress (or finished): ``run_id``, ``wait()``, ``get_status()``, ``cancel()``."""
+
+    def __init__(self, run_id: str, finisher: _Supervisor) -> None:
+        self.run_id = run_id
+        self._supervisor = finisher
+
+    def wait(self) -> bool:
+        """Block until the command ends and the run is closed; True when it FINISHED."""
+        self._supervisor.join()
+        return self._supervisor.status == "FINISHED"
+
+    def get_status(self) -> str:
+        """RUNNING, FINISHED, FAILED or KILLED."""
+        return self._supervisor.status
+
+    def cancel(self) -> None:
+        """Stop the command (SIGTERM, then SIGKILL after 10 s) and mark the run KILLED."""
+        self._supervisor.terminate(signal.SIGTERM)
+        self._supervisor.join()
+
+    @property
+    def exit_code(self) -> int | None:
+        """The command's exit status (``128 + N`` when killed by signal N)."""
+        return self._supervisor.exit_code
+
+    def __repr__(self) -> str:
+        return f"SubmittedRun(run_id={self.run_id!r}, status={self.get_status()!r})"
+
+
+def _env_has_mlflow(env: Environment) -> bool:
+    """Whether the child can ``import mlflow`` (the real package)."""
+    if env.kind == "docker":
+        return True
+    if env.kind == "local":
+        import importlib.util
+
+        return importlib.util.find_spec("mlflow") is not None
+    if not env.prefix:
+        return False
+    patterns = (
+        "lib/python*/site-packages/mlflow",
+        "lib/python*/site-packages/mlflow_skinny-*",
+        "Lib/site-packages/mlflow",
+    )
+    return any(glob.glob(os.path.join(env.prefix, p)) for p in patterns)
+
+
+def _needs_server(store_uri: str, env: Environment) -> bool:
+    if store_uri.startswith(("http://", "https://")):
+        return False
+    mode = os.environ.get("LABKEEP_PROJECT_SERVER", "auto").strip().lower()
+    if mode in ("always", "1", "true", "yes"):
+        return True
+    if mode in ("never", "0", "false", "no"):
+        return False
+    return _env_has_mlflow(env)
+
+
+class _Supervisor:
+    """Owns the child process: streams its output, forwards signals, closes the run."""
+
+    def __init__(self, client: Any, run_id: str, source: ProjectSource, storage_dir: str) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.source = source
+        self.storage_dir = storage_dir
+        self.status = "RUNNING"
+        self.exit_code: int | None = None
+        self.proc: subprocess.Popen | None = None
+        self.server: Any = None
+        self._killed = False
+        self._thread: threading.Thread | None = None
+        self._done = threading.Event()
+
+    def launch(self, argv: list[str], env: dict[str, str], cwd: str, echo: bool) -> None:
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._thread = threading.Thread(
+            target=self._monitor, args=(echo,), name=f"labkeep-run-{self.run_id}", daemon=True
+        )
+        self._thread.start()
+
+    def terminate(self, signum: int) -> None:
+        """Forward ``signum`` to the command's whole process group."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        self._killed = True
+        try:
+            os.killpg(proc.pid, signum)
+        except ProcessLookupError:
+            return
+        if signum == signal.SIGTERM:
+            threading.Thread(target=self._kill_later, args=(proc,), daemon=True).start()
+
+    @staticmethod
+    def _kill_later(proc: subprocess.Popen, grace: float = 10.0) -> None:
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def join(self) -> None:
+        self._done.wait()
+
+    def _monitor(self, echo: bool) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        log_path = os.path.join(self.storage_dir, OUTPUT_ARTIFACT)
+        out = getattr(sys.stdout, "buffer", None)
+        try:
+            with open(log_path, "wb") as log:
+                fd = self.proc.stdout.fileno()
+                while True:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        break
+                    log.write(chunk)
+                    if echo:
+                        try:
+                            if out is not None:
+                                out.write(chunk)
+                                out.flush()
+                            else:
+                                sys.stdout.write(chunk.decode("utf-8", "replace"))
+                                sys.stdout.flush()
+                        except (OSError, ValueError):
+                            echo = False  # our stdout went away; keep recording
+            code = self.proc.wait()
+            self.exit_code = 128 - code if code < 0 else code
+            self.finish(code, log_path)
+        finally:
+            self._done.set()
+
+    def finish(self, code: int | None, log_path: str | None) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if code is None:
+            status = "KILLED" if self._killed else "FAILED"
+        elif self._killed or code in (-signal.SIGTERM, -signal.SIGINT, -signal.SIGKILL):
+            status = "KILLED"
+        else:
+            status = "FINISHED" if code == 0 else "FAILED"
+        try:
+            if log_path and os.path.exists(log_path):
+                self.client.log_artifact(self.run_id, log_path)
+            if status != "FINISHED" and self.exit_code is not None:
+                self.client.set_tag(self.run_id, EXIT_CODE_TAG, str(self.exit_code))
+            self.client.set_terminated(self.run_id, status)
+        except Exception as exc:  # noqa: BLE001 - the command's result still stands; say why the record is incomplete
+            say(f"warning: could not close run {self.run_id} as {status}: {exc}")
+        finally:
+            self.status = status
+            self.source.cleanup()
+            shutil.rmtree(self.storage_dir, ignore_errors=True)
+
+
+def _resolve_experiment(client: Any, experiment_name: str | None, experiment_id: str | None) -> str:
+    if experiment_name and experiment_id:
+        raise ProjectError("Give either an experiment name or an experiment id, not both.")
+    if experiment_id is None and experiment_name is None:
+        experiment_id = os.environ.get("LABKEEP_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_ID")
+        experiment_name = os.environ.get("LABKEEP_EXPERIMENT_NAME") or os.environ.get(
+            "MLFLOW_EXPERIMENT_NAME"
+        )
+    if experiment_id is not None:
+        exp = client.get_experiment(str(experiment_id))
+        if getattr(exp, "lifecycle_stage", "active") != "active":
+            raise ProjectError(f"Experiment {experiment_id} is deleted; restore it or choose another.")
+        return str(exp.experiment_id)
+    if experiment_name:
+        exp = client.get_experiment_by_name(experiment_name)
+        if exp is None:
+            say(f"creating experiment {experiment_name!r}")
+            return str(client.create_experiment(experiment_name))
+        if getattr(exp, "lifecycle_stage", "active") != "active":
+            raise ProjectError(
+                f"Experiment {experiment_name!r} is deleted; restore it or choose another name."
+            )
+        return str(exp.experiment_id)
+    return "0"
+
+
+def _parent_run_id() -> str | None:
+    fluent = sys.modules.get("labkeep.fluent")
+    if fluent is None:
+        return None
+    try:
+        active = fluent.active_run()
+    except Exception:  # noqa: BLE001 - no usable active run
+        return None
+    return active.info.run_id if active is not None else None
+
+
+def run_project(
+    uri: str,
+    entry_point: str = "main",
+    parameters: dict[str, Any] | None = None,
+    experiment_name: str | None = None,
+    experiment_id: str | None = None,
+    env_manager: str | None = None,
+    synchronous: bool = True,
+    version: str | None = None,
+    run_name: str | None = None,
+    tracking_uri: str | None = None,
+    build_image: bool = False,
+    backend: str = "local",
+    echo: bool = True,
+    handle_signals: bool | None = None,
+) -> SubmittedRun:
+    """Run the project at ``uri`` (see :func:`labkeep.projects.run`)."""
+    if backend != "local":
+        raise ProjectError(
+            f"Backend {backend!r} is not supported; labkeep runs projects locally (backend 'local')."
+        )
+    source = fetch_project(uri, version)
+    storage_dir = tempfile.mkdtemp(prefix="labkeep-run-")
+    try:
+        project = load_project(source.directory)
+        ep = project.get_entry_point(entry_point)
+        resolved = resolve_command(ep, parameters, project.directory, os.path.join(storage_dir, "params"))
+        manager = choose_manager(project, env_manager)
+
+        from labkeep.client import Client
+        from labkeep.context import default_user
+        from labkeep.entities import Param
+
+        client = Client(tracking_uri)
+        store_uri = client.tracking_uri
+        exp_id = _resolve_experiment(client, experiment_name, experiment_id)
+        tags = {
+            "mlflow.user": default_user(),
+            "mlflow.source.name": source.source_name,
+            "mlflow.source.type": "PROJECT",
+            "mlflow.project.entryPoint": ep.name,
+            "mlflow.project.backend": "local",
+        }
+        if manager != "local":
+            tags["mlflow.project.env"] = manager
+        for key, value in (
+            ("mlflow.source.git.commit", source.git_commit),
+            ("mlflow.source.git.branch", source.git_branch),
+            ("mlflow.source.git.repoURL", source.git_repo_url),
+            ("mlflow.parentRunId", _parent_run_id()),
+        ):
+            if value:
+                tags[key] = value
+        run = client.create_run(exp_id, tags=tags, run_name=run_name)
+    except BaseException:
+        source.cleanup()
+        shutil.rmtree(storage_dir, ignore_errors=True)
+        raise
+    run_id = run.info.run_id
+    supervisor = _Supervisor(client, run_id, source, storage_dir)
+    try:
+        if resolved.params_to_log:
+            client.log_batch(run_id, params=[Param(k, v) for k, v in resolved.params_to_log.items()])
+        env = prepare_environment(project, manager, build_image=build_image)
+        if manager == "conda" and env.kind != "conda":
+            tags_after = {"mlflow.project.env": env.kind}
+        else:
+            tags_after = {}
+        tags_after.update(env.tags)
+        for key, value in tags_after.items():
+            client.set_tag(run_id, key, value)
+        child_env = _child_env(env, run_id, exp_id, store_uri)
+        if _needs_server(store_uri, env):
+            from labkeep import config
+            from labkeep.projects.server import TemporaryServer
+
+            supervisor.server = TemporaryServer(store_uri, config.default_artifact_root(store_uri))
+            url = supervisor.server.start()
+            child_env["MLFLOW_TRACKING_URI"] = url
+            if env.kind == "docker":
+                child_env["LABKEEP_TRACKING_URI"] = url
+        argv = env.command_argv(resolved.command, child_env, project.directory)
+        say(f"run {run_id}: {resolved.command}")
+        supervisor.launch(argv, child_env, project.directory, echo)
+    except BaseException as exc:
+        supervisor.exit_code = None
+        supervisor._killed = isinstance(exc, KeyboardInterrupt)
+        if not isinstance(exc, (ProjectError, KeyboardInterrupt)):
+            say(f"error: {exc}")
+        supervisor.finish(None, None)
+        raise
+    submitted = SubmittedRun(run_id, supervisor)
+    if not synchronous:
+        return submitted
+    if handle_signals is None:
+        handle_signals = threading.current_thread() is threading.main_thread()
+    previous: dict[int, Any] = {}
+    if handle_signals:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda s, _f: supervisor.terminate(s))
+    try:
+        submitted.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return submitted
+
+
+def _child_env(env: Environment, run_id: str, experiment_id: str, store_uri: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k not in _STRIPPED_VARS}
+    child = env.process_env(base)
+    if not store_uri.startswith(("http://", "https://")):
+        # Only labkeep may open the database; the real mlflow gets the temporary server's URL (or nothing).
+        for var in ("MLFLOW_REGISTRY_URI",):
+            if not child.get(var, "http").startswith(("http://", "https://")):
+                child.pop(var, None)
+        child.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        child["MLFLOW_TRACKING_URI"] = store_uri
+    child.update(
+        {
+            "MLFLOW_RUN_ID": run_id,
+            "LABKEEP_RUN_ID": run_id,
+            "MLFLOW_EXPERIMENT_ID": experiment_id,
+            "LABKEEP_EXPERIMENT_ID": experiment_id,
+            "LABKEEP_TRACKING_URI": store_uri,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return child
+
+
+def run_detached(**kwargs: Any) -> str:
+    """Start a project run in a detached background process and return its run id at once.
+
+    The background process (a fork, made before any thread exists) records, runs and closes the
+    run exactly as a synchronous run does; its output goes only to the run's output artifact.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: become a session leader, report the run id (or the error), run to the end
+        os.close(read_fd)
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        code = 1
+        try:
+            submitted = run_project(**kwargs, synchronous=False, echo=False)
+            os.write(write_fd, f"ok {submitted.run_id}".encode())
+            os.close(write_fd)
+            submitted.wait()
+            code = submitted.exit_code or 0
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent through the pipe
+            try:
+                os.write(write_fd, f"error {exc}".encode())
+                os.close(write_fd)
+            except OSError:
+                pass
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    chunks = []
+    while True:
+        chunk = os.read(read_fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(read_fd)
+    message = b"".join(chunks).decode("utf-8", "replace")
+    if message.startswith("ok "):
+        return message[3:]
+    raise ProjectError(
+        message[len("error ") :] if message.startswith("error ") else "the background run did not start"
+    )
