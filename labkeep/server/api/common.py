@@ -184,6 +184,8 @@ def safe_relative_path(path: str, what: str = "artifact path") -> str:
         raise bad
     if path.startswith("/") or re.match(r"^[A-Za-z]:", path) or path.startswith("~"):
         raise bad
+    if "//" in path.rstrip("/"):
+        raise bad
     parts = [p for p in path.split("/") if p not in ("", ".")]
     if any(p == ".." for p in parts):
         raise bad
