@@ -10,7 +10,6 @@ row (``deleted = 1``) so their numbers are never reused, and the promotion histo
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Sequence
@@ -28,15 +27,12 @@ from labkeep.entities import (
 from labkeep.exceptions import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from labkeep.stores.registry_base import (
     SEARCH_MODEL_VERSIONS_DEFAULT_MAX_RESULTS,
-    SEARCH_MODEL_VERSIONS_MAX_RESULTS,
     SEARCH_REGISTERED_MODELS_DEFAULT_MAX_RESULTS,
-    SEARCH_REGISTERED_MODELS_MAX_RESULTS,
     RegistryStore,
     current_user,
 )
 from labkeep.stores.registry_sources import LoggedModelRef, SourceLookups, resolve_source
 from labkeep.stores.registry_stages import (
-    STAGE_ARCHIVED,
     STAGE_NONE,
     canonical_stage,
     check_archive_existing,
@@ -52,7 +48,6 @@ from labkeep.stores.registry_validation import (
 )
 from labkeep.stores.sql.db import Cursor, Database, open_database
 
-PROMPT_TAG = "mlflow.prompt.is_prompt"
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 _MV_COLS = (
@@ -83,6 +78,10 @@ class SqlRegistryStore(RegistryStore):
         from labkeep.stores.sql.migrate import ensure_schema
 
         self.store_uri = store_uri
+        if default_artifact_root is None:
+            from labkeep.config import default_artifact_root as configured_root
+
+            default_artifact_root = configured_root(store_uri)
         self.default_artifact_root = default_artifact_root
         self.tracking_store = tracking_store
         self.db = db or open_database(store_uri)
@@ -106,6 +105,8 @@ class SqlRegistryStore(RegistryStore):
             sql += " FOR UPDATE"
         row = cur.execute(sql, (name, version)).fetchone()
         if row is None:
+            if cur.execute("SELECT 1 FROM registered_models WHERE name = ?", (name,)).fetchone() is None:
+                raise ResourceDoesNotExist(f"Registered Model with name={name} not found")
             raise ResourceDoesNotExist(f"Model Version (name={name}, version={version}) not found")
         return row
 
@@ -344,12 +345,15 @@ class SqlRegistryStore(RegistryStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[RegisteredModel]:
-        from labkeep.search import build_registered_models_query
+        from labkeep.search import (
+            build_registered_models_query,
+            make_page_token,
+            parse_page_token,
+            validate_max_results,
+        )
 
-        if max_results is None:
-            max_results = SEARCH_REGISTERED_MODELS_DEFAULT_MAX_RESULTS
-        _check_max_results(max_results, SEARCH_REGISTERED_MODELS_MAX_RESULTS)
-        offset = decode_page_token(page_token)
+        max_results = validate_max_results("registered_models", max_results)
+        offset = parse_page_token(page_token)
         sql, params = build_registered_models_query(
             filter_string, list(order_by or []), max_results + 1, offset, self.db.dialect
         )
@@ -366,7 +370,7 @@ class SqlRegistryStore(RegistryStore):
                 ).fetchall()
                 by_name = {m.name: m for m in self._models_from_rows(cur, rows)}
                 models = [by_name[n] for n in page if n in by_name]
-        token = encode_page_token(offset + max_results) if len(names) > max_results else None
+        token = make_page_token(offset + max_results) if len(names) > max_results else None
         return PagedList(models, token)
 
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
@@ -609,12 +613,15 @@ class SqlRegistryStore(RegistryStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[ModelVersion]:
-        from labkeep.search import build_model_versions_query
+        from labkeep.search import (
+            build_model_versions_query,
+            make_page_token,
+            parse_page_token,
+            validate_max_results,
+        )
 
-        if max_results is None:
-            max_results = SEARCH_MODEL_VERSIONS_MAX_RESULTS
-        _check_max_results(max_results, SEARCH_MODEL_VERSIONS_MAX_RESULTS)
-        offset = decode_page_token(page_token)
+        max_results = validate_max_results("model_versions", max_results)
+        offset = parse_page_token(page_token)
         sql, params = build_model_versions_query(
             filter_string, list(order_by or []), max_results + 1, offset, self.db.dialect
         )
@@ -626,7 +633,7 @@ class SqlRegistryStore(RegistryStore):
                 rows = self._version_rows(cur, page)
                 by_key = {(mv.name, int(mv.version)): mv for mv in self._versions_from_rows(cur, rows)}
                 versions = [by_key[k] for k in page if k in by_key]
-        token = encode_page_token(offset + max_results) if len(keys) > max_results else None
+        token = make_page_token(offset + max_results) if len(keys) > max_results else None
         return PagedList(versions, token)
 
     def _version_rows(self, cur: Cursor, keys: Sequence[tuple[str, int]]) -> list[tuple]:
@@ -882,32 +889,4 @@ def _tag_rows(tags: Sequence[Any] | dict | None) -> dict[str, str]:
     return out
 
 
-def _check_max_results(max_results: Any, limit: int) -> None:
-    if (
-        isinstance(max_results, bool)
-        or not isinstance(max_results, int)
-        or max_results < 1
-        or max_results > limit
-    ):
-        raise InvalidParameterValue(
-            f"Invalid value {max_results!r} for max_results: it must be a positive integer at most {limit}."
-        )
-
-
-def encode_page_token(offset: int) -> str:
-    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def decode_page_token(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        offset = json.loads(base64.b64decode(token, validate=True))["offset"]
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise ValueError
-        return offset
-    except Exception:
-        raise InvalidParameterValue(f"Invalid page token {token!r}.") from None
-
-
-__all__ = ["SqlRegistryStore", "STAGE_ARCHIVED"]
+__all__ = ["SqlRegistryStore"]
