@@ -1,0 +1,31 @@
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def shared_env_cache(tmp_path_factory):
+    """One environment cache for the session, so each distinct environment is built once."""
+    return str(tmp_path_factory.mktemp("env-cache"))
+
+
+@pytest.fixture(autouse=True)
+def _env_cache(monkeypatch, shared_env_cache):
+    monkeypatch.setenv("LABKEEP_ENV_CACHE", shared_env_cache)
+    yield
+
+
+@pytest.fixture
+def fresh_env_cache(monkeypatch, tmp_path):
+    path = str(tmp_path / "fresh-cache")
+    monkeypatch.setenv("LABKEEP_ENV_CACHE", path)
+    return path
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """The embedded store in a fresh folder, used by both the runner and the assertions."""
+    uri = f"sqlite:///{tmp_path}/store/labkeep.db"
+    os.makedirs(tmp_path / "store", exist_ok=True)
+    monkeypatch.setenv("LABKEEP_TRACKING_URI", uri)
+    return uri
