@@ -71,8 +71,8 @@ class _Pattern:
         regex = re.escape(template)
         for name in names:
             esc = re.escape("{" + name + "}")
-            # ``path`` swallows the rest (slashes included); other params are one segment.
-            regex = regex.replace(esc, f"(?P<{name}>.+)" if name == "path" else f"(?P<{name}>[^/]+)")
+            # ``path`` and ``tag_key`` (always last) swallow the rest, slashes included; others are one segment.
+            regex = regex.replace(esc, f"(?P<{name}>.+)" if name in ("path", "tag_key") else f"(?P<{name}>[^/]+)")
         self.regex = re.compile(regex + "$")
 
 
