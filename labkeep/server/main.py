@@ -30,6 +30,16 @@ def serve(settings: ServerSettings) -> None:
             store.close()
     url = f"http://{_display_host(settings.host)}:{settings.port}{settings.static_prefix.rstrip('/')}/"
     print(f"labkeep server listening on {url} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught; these handlers turn that
+    # final re-raise into a normal exit (status 0) instead of a signal death or a KeyboardInterrupt.
+    import signal
+
+    def _exit(signum: int, frame: Any) -> None:
+        print("labkeep server stopped", file=sys.stderr, flush=True)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
     uvicorn.run(
         "labkeep.server.main:app_from_env",
         factory=True,

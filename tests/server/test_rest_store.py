@@ -73,7 +73,9 @@ def test_runs_over_rest(rest_store):
     info = rest_store.update_run_info(run_id, RunStatus.FINISHED, 2000, "renamed")
     assert info.status == "FINISHED" and info.end_time == 2000 and info.run_name == "renamed"
     assert rest_store.get_run(run_id).data.tags["mlflow.runName"] == "renamed"
-    found = rest_store.search_runs([exp_id], "params.p = '1'", ViewType.ACTIVE_ONLY, 10, ["metrics.batch DESC"])
+    found = rest_store.search_runs(
+        [exp_id], "params.p = '1'", ViewType.ACTIVE_ONLY, 10, ["metrics.batch DESC"]
+    )
     assert [r.info.run_id for r in found] == [run_id]
     ds = DatasetInput(Dataset("d", "abc", "code", "{}"), [InputTag("mlflow.data.context", "training")])
     rest_store.log_inputs(run_id, datasets=[ds])
@@ -105,7 +107,9 @@ def test_logged_models_over_rest(rest_store):
 
 
 def test_split_batch_respects_limits():
-    chunks = split_batch([Metric("m", 1, 1, i) for i in range(2500)], [Param(f"p{i}", "") for i in range(250)], [])
+    chunks = split_batch(
+        [Metric("m", 1, 1, i) for i in range(2500)], [Param(f"p{i}", "") for i in range(250)], []
+    )
     for m, p, t in chunks:
         assert len(p) <= 100 and len(t) <= 100 and len(m) + len(p) + len(t) <= 1000
     assert sum(len(c[0]) for c in chunks) == 2500 and sum(len(c[1]) for c in chunks) == 250
@@ -168,7 +172,8 @@ def test_connection_errors_retry_then_fail_fast():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     client = RestClient(
-        HostCreds(f"http://127.0.0.1:{port}"), retry=RetryPolicy(max_retries=2, backoff_factor=0.01, backoff_jitter=0)
+        HostCreds(f"http://127.0.0.1:{port}"),
+        retry=RetryPolicy(max_retries=2, backoff_factor=0.01, backoff_jitter=0),
     )
     with pytest.raises(Exception) as info:
         client.call("GET", "/x")

@@ -72,7 +72,9 @@ class _Pattern:
         for name in names:
             esc = re.escape("{" + name + "}")
             # ``path`` and ``tag_key`` (always last) swallow the rest, slashes included; others are one segment.
-            regex = regex.replace(esc, f"(?P<{name}>.+)" if name in ("path", "tag_key") else f"(?P<{name}>[^/]+)")
+            regex = regex.replace(
+                esc, f"(?P<{name}>.+)" if name in ("path", "tag_key") else f"(?P<{name}>[^/]+)"
+            )
         self.regex = re.compile(regex + "$")
 
 

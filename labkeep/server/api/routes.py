@@ -83,6 +83,8 @@ ROUTES: list[tuple[tuple[str, ...], str, str]] = [
     (("GET",), f"{T}/model-versions/get-download-uri", "registry:get_model_version_download_uri"),
     (("POST",), f"{T}/model-versions/set-tag", "registry:set_model_version_tag"),
     (("DELETE",), f"{T}/model-versions/delete-tag", "registry:delete_model_version_tag"),
+    # labkeep extension: promotion history (stage transitions and alias changes) of a model / version
+    (("GET",), "/2.0/labkeep/registered-models/history", "registry:get_promotion_history"),
     # ---- service
     (("GET",), f"{T3}/server-info", "meta:server_info"),
 ]
