@@ -305,6 +305,7 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
 def _end_run_by_id(run_id: str, status: str) -> None:
     stack = _stack()
     status = RunStatus.validate(status)
+    _local.last_run_id = run_id
     try:
         _client().set_terminated(run_id, status, now_ms())
     finally:

@@ -38,5 +38,20 @@ def _isolated_env(monkeypatch, tmp_path):
     for var in list(os.environ):
         if var.startswith(("MLFLOW_", "LABKEEP_")) and var != "LABKEEP_TEST_BACKENDS":
             monkeypatch.delenv(var, raising=False)
+    # Tests run from inside this repo's work tree: don't record its git state on every run.
+    monkeypatch.setenv("LABKEEP_DISABLE_GIT_CONTEXT", "1")
     monkeypatch.chdir(tmp_path)
+    _reset_labkeep_state()
     yield
+    _reset_labkeep_state()
+
+
+def _reset_labkeep_state() -> None:
+    """Forget the active run/experiment, explicit URIs and cached stores between tests."""
+    from labkeep import config, fluent
+    from labkeep.stores import clear_store_cache
+
+    fluent._reset_for_tests()
+    config.set_tracking_uri(None)
+    config.set_registry_uri(None)
+    clear_store_cache()
