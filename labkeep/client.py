@@ -32,12 +32,7 @@ from labkeep.entities import (
 )
 from labkeep.exceptions import InvalidParameterValue
 
-try:  # TEMP until the registry client lands
-    from labkeep.registry_client import RegistryClientMixin
-except ModuleNotFoundError:  # pragma: no cover
-
-    class RegistryClientMixin:  # type: ignore[no-redef]
-        pass
+from labkeep.registry_client import RegistryClientMixin
 
 
 from labkeep.utils import validation as v
