@@ -34,8 +34,8 @@ acting_user: ContextVar[str | None] = ContextVar("labkeep_registry_acting_user",
 def current_user() -> str | None:
     """Who is making a registry change: the request's user, else the tracking user, else the OS user."""
     user = acting_user.get()
-    if user:
-        return user
+    if user is not None:  # inside a server request: "" means the request named no user
+        return user or None
     user = os.environ.get("LABKEEP_TRACKING_USERNAME") or os.environ.get("MLFLOW_TRACKING_USERNAME")
     if user:
         return user

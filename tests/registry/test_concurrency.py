@@ -31,7 +31,7 @@ def test_concurrent_registration(db_uri, tmp_path):
 
     root = str(tmp_path / "artifacts")
     SqlRegistryStore(db_uri, default_artifact_root=root).close()  # migrate once up front
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork")
     start, out = ctx.Event(), ctx.Queue()
     procs = [ctx.Process(target=_register, args=(db_uri, root, "Churn", start, out)) for _ in range(WORKERS)]
     for p in procs:
