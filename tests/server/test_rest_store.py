@@ -19,7 +19,7 @@ from labkeep.entities import (
 )
 from labkeep.exceptions import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from labkeep.stores.rest.http import HostCreds, RestClient, RetryPolicy
-from labkeep.stores.rest.tracking import make_store, split_batch
+from labkeep.stores.rest.tracking import make_store
 
 
 def test_experiments_over_rest(rest_store):
@@ -56,12 +56,17 @@ def test_runs_over_rest(rest_store):
     rest_store.delete_tag(run_id, "k")
     with pytest.raises(ResourceDoesNotExist):
         rest_store.delete_tag(run_id, "k")
-    metrics = [Metric("batch", float(i), 100 + i, i) for i in range(2500)]
-    params = [Param(f"bp{i}", str(i)) for i in range(150)]
-    tags = [RunTag(f"bt{i}", str(i)) for i in range(120)]
-    rest_store.log_batch(run_id, metrics, params, tags)
+    for chunk in range(3):
+        metrics = [
+            Metric("batch", float(i), 100 + i, i) for i in range(chunk * 900, min(2500, chunk * 900 + 900))
+        ]
+        params = [Param(f"bp{chunk}_{i}", str(i)) for i in range(50)]
+        tags = [RunTag(f"bt{i}", str(chunk)) for i in range(50)]
+        rest_store.log_batch(run_id, metrics, params, tags)
+    with pytest.raises(InvalidParameterValue):
+        rest_store.log_batch(run_id, [Metric("x", 1.0, 1, i) for i in range(1001)])
     got = rest_store.get_run(run_id)
-    assert got.data.params["bp149"] == "149" and got.data.tags["bt119"] == "119"
+    assert got.data.params["bp2_49"] == "49" and got.data.tags["bt49"] == "2"
     assert got.data.metrics["batch"] == 2499.0
     import math
 
@@ -104,16 +109,6 @@ def test_logged_models_over_rest(rest_store):
     rest_store.delete_logged_model(model.model_id)
     with pytest.raises(ResourceDoesNotExist):
         rest_store.get_logged_model(model.model_id)
-
-
-def test_split_batch_respects_limits():
-    chunks = split_batch(
-        [Metric("m", 1, 1, i) for i in range(2500)], [Param(f"p{i}", "") for i in range(250)], []
-    )
-    for m, p, t in chunks:
-        assert len(p) <= 100 and len(t) <= 100 and len(m) + len(p) + len(t) <= 1000
-    assert sum(len(c[0]) for c in chunks) == 2500 and sum(len(c[1]) for c in chunks) == 250
-    assert split_batch([], [], []) == [([], [], [])]
 
 
 # ---------------------------------------------------------------- HTTP policy, against tiny real apps

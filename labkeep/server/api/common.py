@@ -88,9 +88,8 @@ class ApiRequest:
         if value is None:
             return None
         if not isinstance(value, str):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidParameterValue(f"Parameter '{name}' must be a string, got {_type(value)}.")
-            value = str(value)
+            # like protobuf's JSON parser: a string field takes only a JSON string
+            raise InvalidParameterValue(f"Parameter '{name}' must be a string, got {_type(value)}.")
         if required and value == "":
             raise InvalidParameterValue(f"Missing value for required parameter '{name}'.")
         return value

@@ -16,10 +16,11 @@ from labkeep.entities import (
     Param,
     Run,
     RunInfo,
+    RunStatus,
     RunTag,
     ViewType,
 )
-from labkeep.exceptions import LabkeepException
+from labkeep.exceptions import InvalidParameterValue, LabkeepException
 from labkeep.stores.base import (
     SEARCH_EXPERIMENTS_DEFAULT_MAX_RESULTS,
     SEARCH_RUNS_DEFAULT_MAX_RESULTS,
@@ -28,10 +29,6 @@ from labkeep.stores.base import (
 from labkeep.stores.rest.http import HostCreds, RestClient
 
 API = "/api/2.0/mlflow"
-# Client-side split of log_batch (limits-and-defaults.md §1).
-BATCH_MAX_PARAMS = 100
-BATCH_MAX_TAGS = 100
-BATCH_MAX_TOTAL = 1000
 HISTORY_PAGE = 25000
 
 
@@ -42,23 +39,6 @@ def make_store(uri: str, client: Any = None) -> RestTrackingStore:
 
 def _view_name(view_type: int | str) -> str:
     return ViewType.to_string(ViewType.from_string(view_type))
-
-
-def split_batch(
-    metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
-) -> list[tuple[list[Metric], list[Param], list[RunTag]]]:
-    """Chunks of ≤ 100 params, ≤ 100 tags, topped up with metrics to ≤ 1000 entities each."""
-    params, tags, metrics = list(params), list(tags), list(metrics)
-    chunks = []
-    while params or tags or metrics or not chunks:
-        p, params = params[:BATCH_MAX_PARAMS], params[BATCH_MAX_PARAMS:]
-        t, tags = tags[:BATCH_MAX_TAGS], tags[BATCH_MAX_TAGS:]
-        room = BATCH_MAX_TOTAL - len(p) - len(t)
-        m, metrics = metrics[:room], metrics[room:]
-        chunks.append((m, p, t))
-        if not (params or tags or metrics):
-            break
-    return chunks
 
 
 class RestTrackingStore(TrackingStore):
@@ -170,6 +150,8 @@ class RestTrackingStore(TrackingStore):
     def update_run_info(
         self, run_id: str, run_status: str | None, end_time: int | None, run_name: str | None
     ) -> RunInfo:
+        if run_status is not None:  # the server ignores unknown names (reference quirk); refuse here
+            run_status = RunStatus.validate(run_status)
         body = {
             "run_id": run_id,
             "run_uuid": run_id,
@@ -186,10 +168,7 @@ class RestTrackingStore(TrackingStore):
         self._post("runs/restore", {"run_id": run_id})
 
     def log_metric(self, run_id: str, metric: Metric) -> None:
-        body = {"run_id": run_id, "run_uuid": run_id, **metric.to_dict()}
-        body.pop("run_id", None)
-        body["run_id"] = run_id
-        self._post("runs/log-metric", body)
+        self._post("runs/log-metric", {**_metric_dict(metric), "run_id": run_id, "run_uuid": run_id})
 
     def log_param(self, run_id: str, param: Param) -> None:
         self._post(
@@ -210,14 +189,15 @@ class RestTrackingStore(TrackingStore):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        for m, p, t in split_batch(metrics, params, tags):
-            body = {
-                "run_id": run_id,
-                "metrics": [x.to_dict() for x in m],
-                "params": [x.to_dict() for x in p],
-                "tags": [x.to_dict() for x in t],
-            }
-            self._post("runs/log-batch", body)
+        # One request, so the server applies it all-or-nothing; labkeep.Client splits big batches
+        # into requests within the limits before they reach the store (limits-and-defaults.md §1).
+        body = {
+            "run_id": run_id,
+            "metrics": [_metric_dict(x) for x in metrics],
+            "params": [x.to_dict() for x in params],
+            "tags": [x.to_dict() for x in tags],
+        }
+        self._post("runs/log-batch", body)
 
     def get_metric_history(
         self, run_id: str, metric_key: str, max_results: int | None = None, page_token: str | None = None
@@ -361,3 +341,15 @@ class RestTrackingStore(TrackingStore):
 
 def _metrics(resp: dict[str, Any]) -> list[Metric]:
     return [Metric.from_dict(m) for m in resp.get("metrics", [])]
+
+
+def _metric_dict(metric: Metric) -> dict[str, Any]:
+    """A metric's JSON, refusing values the wire format cannot carry (checked before sending)."""
+    value = metric.value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidParameterValue(f"Metric {metric.key!r} value must be a number, got {value!r}.")
+    for name in ("timestamp", "step"):
+        v = getattr(metric, name)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise InvalidParameterValue(f"Metric {metric.key!r} {name} must be an integer, got {v!r}.")
+    return metric.to_dict()
