@@ -316,10 +316,13 @@ def run_project(
         child_env = _child_env(env, run_id, exp_id, store_uri)
         if _needs_server(store_uri, env):
             from labkeep import config
-            from labkeep.projects.server import TemporaryServer
+            from labkeep.projects.server import start_server
 
-            supervisor.server = TemporaryServer(store_uri, config.default_artifact_root(store_uri))
-            url = supervisor.server.start()
+            registry_uri = config.get_registry_uri() if tracking_uri is None else None
+            if registry_uri and registry_uri.startswith(("http://", "https://")):
+                registry_uri = None
+            supervisor.server = start_server(store_uri, config.default_artifact_root(store_uri), registry_uri)
+            url = supervisor.server.url
             child_env["MLFLOW_TRACKING_URI"] = url
             if env.kind == "docker":
                 child_env["LABKEEP_TRACKING_URI"] = url
