@@ -130,3 +130,16 @@ def test_stage_settings(monkeypatch):
         parse_stages("QA,qa")
     with pytest.raises(InvalidParameterValue):
         parse_stages("Bad/Stage")
+
+
+def test_registry_store_on_new_database_keeps_default_experiment(tmp_path):
+    from labkeep.stores.sql.registry import SqlRegistryStore
+    from labkeep.stores.sql.tracking import SqlTrackingStore
+
+    uri = f"sqlite:///{tmp_path}/fresh.db"
+    SqlRegistryStore(uri).close()  # the registry opens the new database first
+    tracking = SqlTrackingStore(uri, str(tmp_path / "artifacts"))
+    try:
+        assert tracking.get_experiment("0").name == "Default"
+    finally:
+        tracking.close()

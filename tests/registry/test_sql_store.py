@@ -393,3 +393,48 @@ def test_download_uri_unknown(store, name):
 def test_history_unknown_model(store, name):
     with pytest.raises(ResourceDoesNotExist):
         store.get_promotion_history(name)
+
+
+# ---------------------------------------------------------------- search and prompts
+def test_search_versions_and_models(store, name, artifact_root):
+    store.create_registered_model(name, tags=[RegisteredModelTag("team", "blue")])
+    for i in range(3):
+        _version(store, name, artifact_root, tags=[ModelVersionTag("i", str(i))])
+    found = store.search_model_versions(
+        f"name = '{name}' AND version_number >= 2", order_by=["version_number ASC"]
+    )
+    assert [v.version for v in found] == ["2", "3"] and found[0].tags == {"i": "1"}
+    page = store.search_model_versions(f"name = '{name}'", max_results=2)
+    assert len(page) == 2 and page.token
+    rest = store.search_model_versions(f"name = '{name}'", max_results=2, page_token=page.token)
+    assert len(rest) == 1 and rest.token is None
+    models = store.search_registered_models(f"name = '{name}' AND tags.team = 'blue'")
+    assert [m.name for m in models] == [name] and models[0].latest_versions[0].version == "3"
+    with pytest.raises(InvalidParameterValue):
+        store.search_model_versions("current_stage = 'None'")
+    with pytest.raises(InvalidParameterValue):
+        store.search_registered_models(max_results=1001)
+
+
+def test_prompts_hidden_unless_asked_for(store, name, artifact_root):
+    prompt = name + "_prompt"
+    store.create_registered_model(prompt, tags=[RegisteredModelTag("mlflow.prompt.is_prompt", "true")])
+    store.create_model_version(
+        prompt,
+        f"{artifact_root}/p",
+        tags=[
+            ModelVersionTag("mlflow.prompt.is_prompt", "true"),
+            ModelVersionTag("mlflow.prompt.text", "Hi {{x}}"),
+        ],
+    )
+    store.create_registered_model(name)
+    _version(store, name, artifact_root)
+    like = f"name LIKE '{name}%'"
+    assert [m.name for m in store.search_registered_models(like)] == [name]
+    client_filter = f"{like} AND tag.`mlflow.prompt.is_prompt` != 'true'"  # what the mlflow client sends
+    assert [m.name for m in store.search_registered_models(client_filter)] == [name]
+    asked = f"{like} AND tags.`mlflow.prompt.is_prompt` = 'true'"
+    assert [m.name for m in store.search_registered_models(asked)] == [prompt]
+    assert [v.name for v in store.search_model_versions(like)] == [name]
+    # a prompt is still a registered model: direct reads work
+    assert store.get_registered_model(prompt).tags["mlflow.prompt.is_prompt"] == "true"

@@ -75,7 +75,7 @@ class SqlRegistryStore(RegistryStore):
         tracking_store: Any = None,
         db: Database | None = None,
     ) -> None:
-        from labkeep.stores.sql.migrate import ensure_schema
+        from labkeep.stores.sql.migrate import SCHEMA_HEAD, current_revision, ensure_schema
 
         self.store_uri = store_uri
         if default_artifact_root is None:
@@ -85,6 +85,12 @@ class SqlRegistryStore(RegistryStore):
         self.default_artifact_root = default_artifact_root
         self.tracking_store = tracking_store
         self.db = db or open_database(store_uri)
+        if current_revision(self.db) != SCHEMA_HEAD:
+            # A new database: let the tracking store create it, so it also gets the Default
+            # experiment (which it only adds right after a migration).
+            from labkeep.stores.sql.tracking import SqlTrackingStore
+
+            SqlTrackingStore(store_uri, default_artifact_root).close()
         ensure_schema(self.db)
 
     def close(self) -> None:
