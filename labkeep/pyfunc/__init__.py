@@ -1,0 +1,168 @@
+"""The generic ``python_function`` flavor: load any model, save/log custom ``PythonModel`` objects.
+
+Loader contract: MLmodel's ``python_function.loader_module`` names a module with
+``_load_pyfunc(path[, model_config])`` returning an object with ``predict(data[, params])``.
+``mlflow.sklearn``, ``mlflow.pyfunc.model`` and ``mlflow.lightgbm`` are served by labkeep's own
+loaders, so mlflow-saved models load without mlflow and labkeep-saved models load in mlflow.
+
+Security: custom models are stored with cloudpickle; loading one runs code from the file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labkeep.models.mlmodel import Model
+from labkeep.pyfunc.loader import PyFuncModel, load_model, load_model_from_dir
+from labkeep.pyfunc.model import PythonModel, PythonModelContext
+
+FLAVOR_NAME = "python_function"
+
+__all__ = [
+    "FLAVOR_NAME",
+    "PyFuncModel",
+    "PythonModel",
+    "PythonModelContext",
+    "load_model",
+    "load_model_from_dir",
+    "log_model",
+    "save_model",
+    "get_default_pip_requirements",
+]
+
+
+def get_default_pip_requirements() -> list[str]:
+    from labkeep.models.env import pinned
+
+    # The pickled object refers to labkeep.pyfunc.PythonModel, so labkeep must be installed to load it.
+    return [pinned("labkeep"), pinned("cloudpickle"), pinned("numpy"), pinned("pandas")]
+
+
+def save_model(
+    path: str,
+    loader_module: str | None = None,
+    data_path: str | None = None,
+    code_paths: list[str] | None = None,
+    conda_env=None,
+    mlflow_model: Model | None = None,
+    python_model: Any = None,
+    artifacts: dict[str, str] | None = None,
+    signature=None,
+    input_example: Any = None,
+    pip_requirements=None,
+    extra_pip_requirements=None,
+    metadata: dict | None = None,
+    model_config: dict | None = None,
+    **kwargs: Any,
+) -> Model:
+    """Save a custom ``python_model`` (with ``artifacts`` and ``code_paths``) to ``path``."""
+    import os
+    import shutil
+
+    from labkeep.exceptions import InvalidParameterValue
+    from labkeep.models.builder import copy_code_paths, pyfunc_flavor_conf, save_model_dir
+    from labkeep.pyfunc.model import PythonModelContext, _PythonModelWrapper, save_python_model
+
+    if (python_model is None) == (loader_module is None):
+        raise InvalidParameterValue("Pass either python_model=... or loader_module=... (exactly one).")
+
+    if python_model is not None:
+
+        def write_flavor(model_dir: str, model: Model) -> None:
+            code = copy_code_paths(model_dir, code_paths)
+            save_python_model(model_dir, model, python_model, artifacts, code)
+            if model_config:
+                model.flavors["python_function"]["model_config"] = model_config
+
+        def predict(data):
+            ctx = PythonModelContext({k: str(v) for k, v in (artifacts or {}).items()}, model_config)
+            if hasattr(python_model, "load_context"):
+                python_model.load_context(ctx)
+            return _PythonModelWrapper(python_model, ctx).predict(data)
+
+        defaults = get_default_pip_requirements()
+    else:
+
+        def write_flavor(model_dir: str, model: Model) -> None:
+            code = copy_code_paths(model_dir, code_paths)
+            data = None
+            if data_path is not None:
+                data = os.path.basename(os.path.normpath(data_path))
+                dst = os.path.join(model_dir, data)
+                if os.path.isdir(data_path):
+                    shutil.copytree(data_path, dst)
+                else:
+                    shutil.copy2(data_path, dst)
+            model.add_flavor(FLAVOR_NAME, **pyfunc_flavor_conf(loader_module, code=code, data=data))
+
+        predict = None
+        defaults = [p for p in get_default_pip_requirements() if not p.startswith("cloudpickle")]
+
+    return save_model_dir(
+        path,
+        write_flavor,
+        defaults,
+        signature=signature,
+        input_example=input_example,
+        predict=predict,
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        conda_env=conda_env,
+        metadata=metadata,
+        mlflow_model=mlflow_model,
+    )
+
+
+def log_model(
+    artifact_path: str | None = None,
+    loader_module: str | None = None,
+    data_path: str | None = None,
+    code_paths: list[str] | None = None,
+    conda_env=None,
+    python_model: Any = None,
+    artifacts: dict[str, str] | None = None,
+    registered_model_name: str | None = None,
+    signature=None,
+    input_example: Any = None,
+    await_registration_for: int = 300,
+    pip_requirements=None,
+    extra_pip_requirements=None,
+    metadata: dict | None = None,
+    model_config: dict | None = None,
+    name: str | None = None,
+    params: dict | None = None,
+    tags: dict | None = None,
+    model_type: str | None = None,
+    step: int = 0,
+    model_id: str | None = None,
+    **kwargs: Any,
+):
+    """Log a custom model as a logged model of the active run (or experiment); returns ModelInfo."""
+    from labkeep.models.logging import log_model as _log_model
+
+    return _log_model(
+        lambda path, **kw: save_model(path, **kw),
+        dict(
+            loader_module=loader_module,
+            data_path=data_path,
+            code_paths=code_paths,
+            conda_env=conda_env,
+            python_model=python_model,
+            artifacts=artifacts,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+            metadata=metadata,
+            model_config=model_config,
+        ),
+        name=name,
+        artifact_path=artifact_path,
+        registered_model_name=registered_model_name,
+        params=params,
+        tags=tags,
+        model_type=model_type,
+        step=step,
+        model_id=model_id,
+        await_registration_for=await_registration_for,
+    )

@@ -1,0 +1,1 @@
+"""Model scoring server (formats.md §6) and batch prediction."""

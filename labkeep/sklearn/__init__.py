@@ -1,0 +1,245 @@
+"""scikit-learn flavor: ``save_model``, ``log_model``, ``load_model`` (formats.md §2.2).
+
+Serialization: ``skops`` (default) stores the estimator without pickle; loading only allows the
+types skops trusts plus ``skops_trusted_types``. ``pickle``/``cloudpickle`` are supported for
+models skops cannot represent, but **loading a pickle runs arbitrary code**: only load pickled
+models from sources you trust. The MLmodel layout is mlflow's (``loader_module: mlflow.sklearn``),
+so labkeep-saved models load with ``mlflow.sklearn.load_model`` and vice versa.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from labkeep.exceptions import InvalidParameterValue
+from labkeep.models.mlmodel import Model, safe_join
+
+FLAVOR_NAME = "sklearn"
+SERIALIZATION_FORMAT_SKOPS = "skops"
+SERIALIZATION_FORMAT_PICKLE = "pickle"
+SERIALIZATION_FORMAT_CLOUDPICKLE = "cloudpickle"
+SUPPORTED_SERIALIZATION_FORMATS = (
+    SERIALIZATION_FORMAT_SKOPS,
+    SERIALIZATION_FORMAT_PICKLE,
+    SERIALIZATION_FORMAT_CLOUDPICKLE,
+)
+_FILE_BY_FORMAT = {"skops": "model.skops", "pickle": "model.pkl", "cloudpickle": "model.pkl"}
+_log = logging.getLogger(__name__)
+
+__all__ = ["save_model", "log_model", "load_model", "get_default_pip_requirements"]
+
+
+def get_default_pip_requirements(serialization_format: str = SERIALIZATION_FORMAT_SKOPS) -> list[str]:
+    from labkeep.models.env import pinned
+
+    reqs = [pinned("scikit-learn"), pinned("numpy"), pinned("scipy"), pinned("pandas")]
+    if serialization_format == SERIALIZATION_FORMAT_SKOPS:
+        reqs.append(pinned("skops"))
+    elif serialization_format == SERIALIZATION_FORMAT_CLOUDPICKLE:
+        reqs.append(pinned("cloudpickle"))
+    return reqs
+
+
+def _dump(sk_model: Any, path: str, fmt: str, trusted: list[str] | None) -> None:
+    if fmt == SERIALIZATION_FORMAT_SKOPS:
+        import skops.io
+
+        skops.io.dump(sk_model, path)
+        untrusted = [t for t in skops.io.get_untrusted_types(file=path) if t not in set(trusted or [])]
+        if untrusted:
+            os.remove(path)
+            raise InvalidParameterValue(
+                f"The model uses types skops does not trust: {untrusted}. Pass "
+                "skops_trusted_types=[...] listing them if you trust them, or use "
+                "serialization_format='cloudpickle'."
+            )
+        return
+    if fmt == SERIALIZATION_FORMAT_PICKLE:
+        import pickle
+
+        with open(path, "wb") as f:
+            pickle.dump(sk_model, f)
+        return
+    import cloudpickle
+
+    with open(path, "wb") as f:
+        cloudpickle.dump(sk_model, f)
+
+
+def save_model(
+    sk_model: Any,
+    path: str,
+    conda_env=None,
+    code_paths: list[str] | None = None,
+    mlflow_model: Model | None = None,
+    serialization_format: str = SERIALIZATION_FORMAT_SKOPS,
+    signature=None,
+    input_example: Any = None,
+    pip_requirements=None,
+    extra_pip_requirements=None,
+    pyfunc_predict_fn: str = "predict",
+    metadata: dict | None = None,
+    skops_trusted_types: list[str] | None = None,
+) -> Model:
+    """Save a scikit-learn estimator as a model directory at ``path``; returns its MLmodel."""
+    from labkeep.models.builder import copy_code_paths, pyfunc_flavor_conf, save_model_dir
+
+    if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
+        raise InvalidParameterValue(
+            f"Unknown serialization_format {serialization_format!r}; use one of {list(SUPPORTED_SERIALIZATION_FORMATS)}."
+        )
+    if serialization_format != SERIALIZATION_FORMAT_SKOPS:
+        _log.warning(
+            "Saving with %s: loading a pickle can run arbitrary code; prefer 'skops'.", serialization_format
+        )
+    if not callable(getattr(sk_model, pyfunc_predict_fn, None)):
+        raise InvalidParameterValue(f"The model has no method {pyfunc_predict_fn!r} (pyfunc_predict_fn).")
+    import sklearn
+
+    file_name = _FILE_BY_FORMAT[serialization_format]
+
+    def write_flavor(model_dir: str, model: Model) -> None:
+        code = copy_code_paths(model_dir, code_paths)
+        _dump(sk_model, os.path.join(model_dir, file_name), serialization_format, skops_trusted_types)
+        model.add_flavor(
+            "python_function",
+            **pyfunc_flavor_conf(
+                "mlflow.sklearn", model_path=file_name, predict_fn=pyfunc_predict_fn, code=code
+            ),
+        )
+        model.add_flavor(
+            FLAVOR_NAME,
+            pickled_model=file_name,
+            sklearn_version=sklearn.__version__,
+            serialization_format=serialization_format,
+            code=code,
+            skops_trusted_types=skops_trusted_types,
+        )
+
+    return save_model_dir(
+        path,
+        write_flavor,
+        get_default_pip_requirements(serialization_format),
+        signature=signature,
+        input_example=input_example,
+        predict=getattr(sk_model, pyfunc_predict_fn),
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        conda_env=conda_env,
+        metadata=metadata,
+        mlflow_model=mlflow_model,
+    )
+
+
+def log_model(
+    sk_model: Any,
+    artifact_path: str | None = None,
+    conda_env=None,
+    code_paths: list[str] | None = None,
+    serialization_format: str = SERIALIZATION_FORMAT_SKOPS,
+    registered_model_name: str | None = None,
+    signature=None,
+    input_example: Any = None,
+    await_registration_for: int = 300,
+    pip_requirements=None,
+    extra_pip_requirements=None,
+    pyfunc_predict_fn: str = "predict",
+    metadata: dict | None = None,
+    params: dict | None = None,
+    tags: dict | None = None,
+    model_type: str | None = None,
+    step: int = 0,
+    model_id: str | None = None,
+    name: str | None = None,
+    skops_trusted_types: list[str] | None = None,
+    **kwargs: Any,
+):
+    """Log a scikit-learn model as a logged model of the active run (or experiment); returns ModelInfo."""
+    from labkeep.models.logging import log_model as _log_model
+
+    return _log_model(
+        save_model,
+        dict(
+            sk_model=sk_model,
+            conda_env=conda_env,
+            code_paths=code_paths,
+            serialization_format=serialization_format,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+            pyfunc_predict_fn=pyfunc_predict_fn,
+            metadata=metadata,
+            skops_trusted_types=skops_trusted_types,
+        ),
+        name=name,
+        artifact_path=artifact_path,
+        registered_model_name=registered_model_name,
+        params=params,
+        tags=tags,
+        model_type=model_type,
+        step=step,
+        model_id=model_id,
+        await_registration_for=await_registration_for,
+    )
+
+
+def _load_from_file(path: str, serialization_format: str, skops_trusted_types: list[str] | None) -> Any:
+    if serialization_format == SERIALIZATION_FORMAT_SKOPS:
+        import skops.io
+
+        return skops.io.load(path, trusted=skops_trusted_types)
+    # pickle / cloudpickle: unpickling executes code from the file (trusted models only).
+    import pickle
+
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def _load_model_dir(model_dir: str) -> tuple[Any, dict]:
+    meta = Model.load(model_dir)
+    conf = meta.flavors.get(FLAVOR_NAME)
+    if conf is None:
+        raise InvalidParameterValue(
+            f"Model at {model_dir} has no sklearn flavor (flavors: {sorted(meta.flavors)})."
+        )
+    code = conf.get("code")
+    if code:
+        import sys
+
+        code_dir = safe_join(model_dir, code)
+        if code_dir not in sys.path:
+            sys.path.insert(0, code_dir)
+    fmt = conf.get("serialization_format", SERIALIZATION_FORMAT_PICKLE)
+    file_path = safe_join(model_dir, conf.get("pickled_model", _FILE_BY_FORMAT.get(fmt, "model.pkl")))
+    return _load_from_file(file_path, fmt, conf.get("skops_trusted_types")), meta.flavors.get(
+        "python_function", {}
+    )
+
+
+def load_model(model_uri: str, dst_path: str | None = None) -> Any:
+    """Load the scikit-learn estimator behind ``model_uri`` (path, runs:/, models:/ …)."""
+    from labkeep.models.uris import download_model_uri
+
+    return _load_model_dir(download_model_uri(model_uri, dst_path))[0]
+
+
+class _SklearnModelWrapper:
+    """pyfunc adapter: ``predict`` calls the configured ``predict_fn`` of the estimator."""
+
+    def __init__(self, sk_model: Any, predict_fn: str = "predict") -> None:
+        self.raw_model = sk_model
+        self._predict = getattr(sk_model, predict_fn)
+
+    def predict(self, data: Any, params: dict | None = None) -> Any:
+        return self._predict(data)
+
+
+def _load_pyfunc(path: str) -> _SklearnModelWrapper:
+    """pyfunc loader: ``path`` is the model directory, or (old layouts) the pickle file itself."""
+    if os.path.isfile(path):
+        return _SklearnModelWrapper(_load_from_file(path, SERIALIZATION_FORMAT_PICKLE, None))
+    sk_model, pyfunc_conf = _load_model_dir(path)
+    return _SklearnModelWrapper(sk_model, pyfunc_conf.get("predict_fn", "predict"))
