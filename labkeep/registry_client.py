@@ -266,12 +266,56 @@ def register_model(
     await_registration_for: int = 300,
     *,
     tags: dict[str, Any] | None = None,
+    env_pack: Any = None,
     description: str | None = None,
 ) -> ModelVersion:
     """Register the model at ``model_uri`` (``runs:/…``, ``models:/…`` or an artifact URI) under ``name``.
 
     Creates the registered model when it does not exist yet and returns the new version (READY).
+    ``await_registration_for`` and ``env_pack`` are accepted for mlflow compatibility; versions are
+    READY at once and no environment is packed.
     """
     from labkeep.client import Client
 
     return _register(Client(), model_uri, name, tags=tags, description=description)
+
+
+def _collect(fetch: Any, max_results: int | None, page_size: int) -> list[Any]:
+    found: list[Any] = []
+    token = None
+    while max_results is None or len(found) < max_results:
+        size = page_size if max_results is None else min(page_size, max_results - len(found))
+        page = fetch(size, token)
+        found += page
+        token = page.token
+        if not token:
+            break
+    return found
+
+
+def search_registered_models(
+    max_results: int | None = None, filter_string: str | None = None, order_by: list[str] | None = None
+) -> list[RegisteredModel]:
+    """Every registered model matching ``filter_string`` (all pages, or the first ``max_results``)."""
+    from labkeep.client import Client
+
+    client = Client()
+    return _collect(
+        lambda size, token: client.search_registered_models(filter_string, size, order_by, token),
+        max_results,
+        1000,
+    )
+
+
+def search_model_versions(
+    max_results: int | None = None, filter_string: str | None = None, order_by: list[str] | None = None
+) -> list[ModelVersion]:
+    """Every model version matching ``filter_string`` (all pages, or the first ``max_results``)."""
+    from labkeep.client import Client
+
+    client = Client()
+    return _collect(
+        lambda size, token: client.search_model_versions(filter_string, size, order_by, token),
+        max_results,
+        10000,
+    )

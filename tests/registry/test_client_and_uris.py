@@ -143,3 +143,14 @@ def test_registry_store_on_new_database_keeps_default_experiment(tmp_path):
         assert tracking.get_experiment("0").name == "Default"
     finally:
         tracking.close()
+
+
+def test_fluent_search_functions(client, run_with_model):
+    from labkeep.registry_client import search_model_versions, search_registered_models
+
+    run, _ = run_with_model
+    for name in ("a", "b", "c"):
+        client.register_model(f"runs:/{run.info.run_id}/files", name)
+    assert [m.name for m in search_registered_models(order_by=["name DESC"])] == ["c", "b", "a"]
+    assert [m.name for m in search_registered_models(max_results=2, order_by=["name ASC"])] == ["a", "b"]
+    assert [v.name for v in search_model_versions(filter_string="name = 'b'")] == ["b"]
