@@ -49,7 +49,8 @@ def s3_client() -> Any:
 
     endpoint = os.environ.get("MLFLOW_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None
     verify = os.environ.get("MLFLOW_S3_IGNORE_TLS", "false").lower() != "true"
-    return boto3.client(
+    # A fresh session per client: credentials from the environment as it is now, and thread safety.
+    return boto3.session.Session().client(
         "s3",
         endpoint_url=endpoint,
         verify=verify,
@@ -128,7 +129,10 @@ class S3ArtifactRepository(ArtifactRepository):
 
         try:
             self.client.download_file(
-                self.bucket, self._key(safe_relative_path(remote_path)), local_path, Config=self._transfer_config()
+                self.bucket,
+                self._key(safe_relative_path(remote_path)),
+                local_path,
+                Config=self._transfer_config(),
             )
         except ClientError as exc:
             if _is_not_found(exc):
@@ -146,14 +150,23 @@ class S3ArtifactRepository(ArtifactRepository):
             keys += [o["Key"] for o in page.get("Contents", [])]
         if not keys:
             raise ResourceDoesNotExist(f"No artifact at {rel!r}.")
+        # Some S3-compatible stores (SeaweedFS) keep directory markers; drop those of the deleted tree.
+        markers = {key + "/"} if key else set()
+        for k in keys:
+            parts = k.split("/")[:-1]
+            for i in range(len(key.split("/")) if key else 0, len(parts) + 1):
+                if i:
+                    markers.add("/".join(parts[:i]) + "/")
+        keys += sorted(m for m in markers if m.startswith(key + "/" if key else ""))
         for i in range(0, len(keys), 1000):
             self.client.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]], "Quiet": True}
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]], "Quiet": True},
             )
 
     # ---- helpers the server's artifact proxy uses
     def kind(self, rel: str) -> str | None:
-        """"file", "dir" or None for the path ``rel`` below the root."""
+        """ "file", "dir" or None for the path ``rel`` below the root."""
         rel = safe_relative_path(rel)
         key = self._key(rel)
         if rel and self._head(key) is not None:

