@@ -6,8 +6,9 @@ the page size it wants as ``limit`` (fetch ``limit + 1`` to learn whether a next
 
 Semantics shared by every API:
 
-* Filters become ``EXISTS`` subqueries against the indexed key/value tables, so a row without the
-  key never matches (also for ``!=``); ``IS NULL`` becomes ``NOT EXISTS``.
+* Filters become ``EXISTS`` subqueries (or, for run metrics/params/tags, inner joins) against the
+  indexed key/value tables, so a row without the key never matches (also for ``!=``); ``IS NULL``
+  becomes ``NOT EXISTS``.
 * ``LIKE`` is case-sensitive on every backend and only ``%``/``_`` are wildcards (we pass an
   explicit ``ESCAPE '!'`` and double any ``!`` in the pattern); ``ILIKE`` lower-cases both sides.
 * Metric values: ``kind`` 0 finite, 1 NaN, 2 +inf, 3 -inf. Non-finite rows are matched by kind
@@ -228,10 +229,31 @@ def build_runs_query(
     _in_list(q, "r.experiment_id", _int_ids(experiment_ids))
     _in_list(q, "r.lifecycle_stage", list(lifecycle_stages))
     for c in clauses:
-        q.add_where(*_run_condition(c, q))
+        if not _run_join(c, q):
+            q.add_where(*_run_condition(c, q))
     for k in keys:
         _run_order(k, q)
     return q.build("r.run_id", "runs r", limit, offset)
+
+
+def _run_join(c: Clause, q: _Query) -> bool:
+    """Metric/param/tag comparisons as INNER JOINs (at most one row per run and key).
+
+    A join lets the planner start from the selective key/value index instead of probing every
+    run of the experiment; a run without the key drops out, as the semantics require.
+    """
+    if c.entity == g.METRIC:
+        a = q.alias("lm")
+        cond, params = metric_value_condition(a, c.comparator, c.value)
+        q.add_join(f"JOIN latest_metrics {a} ON {a}.run_id = r.run_id AND {a}.name = ? AND {cond}", [c.key, *params])
+        return True
+    if c.entity in (g.PARAM, g.TAG) and c.comparator not in ("IS NULL", "IS NOT NULL"):
+        table = "params" if c.entity == g.PARAM else "tags"
+        a = q.alias("kv")
+        cond, params = string_condition(f"{a}.value", c.comparator, c.value)
+        q.add_join(f"JOIN {table} {a} ON {a}.run_id = r.run_id AND {a}.name = ? AND {cond}", [c.key, *params])
+        return True
+    return False
 
 
 def _run_condition(c: Clause, q: _Query) -> tuple[str, list[Any]]:

@@ -37,6 +37,16 @@ def _text(length: int | None = None):
     return Text(length).with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 
+def _name_value_indexes(table: str) -> tuple[Index, Index]:
+    """(name, value) for key/value search; PostgreSQL's btree cannot hold 8000-char values."""
+    return (
+        Index(f"ix_{table}_name_value", "name", "value", mysql_length={"value": 255}).ddl_if(
+            dialect=("sqlite", "mysql", "mariadb")
+        ),
+        Index(f"ix_{table}_name", "name").ddl_if(dialect="postgresql"),
+    )
+
+
 def _double():
     return Float(precision=53).with_variant(mysql.DOUBLE(), "mysql", "mariadb")
 
@@ -88,7 +98,7 @@ params = Table(
     Column("name", String(250), nullable=False),
     Column("value", _text(), nullable=False),
     PrimaryKeyConstraint("run_id", "name"),
-    Index("ix_params_name", "name"),
+    *_name_value_indexes("params"),
     **_MYSQL_TABLE_ARGS,
 )
 
@@ -99,7 +109,7 @@ tags = Table(
     Column("name", String(250), nullable=False),
     Column("value", _text(), nullable=False),
     PrimaryKeyConstraint("run_id", "name"),
-    Index("ix_tags_name", "name"),
+    *_name_value_indexes("tags"),
     **_MYSQL_TABLE_ARGS,
 )
 
@@ -299,5 +309,73 @@ registry_events = Table(
     Column("ts", BigInteger, nullable=False),
     Column("comment", _text(), nullable=True),
     Index("ix_registry_events_model", "model_name", "ts"),
+    **_MYSQL_TABLE_ARGS,
+)
+
+# ---------------------------------------------------------------- tracing
+# (owned by the GenAI tracing store: labkeep/stores/sql/traces.py; migration 0002_tracing)
+traces = Table(
+    "traces",
+    metadata,
+    Column("trace_id", String(50), primary_key=True),
+    Column("experiment_id", BigInteger, nullable=False),
+    Column("request_time", BigInteger, nullable=False),
+    Column("execution_duration", BigInteger, nullable=True),
+    Column("state", String(20), nullable=False),
+    Column("request_preview", _text(), nullable=True),
+    Column("response_preview", _text(), nullable=True),
+    Column("client_request_id", String(250), nullable=True),
+    Index("ix_traces_exp_time", "experiment_id", "request_time"),
+    **_MYSQL_TABLE_ARGS,
+)
+
+trace_tags = Table(
+    "trace_tags",
+    metadata,
+    Column("trace_id", String(50), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("value", _text(), nullable=False),
+    PrimaryKeyConstraint("trace_id", "name"),
+    **_MYSQL_TABLE_ARGS,
+)
+
+trace_metadata = Table(
+    "trace_metadata",
+    metadata,
+    Column("trace_id", String(50), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("value", _text(), nullable=False),
+    PrimaryKeyConstraint("trace_id", "name"),
+    **_MYSQL_TABLE_ARGS,
+)
+
+# One row per span; ``content`` is the span as JSON (the traces.json span shape).
+trace_spans = Table(
+    "trace_spans",
+    metadata,
+    Column("trace_id", String(50), nullable=False),
+    Column("span_id", String(50), nullable=False),
+    Column("parent_span_id", String(50), nullable=True),
+    Column("name", String(500), nullable=True),
+    Column("span_type", String(500), nullable=True),
+    Column("status", String(50), nullable=True),
+    Column("start_time_ns", BigInteger, nullable=False),
+    Column("end_time_ns", BigInteger, nullable=True),
+    Column("content", _text(), nullable=False),
+    PrimaryKeyConstraint("trace_id", "span_id"),
+    **_MYSQL_TABLE_ARGS,
+)
+
+# Feedback and expectations on a trace; ``content`` is the assessment as JSON.
+trace_assessments = Table(
+    "trace_assessments",
+    metadata,
+    Column("assessment_id", String(50), primary_key=True),
+    Column("trace_id", String(50), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("create_time", BigInteger, nullable=False),
+    Column("content", _text(), nullable=False),
+    Index("ix_trace_assessments_trace", "trace_id", "create_time"),
     **_MYSQL_TABLE_ARGS,
 )
