@@ -80,6 +80,9 @@ class Database:
     def write(self) -> Iterator[Cursor]:
         raise NotImplementedError
 
+    def refresh_statistics(self) -> None:
+        """Keep the query planner's statistics current (only SQLite needs help)."""
+
     def is_integrity_error(self, exc: BaseException) -> bool:
         return type(exc).__name__ in ("IntegrityError", "UniqueViolation")
 
@@ -106,6 +109,7 @@ class SQLiteDatabase(Database):
         self._lock = threading.RLock()
         self._conn: Any = None
         self._pid = -1
+        self._stats_checked_at = -1e9
 
     def _connection(self) -> Any:
         if self._conn is None or self._pid != os.getpid():
@@ -142,6 +146,33 @@ class SQLiteDatabase(Database):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def refresh_statistics(self) -> None:
+        """Re-ANALYZE when ``runs`` has grown well past its last statistics (at most once a minute).
+
+        Without statistics SQLite's planner probes every run of an experiment instead of starting
+        from a selective param/metric index; PostgreSQL and MySQL keep their statistics themselves.
+        """
+        import time
+
+        now = time.monotonic()
+        if now - self._stats_checked_at < 60:
+            return
+        self._stats_checked_at = now
+        with self.read() as cur:
+            rows = cur.execute("SELECT MAX(rowid) FROM runs").fetchone()[0] or 0
+            if rows < 1000:
+                return
+            try:
+                stat = cur.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs' LIMIT 1").fetchone()
+            except Exception:  # no sqlite_stat1 table yet
+                stat = None
+        analyzed = int(stat[0].split()[0]) if stat else 0
+        if rows > 2 * analyzed:
+            with self._lock:
+                conn = self._connection()
+                conn.execute("PRAGMA analysis_limit = 1000")
+                conn.execute("ANALYZE")
 
     def close(self) -> None:
         with self._lock:

@@ -714,6 +714,7 @@ class SqlTrackingStore(TrackingStore):
         exp_ids = [str(v.validate_experiment_id(e)) for e in experiment_ids]
         if not exp_ids:
             return PagedList([], None)
+        self.db.refresh_statistics()
         sql, params = search.build_runs_query(
             exp_ids,
             LifecycleStage.for_view(ViewType.from_string(run_view_type)),
