@@ -1,0 +1,176 @@
+"""Run page (``/runs/<run_id>``): overview, description, params, metrics, tags, charts, artifacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import Response
+
+from labkeep.entities import RunTag
+from labkeep.exceptions import InvalidParameterValue, LabkeepException
+from labkeep.server.ui import artifacts as arts
+from labkeep.server.ui.common import Ui, json_response, read_form, strip_json
+from labkeep.server.ui.runs_table import PARENT_TAG, quote_key
+
+NOTE_TAG = "mlflow.note.content"
+SOURCE_TAGS = {
+    "source": "mlflow.source.name",
+    "source_type": "mlflow.source.type",
+    "git_commit": "mlflow.source.git.commit",
+    "git_branch": "mlflow.source.git.branch",
+    "git_repo": "mlflow.source.git.repoURL",
+    "entry_point": "mlflow.project.entryPoint",
+}
+
+
+def metric_summary(store: Any, run_id: str) -> list[dict[str, Any]]:
+    """Per metric key: latest value (from the run), min, max and number of steps (one SQL query)."""
+    with store.db.read() as cur:
+        rows = cur.execute(
+            "SELECT name, MIN(CASE WHEN kind = 0 THEN value END), MAX(CASE WHEN kind = 0 THEN value END),"
+            " COUNT(*), COUNT(DISTINCT step) FROM metrics WHERE run_id = ? GROUP BY name ORDER BY name",
+            (run_id,),
+        ).fetchall()
+    return [
+        {
+            "key": r[0],
+            "min": None if r[1] is None else float(r[1]),
+            "max": None if r[2] is None else float(r[2]),
+            "points": int(r[3]),
+            "steps": int(r[4]),
+        }
+        for r in rows
+    ]
+
+
+def _children(ui: Ui, run: Any) -> list[dict[str, Any]]:
+    found = ui.store.search_runs(
+        [run.info.experiment_id], f"tags.{quote_key(PARENT_TAG)} = '{run.info.run_id}'", max_results=200
+    )
+    return [{"run_id": r.info.run_id, "run_name": r.info.run_name, "status": r.info.status} for r in found]
+
+
+def _model_versions(ui: Ui, run_id: str) -> list[dict[str, Any]]:
+    if ui.ctx.registry_store is None:
+        return []
+    try:
+        versions = ui.ctx.registry_store.search_model_versions(f"run_id = '{run_id}'")
+    except LabkeepException:
+        return []
+    return [
+        {"name": mv.name, "version": mv.version, "stage": mv.current_stage, "aliases": mv.aliases}
+        for mv in versions
+    ]
+
+
+def run_data(ui: Ui, run_id: str) -> dict[str, Any]:
+    run = ui.store.get_run(run_id)
+    info, data = run.info, run.data
+    parent = None
+    parent_id = data.tags.get(PARENT_TAG)
+    if parent_id:
+        try:
+            p = ui.store.get_run(parent_id)
+            parent = {"run_id": parent_id, "run_name": p.info.run_name}
+        except LabkeepException:
+            parent = {"run_id": parent_id, "run_name": parent_id}
+    latest = data.metrics
+    summary = metric_summary(ui.store, run_id)
+    for m in summary:
+        m["latest"] = latest.get(m["key"])
+    exp = ui.store.get_experiment(info.experiment_id)
+    return {
+        "run": run.to_dict(),
+        "info": info.to_dict(),
+        "experiment": {"experiment_id": exp.experiment_id, "name": exp.name},
+        "description": data.tags.get(NOTE_TAG, ""),
+        "params": sorted(data.params.items()),
+        "tags": sorted((k, v) for k, v in data.tags.items() if k != NOTE_TAG),
+        "metrics": summary,
+        "parent": parent,
+        "children": _children(ui, run),
+        "model_versions": _model_versions(ui, run_id),
+        "source": {k: data.tags.get(t) for k, t in SOURCE_TAGS.items()},
+        "datasets": [d.to_dict() for d in run.inputs.dataset_inputs],
+    }
+
+
+def run_page(ui: Ui, request: Request, run_id: str) -> Response:
+    run_id = strip_json(request, run_id)
+    data = run_data(ui, run_id)
+    return ui.page(request, "run.html", data)
+
+
+async def run_action(ui: Ui, request: Request, run_id: str) -> Response:
+    """POST /runs/<id>/action: description | set_tag | delete_tag | delete | restore."""
+    form = await read_form(request)
+    action = str(form.get("action", ""))
+    key = str(form.get("key", "")).strip()
+    value = str(form.get("value", ""))
+
+    def do() -> Response:
+        store = ui.store
+        if action == "description":
+            store.set_tag(run_id, RunTag(NOTE_TAG, value))
+        elif action == "set_tag":
+            if not key:
+                raise InvalidParameterValue("A tag needs a key.")
+            store.set_tag(run_id, RunTag(key, value))
+        elif action == "delete_tag":
+            store.delete_tag(run_id, key)
+        elif action == "delete":
+            store.delete_run(run_id)
+        elif action == "restore":
+            store.restore_run(run_id)
+        else:
+            raise InvalidParameterValue(f"Unknown action {action!r}.")
+        return ui.redirect(f"/runs/{run_id}")
+
+    return await anyio.to_thread.run_sync(do)
+
+
+# ---------------------------------------------------------------- JSON islands
+
+
+def artifacts_api(ui: Ui, request: Request) -> Response:
+    run = ui.store.get_run(request.query_params.get("run_id", ""))
+    path = request.query_params.get("path", "")
+    return json_response({"root_uri": run.info.artifact_uri, "files": arts.list_artifacts(ui.ctx, run, path)})
+
+
+def preview_api(ui: Ui, request: Request) -> Response:
+    run = ui.store.get_run(request.query_params.get("run_id", ""))
+    data = arts.preview(ui.ctx, run, request.query_params.get("path", ""))
+    data["raw_url"] = ui.url("/ui-api/artifact-raw", run_id=run.info.run_id, path=data["path"])
+    if request.query_params.get("format") == "json" or "application/json" in request.headers.get(
+        "accept", ""
+    ):
+        return json_response(data)
+    return ui.render("_preview.html", {"p": data, "run_id": run.info.run_id})
+
+
+def raw_api(ui: Ui, request: Request) -> Response:
+    run = ui.store.get_run(request.query_params.get("run_id", ""))
+    return arts.raw_response(
+        ui.ctx, run, request.query_params.get("path", ""), request.query_params.get("download") == "1"
+    )
+
+
+def series_api(ui: Ui, request: Request) -> Response:
+    from labkeep.server.ui.series import DEFAULT_MAX_POINTS, series_for_runs
+
+    qp = request.query_params
+    run_ids = [r for r in qp.get("run_ids", "").split(",") if r][:100]
+    keys = [k for k in qp.getlist("key") if k]
+    if not run_ids or not keys:
+        raise InvalidParameterValue("metric-series needs run_ids=<id,…> and key=<metric key>.")
+    try:
+        max_points = int(qp.get("max_points", DEFAULT_MAX_POINTS))
+    except ValueError:
+        raise InvalidParameterValue("max_points must be an integer.")
+    out = []
+    for key in keys[:20]:
+        out += series_for_runs(ui.store, run_ids, key, max_points)
+    return json_response({"series": out})

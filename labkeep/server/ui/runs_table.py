@@ -1,0 +1,373 @@
+"""Runs table of an experiment (``/experiments/<id>``): one page of rows, sorted and filtered in SQL.
+
+Only the requested page is loaded (``search_runs`` with an offset page token), so the page costs
+the same at 100 or 100,000 runs. Sorting uses ``search_runs``'s ``order_by`` for every column it
+knows; duration (end - start) is ordered here with one extra SQL statement. The count and the
+optional grouping are single SQL statements wrapped around the same filtered selection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from labkeep.entities import LifecycleStage, Run, ViewType
+from labkeep.exceptions import LabkeepException
+from labkeep.server.ui.common import Ui, fmt_value, strip_json
+
+PARENT_TAG = "mlflow.parentRunId"
+ATTR_SORTS = {
+    "start_time": "attributes.start_time",
+    "end_time": "attributes.end_time",
+    "run_name": "attributes.run_name",
+    "status": "attributes.status",
+    "user_id": "attributes.user_id",
+    "run_id": "attributes.run_id",
+}
+MAX_PER_PAGE = 1000
+MAX_CHILDREN = 1000
+AUTO_COLUMNS = 8
+
+
+def quote_key(key: str) -> str:
+    return "`" + key.replace("`", "") + "`"
+
+
+def column_order(col: str) -> str | None:
+    """A column id (``metrics.rmse``, ``params.alpha``, ``tags.x``, ``start_time``…) → order_by entity."""
+    if col in ATTR_SORTS:
+        return ATTR_SORTS[col]
+    kind, _, key = col.partition(".")
+    if kind in ("metrics", "params", "tags") and key:
+        return f"{kind}.{quote_key(key)}"
+    return None
+
+
+def quote_value(value: str) -> str:
+    """A string literal for the search grammar (double quotes when the value holds a single one)."""
+    if "'" not in value:
+        return f"'{value}'"
+    return '"' + value.replace('"', "") + '"'
+
+
+@dataclass
+class TableQuery:
+    """The runs table's URL state."""
+
+    experiment_id: str
+    filter: str = ""
+    sort: str = "start_time"
+    desc: bool = True
+    page: int = 1
+    per: int = 100
+    cols: list[str] | None = None
+    nested: bool = True
+    group: str = ""
+    view: str = "active"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_request(cls, request: Request, experiment_id: str) -> TableQuery:
+        qp = request.query_params
+
+        def int_arg(name: str, default: int, lo: int, hi: int) -> int:
+            try:
+                return max(lo, min(hi, int(qp.get(name, default))))
+            except ValueError:
+                return default
+
+        cols = qp.get("cols")
+        return cls(
+            experiment_id=experiment_id,
+            filter=qp.get("filter", "").strip(),
+            sort=qp.get("sort", "start_time") or "start_time",
+            desc=qp.get("dir", "desc") != "asc",
+            page=int_arg("page", 1, 1, 10**7),
+            per=int_arg("per", 100, 1, MAX_PER_PAGE),
+            cols=[c for c in cols.split(",") if c] if cols is not None else None,
+            nested=qp.get("nested", "1") != "0",
+            group=qp.get("group", "").strip(),
+            view=qp.get("view", "active"),
+        )
+
+    @property
+    def view_type(self) -> int:
+        return {"deleted": ViewType.DELETED_ONLY, "all": ViewType.ALL}.get(self.view, ViewType.ACTIVE_ONLY)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "filter": self.filter,
+            "sort": self.sort,
+            "dir": "desc" if self.desc else "asc",
+            "page": self.page,
+            "per": self.per,
+            "cols": ",".join(self.cols) if self.cols is not None else None,
+            "nested": "1" if self.nested else "0",
+            "group": self.group,
+            "view": self.view,
+        }
+
+
+def _offset_token(offset: int) -> str | None:
+    from labkeep import search
+
+    return search.make_page_token(offset) if offset else None
+
+
+def _base_sql(store: Any, q: TableQuery, filter_string: str) -> tuple[str, list[Any]]:
+    """The filtered run ids (no useful order) as one SQL statement."""
+    from labkeep import search
+
+    return search.build_runs_query(
+        [q.experiment_id],
+        LifecycleStage.for_view(q.view_type),
+        filter_string,
+        [],
+        2**62,
+        0,
+        store.db.dialect,
+    )
+
+
+def count_runs(store: Any, q: TableQuery, filter_string: str) -> int:
+    with store.db.read() as cur:
+        if not filter_string:
+            stages = LifecycleStage.for_view(q.view_type)
+            marks = ",".join("?" * len(stages))
+            sql = f"SELECT COUNT(*) FROM runs WHERE experiment_id = ? AND lifecycle_stage IN ({marks})"
+            return int(cur.execute(sql, [int(q.experiment_id), *stages]).fetchone()[0])
+        sql, params = _base_sql(store, q, filter_string)
+        return int(cur.execute(f"SELECT COUNT(*) FROM ({sql}) t", params).fetchone()[0])
+
+
+def _runs_by_ids(store: Any, q: TableQuery, ids: list[str]) -> list[Run]:
+    if not ids:
+        return []
+    flt = "attributes.run_id IN (" + ", ".join(f"'{i}'" for i in ids) + ")"
+    found = {
+        r.info.run_id: r
+        for r in store.search_runs([q.experiment_id], flt, ViewType.ALL, max_results=len(ids))
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def _duration_page(store: Any, q: TableQuery, filter_string: str, offset: int) -> tuple[list[Run], bool]:
+    from labkeep.utils.clock import now_ms
+
+    sql, params = _base_sql(store, q, filter_string)
+    order = "DESC" if q.desc else "ASC"
+    page_sql = (
+        f"SELECT r.run_id FROM runs r WHERE r.run_id IN ({sql})"
+        f" ORDER BY (COALESCE(r.end_time, ?) - r.start_time) {order}, r.run_id LIMIT ? OFFSET ?"
+    )
+    with store.db.read() as cur:
+        ids = [r[0] for r in cur.execute(page_sql, [*params, now_ms(), q.per + 1, offset]).fetchall()]
+    return _runs_by_ids(store, q, ids[: q.per]), len(ids) > q.per
+
+
+def load_page(store: Any, q: TableQuery, filter_string: str) -> tuple[list[Run], bool]:
+    """(runs of the requested page, whether a next page exists)."""
+    offset = (q.page - 1) * q.per
+    if q.sort == "duration":
+        return _duration_page(store, q, filter_string, offset)
+    order = column_order(q.sort)
+    if order is None:
+        raise LabkeepException(f"Cannot sort by {q.sort!r}.", error_code="INVALID_PARAMETER_VALUE")
+    page = store.search_runs(
+        [q.experiment_id],
+        filter_string,
+        q.view_type,
+        max_results=q.per,
+        order_by=[f"{order} {'DESC' if q.desc else 'ASC'}"],
+        page_token=_offset_token(offset),
+    )
+    return list(page), page.token is not None
+
+
+def has_nested(store: Any, experiment_id: str) -> bool:
+    with store.db.read() as cur:
+        row = cur.execute(
+            "SELECT 1 FROM tags t JOIN runs r ON r.run_id = t.run_id"
+            " WHERE t.name = ? AND r.experiment_id = ? LIMIT 1",
+            (PARENT_TAG, int(experiment_id)),
+        ).fetchone()
+    return row is not None
+
+
+def children_of(store: Any, q: TableQuery, parent_ids: list[str]) -> dict[str, list[Run]]:
+    if not parent_ids:
+        return {}
+    marks = ",".join("?" * len(parent_ids))
+    with store.db.read() as cur:
+        rows = cur.execute(
+            f"SELECT run_id, value FROM tags WHERE name = ? AND value IN ({marks}) LIMIT {MAX_CHILDREN}",
+            [PARENT_TAG, *parent_ids],
+        ).fetchall()
+    parent_of = {r[0]: r[1] for r in rows}
+    out: dict[str, list[Run]] = {}
+    runs = _runs_by_ids(store, q, list(parent_of))
+    runs.sort(key=lambda r: r.info.start_time or 0)
+    for run in runs:
+        if run.info.lifecycle_stage in LifecycleStage.for_view(q.view_type):
+            out.setdefault(parent_of[run.info.run_id], []).append(run)
+    return out
+
+
+def distinct_keys(store: Any, experiment_id: str, sample: int = 2000) -> dict[str, list[str]]:
+    """Metric, param and tag names of the experiment's latest ``sample`` runs (for the column picker)."""
+    out: dict[str, list[str]] = {}
+    recent = (
+        "SELECT run_id FROM runs WHERE experiment_id = ? AND lifecycle_stage = 'active'"
+        " ORDER BY start_time DESC LIMIT ?"
+    )
+    with store.db.read() as cur:
+        run_ids = [r[0] for r in cur.execute(recent, (int(experiment_id), sample)).fetchall()]
+        for kind, table in (("metrics", "latest_metrics"), ("params", "params"), ("tags", "tags")):
+            names: set[str] = set()
+            for i in range(0, len(run_ids), 500):
+                chunk = run_ids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                names.update(
+                    r[0]
+                    for r in cur.execute(
+                        f"SELECT DISTINCT name FROM {table} WHERE run_id IN ({marks})", chunk
+                    ).fetchall()
+                )
+            out[kind] = sorted(names)
+    return out
+
+
+def run_row(run: Run, cols: list[str]) -> dict[str, Any]:
+    info, data = run.info, run.data
+    metrics = data.metrics
+    cells = []
+    for c in cols:
+        kind, _, key = c.partition(".")
+        source = {"metrics": metrics, "params": data.params, "tags": data.tags}.get(kind, {})
+        value = source.get(key)
+        cells.append({"col": c, "value": fmt_value(value), "raw": value})
+    return {
+        "run_id": info.run_id,
+        "run_name": info.run_name,
+        "status": info.status,
+        "start_time": info.start_time,
+        "end_time": info.end_time,
+        "user_id": info.user_id,
+        "lifecycle_stage": info.lifecycle_stage,
+        "parent_run_id": data.tags.get(PARENT_TAG),
+        "cells": cells,
+    }
+
+
+def auto_columns(runs: list[Run]) -> list[str]:
+    metrics: dict[str, None] = {}
+    params: dict[str, None] = {}
+    for r in runs:
+        for k in r.data.metrics:
+            metrics.setdefault(k)
+        for k in r.data.params:
+            params.setdefault(k)
+    return [f"metrics.{k}" for k in sorted(metrics)[:AUTO_COLUMNS]] + [
+        f"params.{k}" for k in sorted(params)[:AUTO_COLUMNS]
+    ]
+
+
+def group_rows(store: Any, q: TableQuery, filter_string: str, metric_cols: list[str]) -> list[dict]:
+    """Runs grouped by a param or tag value: count and mean/min/max of each metric column (SQL)."""
+    kind, _, key = q.group.partition(".")
+    table = {"params": "params", "tags": "tags"}.get(kind)
+    if table is None or not key:
+        raise LabkeepException(
+            f"Group by a param or tag column (params.<name> or tags.<name>), not {q.group!r}.",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
+    sql, params = _base_sql(store, q, filter_string)
+    joins, selects, args = [], [], []
+    for i, col in enumerate(metric_cols[:10]):
+        joins.append(
+            f"LEFT JOIN latest_metrics m{i} ON m{i}.run_id = s.run_id AND m{i}.name = ? AND m{i}.kind = 0"
+        )
+        args.append(col.partition(".")[2])
+        selects.append(f", AVG(m{i}.value), MIN(m{i}.value), MAX(m{i}.value)")
+    full = (
+        f"SELECT g.value, COUNT(*){''.join(selects)} FROM ({sql}) s"
+        f" LEFT JOIN {table} g ON g.run_id = s.run_id AND g.name = ? {' '.join(joins)}"
+        " GROUP BY g.value ORDER BY COUNT(*) DESC LIMIT 500"
+    )
+    with store.db.read() as cur:
+        rows = cur.execute(full, [*params, key, *args]).fetchall()
+    out = []
+    for r in rows:
+        stats = []
+        for i, col in enumerate(metric_cols[:10]):
+            mean, lo, hi = r[2 + 3 * i : 5 + 3 * i]
+            stats.append({"col": col, "mean": mean, "min": lo, "max": hi})
+        value = r[0]
+        cond = (
+            f"{kind}.{quote_key(key)} IS NULL"
+            if value is None
+            else f"{kind}.{quote_key(key)} = {quote_value(str(value))}"
+        )
+        flt = f"{q.filter} and {cond}" if q.filter else cond
+        out.append({"value": value, "count": int(r[1]), "stats": stats, "filter": flt})
+    return out
+
+
+def runs_page(ui: Ui, request: Request, experiment_id: str) -> Response:
+    experiment_id = strip_json(request, experiment_id)
+    exp = ui.store.get_experiment(experiment_id)
+    q = TableQuery.from_request(request, experiment_id)
+    error = None
+    nested = q.nested and not q.filter and has_nested(ui.store, experiment_id)
+    filter_string = q.filter
+    if nested:
+        filter_string = f"tags.{quote_key(PARENT_TAG)} IS NULL"
+    runs: list[Run] = []
+    has_next = False
+    total = 0
+    groups: list[dict] = []
+    try:
+        runs, has_next = load_page(ui.store, q, filter_string)
+        total = count_runs(ui.store, q, filter_string)
+    except LabkeepException as exc:
+        error = exc.message
+    cols = q.cols if q.cols is not None else auto_columns(runs)
+    children = children_of(ui.store, q, [r.info.run_id for r in runs]) if nested and runs else {}
+    rows = []
+    for r in runs:
+        row = run_row(r, cols)
+        row["children"] = [run_row(c, cols) for c in children.get(r.info.run_id, [])]
+        rows.append(row)
+    if q.group and error is None:
+        try:
+            groups = group_rows(ui.store, q, q.filter, [c for c in cols if c.startswith("metrics.")])
+        except LabkeepException as exc:
+            error = exc.message
+    state = q.state()
+    data = {
+        "experiment": exp.to_dict(),
+        "rows": rows,
+        "columns": cols,
+        "total": total,
+        "has_next": has_next,
+        "nested": nested,
+        "groups": groups,
+        "error": error,
+        "state": state,
+    }
+    if request.scope.get("labkeep_json") or "application/json" in request.headers.get("accept", ""):
+        return ui.page(request, "runs.html", data)
+    data["url"] = lambda **kw: ui.url(f"/experiments/{experiment_id}", **{**state, **kw})
+    data["sortable"] = ["run_name", "status", "start_time", "duration", "user_id"]
+    return ui.page(request, "runs.html", data)
+
+
+def columns_api(ui: Ui, request: Request) -> Response:
+    from labkeep.server.ui.common import json_response
+
+    exp_id = request.query_params.get("experiment_id", "")
+    ui.store.get_experiment(exp_id)
+    return json_response(distinct_keys(ui.store, exp_id))

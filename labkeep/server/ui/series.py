@@ -1,0 +1,104 @@
+"""Downsampled metric series for charts (``/ui-api/metric-series``).
+
+A series with more points than ``max_points`` is cut into buckets of equal step width (or equal
+time width when every point has the same step); each bucket keeps its minimum, its maximum and its
+last point, so spikes survive downsampling. The buckets are computed by the database in one
+``GROUP BY`` over the ``(run_id, name, step, ts)`` index range, plus one query for the last values;
+nothing proportional to the number of points crosses into Python.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from labkeep.utils import validation as v
+
+DEFAULT_MAX_POINTS = 1000
+MAX_MAX_POINTS = 20000
+
+
+def _finite(value: float, kind: int) -> float | None:
+    if kind != 0:
+        return None
+    return float(value)
+
+
+def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_MAX_POINTS) -> dict[str, Any]:
+    """One run's metric as ``{step, ts, value, min, max, count, downsampled}`` column lists."""
+    v.validate_run_id(run_id)
+    max_points = max(10, min(MAX_MAX_POINTS, int(max_points)))
+    db = store.db
+    where = "run_id = ? AND name = ?"
+    with db.read() as cur:
+        rows = cur.execute(
+            f"SELECT step, ts, value, kind FROM metrics WHERE {where} ORDER BY step, ts LIMIT ?",
+            (run_id, key, max_points + 1),
+        ).fetchall()
+        out: dict[str, Any] = {"run_id": run_id, "key": key, "count": len(rows), "downsampled": False}
+        if len(rows) <= max_points:
+            out.update(
+                step=[int(r[0]) for r in rows],
+                ts=[int(r[1]) for r in rows],
+                value=[_finite(r[2], r[3]) for r in rows],
+                min=None,
+                max=None,
+            )
+            return out
+        # index seeks, not a scan: the step range of the series
+        lo_step = cur.execute(
+            f"SELECT step FROM metrics WHERE {where} ORDER BY step LIMIT 1", (run_id, key)
+        ).fetchone()[0]
+        hi_step = cur.execute(
+            f"SELECT step FROM metrics WHERE {where} ORDER BY step DESC LIMIT 1", (run_id, key)
+        ).fetchone()[0]
+        lo_ts = hi_ts = 0
+        if int(hi_step) - int(lo_step) < max_points // 3:
+            lo_ts, hi_ts = cur.execute(
+                f"SELECT MIN(ts), MAX(ts) FROM metrics WHERE {where}", (run_id, key)
+            ).fetchone()
+        buckets = max(1, max_points // 3)
+        by_step = int(hi_step) - int(lo_step) >= buckets
+        col, lo, hi = ("step", int(lo_step), int(hi_step)) if by_step else ("ts", int(lo_ts), int(hi_ts))
+        width = max(1, math.ceil((hi - lo + 1) / buckets))
+        div = "DIV" if db.dialect == "mysql" else "/"
+        rows = cur.execute(
+            f"SELECT ({col} - ?) {div} ? AS b, MIN(value), MAX(value), MAX({col}), COUNT(*)"
+            f" FROM metrics WHERE {where} AND kind = 0 GROUP BY b ORDER BY b",
+            (lo, width, run_id, key),
+        ).fetchall()
+        # the last point of each bucket: the row at the bucket's largest step (or ts)
+        lasts: dict[int, tuple[int, int, float]] = {}
+        ends = [int(r[3]) for r in rows]
+        order = "step, ts" if by_step else "ts, step"
+        for i in range(0, len(ends), 500):
+            chunk = ends[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for step, ts, value in cur.execute(
+                f"SELECT step, ts, value FROM metrics WHERE {where} AND kind = 0 AND {col} IN ({marks})"
+                f" ORDER BY {order}",
+                (run_id, key, *chunk),
+            ).fetchall():
+                lasts[int(step) if by_step else int(ts)] = (int(step), int(ts), float(value))
+    steps, tss, values, mins, maxs = [], [], [], [], []
+    out["count"] = sum(int(r[4]) for r in rows)
+    for _, mn, mx, end, _n in rows:
+        step, ts, value = lasts[int(end)]
+        steps.append(step)
+        tss.append(ts)
+        values.append(value)
+        mins.append(float(mn))
+        maxs.append(float(mx))
+    out.update(step=steps, ts=tss, value=values, min=mins, max=maxs, downsampled=True)
+    return out
+
+
+def series_for_runs(store: Any, run_ids: list[str], key: str, max_points: int) -> list[dict[str, Any]]:
+    out = []
+    for run_id in run_ids:
+        s = metric_series(store, run_id, key, max_points)
+        run = store.get_run(run_id)
+        s["run_name"] = run.info.run_name
+        s["start_time"] = run.info.start_time
+        out.append(s)
+    return out

@@ -1,0 +1,352 @@
+/* labkeep web UI: small islands on top of server-rendered pages. No framework, no build step.
+   Everything user-provided is inserted with textContent (or comes as server-escaped HTML). */
+(function () {
+  "use strict";
+  var P = document.body.getAttribute("data-prefix") || "";
+  var COLORS = ["#2463eb", "#e4572e", "#17a398", "#f3a712", "#8e44ad", "#2e4057", "#c0392b", "#16a085", "#d35400", "#7f8c8d"];
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $$(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    if (attrs) Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  function getJSON(url) {
+    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) throw new Error(body.message || ("HTTP " + r.status));
+        return body;
+      });
+    });
+  }
+  function qs(params) {
+    return Object.keys(params).map(function (k) {
+      var v = params[k];
+      return [].concat(v).map(function (x) { return encodeURIComponent(k) + "=" + encodeURIComponent(x); }).join("&");
+    }).join("&");
+  }
+
+  // ------------------------------------------------------------ confirmations
+  $$("form[data-confirm]").forEach(function (f) {
+    f.addEventListener("submit", function (ev) {
+      if (!window.confirm(f.getAttribute("data-confirm"))) ev.preventDefault();
+    });
+  });
+
+  // ------------------------------------------------------------ runs table
+  var runsTable = $("#runs");
+  if (runsTable) {
+    var compareBtn = $("#compare-btn");
+    var picked = function () { return $$("input.pick:checked").map(function (c) { return c.value; }); };
+    var refresh = function () { compareBtn.disabled = picked().length < 1; compareBtn.textContent = "Compare selected (" + picked().length + ")"; };
+    runsTable.addEventListener("change", function (ev) { if (ev.target.classList.contains("pick")) refresh(); });
+    var all = $("#pick-all");
+    if (all) all.addEventListener("change", function () {
+      $$("tr.run:not([hidden]) input.pick").forEach(function (c) { c.checked = all.checked; }); refresh();
+    });
+    compareBtn.addEventListener("click", function () { location.href = P + "/compare?runs=" + picked().join(","); });
+    $$("button.toggle").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var open = b.getAttribute("aria-expanded") !== "true";
+        b.setAttribute("aria-expanded", open ? "true" : "false");
+        b.textContent = (open ? "▾ " : "▸ ") + b.textContent.slice(2);
+        $$('tr[data-parent="' + CSS.escape(b.getAttribute("data-toggle")) + '"]').forEach(function (r) { r.hidden = !open; });
+      });
+    });
+    refresh();
+  }
+
+  var pickerBtn = $("#col-picker-btn");
+  if (pickerBtn) pickerBtn.addEventListener("click", function () {
+    var box = $("#col-picker"), input = $("#cols-input");
+    if (!box.hidden) { box.hidden = true; return; }
+    box.textContent = "Loading…"; box.hidden = false;
+    getJSON(P + "/ui-api/columns?experiment_id=" + encodeURIComponent(pickerBtn.getAttribute("data-experiment"))).then(function (keys) {
+      var chosen = input.value.split(",").filter(Boolean);
+      box.textContent = "";
+      ["metrics", "params", "tags"].forEach(function (kind) {
+        (keys[kind] || []).forEach(function (k) {
+          var id = kind + "." + k, lab = el("label"), cb = el("input", { type: "checkbox", value: id });
+          cb.checked = chosen.indexOf(id) >= 0;
+          cb.addEventListener("change", function () {
+            var cur = input.value.split(",").filter(Boolean);
+            if (cb.checked) { if (cur.indexOf(id) < 0) cur.push(id); } else { cur = cur.filter(function (c) { return c !== id; }); }
+            input.value = cur.join(",");
+          });
+          lab.appendChild(cb); lab.appendChild(document.createTextNode(" " + id)); box.appendChild(lab);
+        });
+      });
+      var apply = el("button", { type: "button", id: "col-apply" }, "Apply columns");
+      apply.addEventListener("click", function () { $("#table-form").submit(); });
+      box.appendChild(apply);
+    }).catch(function (e) { box.textContent = e.message; });
+  });
+
+  // ------------------------------------------------------------ metric charts (uPlot)
+  var seriesCache = {};
+  function fetchSeries(runIds, key, maxPoints) {
+    var url = P + "/ui-api/metric-series?" + qs({ run_ids: runIds.join(","), key: key, max_points: maxPoints || 1000 });
+    if (!seriesCache[url]) seriesCache[url] = getJSON(url).then(function (b) { return b.series; });
+    return seriesCache[url];
+  }
+  function smooth(ys, alpha) {
+    if (!alpha) return ys;
+    var out = new Array(ys.length), last = 0, n = 0;
+    for (var i = 0; i < ys.length; i++) {
+      if (ys[i] == null) { out[i] = null; continue; }
+      last = alpha * last + (1 - alpha) * ys[i]; n++;
+      out[i] = last / (1 - Math.pow(alpha, n));
+    }
+    return out;
+  }
+  function xValues(s, mode) {
+    if (mode === "time") return s.ts.map(function (t) { return t / 1000; });
+    if (mode === "relative") return s.ts.map(function (t) { return (t - (s.start_time || s.ts[0])) / 1000; });
+    return s.step;
+  }
+  // one table per series: [x, value, (min, max)], sorted by x with duplicate x keeping the last point
+  function table(s, mode, alpha) {
+    var xs = xValues(s, mode), idx = xs.map(function (_, i) { return i; });
+    idx.sort(function (a, b) { return xs[a] - xs[b] || a - b; });
+    var keep = [];
+    for (var j = 0; j < idx.length; j++) {
+      if (j + 1 < idx.length && xs[idx[j + 1]] === xs[idx[j]]) continue;
+      keep.push(idx[j]);
+    }
+    var pick = function (arr) { return keep.map(function (i) { return arr[i]; }); };
+    var t = [pick(xs), smooth(pick(s.value), alpha)];
+    if (s.min) { t.push(pick(s.min)); t.push(pick(s.max)); }
+    return t;
+  }
+  function drawChart(container, title, seriesList, opts) {
+    var tables = [], series = [{ label: opts.x === "step" ? "step" : "seconds" }], bands = [], col = 1;
+    seriesList.forEach(function (s, i) {
+      var color = COLORS[i % COLORS.length], t = table(s, opts.x, opts.alpha), label = s.label;
+      tables.push(t);
+      series.push({ label: label, stroke: color, width: 1.5, spanGaps: true });
+      var lineIdx = col; col++;
+      if (t.length > 2) {
+        series.push({ label: label + " min", stroke: color + "55", width: 0.5, spanGaps: true });
+        series.push({ label: label + " max", stroke: color + "55", width: 0.5, spanGaps: true });
+        bands.push({ series: [col + 1, col], fill: color + "22" });
+        col += 2;
+      }
+      void lineIdx;
+    });
+    if (!tables.length || !tables.some(function (t) { return t[0].length; })) return null;
+    var data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+    var box = el("div", { "class": "chart" });
+    box.appendChild(el("h3", null, title));
+    container.appendChild(box);
+    var width = Math.min(560, Math.max(320, (container.clientWidth || 600) / 2 - 20));
+    var u = new uPlot({
+      width: width, height: 240, series: series, bands: bands,
+      scales: { x: { time: opts.x === "time" }, y: opts.log ? { distr: 3 } : {} },
+      cursor: { drag: { x: true, y: false } },
+      legend: { live: true },
+    }, data, box);
+    box.__uplot = u;
+    return u;
+  }
+
+  function setupCharts(controls, target) {
+    var runIds = controls.getAttribute("data-run-ids").split(",").filter(Boolean);
+    var names = {};
+    var render = function () {
+      var keys = $$(".chart-key:checked").map(function (c) { return c.value; });
+      var opts = {
+        x: $(".x-axis", controls).value,
+        alpha: parseFloat($(".smoothing", controls).value) || 0,
+        log: $(".log-scale", controls).checked,
+      };
+      var overlay = $(".overlay", controls).checked;
+      Promise.all(keys.map(function (k) { return fetchSeries(runIds, k); })).then(function (results) {
+        target.textContent = "";
+        var label = function (s) {
+          var run = runIds.length > 1 ? (s.run_name || s.run_id.slice(0, 8)) : "";
+          return (overlay || runIds.length === 1 ? s.key : "") + (run && (overlay || runIds.length === 1) ? " · " : "") + run;
+        };
+        results.forEach(function (list) { list.forEach(function (s) { s.label = label(s) || s.key; names[s.run_id] = s.run_name; }); });
+        if (overlay) drawChart(target, keys.join(", "), [].concat.apply([], results), opts);
+        else results.forEach(function (list, i) { drawChart(target, keys[i], list, opts); });
+        target.setAttribute("data-drawn", String(Date.now()));
+      }).catch(function (e) { target.textContent = ""; target.appendChild(el("p", { "class": "error" }, e.message)); });
+    };
+    controls.addEventListener("change", render);
+    $$(".chart-key").forEach(function (c) { c.addEventListener("change", render); });
+    var smoothing = $(".smoothing", controls);
+    if (smoothing) smoothing.addEventListener("input", render);
+    render();
+  }
+  var chartControls = $("#chart-controls");
+  if (chartControls && window.uPlot) setupCharts(chartControls, $("#charts"));
+  else if (chartControls) window.addEventListener("load", function () { setupCharts(chartControls, $("#charts")); });
+
+  // ------------------------------------------------------------ grouped charts (mean with min–max band)
+  var groupBtn = $("#group-chart-btn");
+  if (groupBtn) groupBtn.addEventListener("click", function () {
+    var exp = $("#group-chart-controls").getAttribute("data-experiment"), key = $("#group-metric").value;
+    var target = $("#group-chart"); target.textContent = "Loading…";
+    var groups = $$("#groups tbody tr").slice(0, 10);
+    Promise.all(groups.map(function (tr) {
+      var url = P + "/experiments/" + encodeURIComponent(exp) + ".json?" + qs({ filter: tr.getAttribute("data-filter"), per: 25, cols: "" });
+      return getJSON(url).then(function (page) {
+        var ids = page.rows.map(function (r) { return r.run_id; });
+        return ids.length ? fetchSeries(ids, key, 500) : [];
+      }).then(function (list) { return { label: tr.getAttribute("data-label"), list: list }; });
+    })).then(function (res) {
+      target.textContent = "";
+      var series = res.map(function (g) {
+        var by = {};
+        g.list.forEach(function (s) {
+          s.step.forEach(function (st, i) { var v = s.value[i]; if (v == null) return; (by[st] = by[st] || []).push(v); });
+        });
+        var steps = Object.keys(by).map(Number).sort(function (a, b) { return a - b; });
+        return {
+          label: g.label + " (n=" + g.list.length + ")", step: steps, ts: steps,
+          value: steps.map(function (s) { var a = by[s]; return a.reduce(function (x, y) { return x + y; }, 0) / a.length; }),
+          min: steps.map(function (s) { return Math.min.apply(null, by[s]); }),
+          max: steps.map(function (s) { return Math.max.apply(null, by[s]); }),
+        };
+      }).filter(function (s) { return s.step.length; });
+      drawChart(target, key + " by group", series, { x: "step", alpha: 0, log: false });
+      target.setAttribute("data-drawn", "1");
+    }).catch(function (e) { target.textContent = e.message; });
+  });
+
+  // ------------------------------------------------------------ artifacts browser
+  var artifacts = $("#artifacts");
+  if (artifacts) {
+    var runId = artifacts.getAttribute("data-run-id"), tree = $("#artifact-tree"), pane = $("#artifact-preview");
+    var fmtSize = function (n) { return n == null ? "" : n < 1024 ? n + " B" : n < 1048576 ? (n / 1024).toFixed(1) + " KB" : (n / 1048576).toFixed(1) + " MB"; };
+    var showPreview = function (path, link) {
+      $$("a.sel", tree).forEach(function (a) { a.classList.remove("sel"); });
+      if (link) link.classList.add("sel");
+      pane.textContent = "Loading…";
+      fetch(P + "/ui-api/artifact-preview?" + qs({ run_id: runId, path: path }), { credentials: "same-origin" })
+        .then(function (r) { return r.text().then(function (t) { if (!r.ok) { var m; try { m = JSON.parse(t).message; } catch (e) { m = t; } throw new Error(m); } return t; }); })
+        .then(function (html) { pane.innerHTML = html; /* server-rendered, autoescaped fragment */ makeSortable(pane); pane.setAttribute("data-path", path); })
+        .catch(function (e) { pane.textContent = ""; pane.appendChild(el("p", { "class": "error" }, e.message)); });
+    };
+    var list = function (path, into) {
+      return getJSON(P + "/ui-api/artifacts?" + qs({ run_id: runId, path: path })).then(function (body) {
+        var ul = el("ul");
+        (body.files || []).forEach(function (f) {
+          var li = el("li"), name = f.path.split("/").pop(), a = el("a", { "data-path": f.path }, (f.is_dir ? "▸ " : "") + name);
+          li.appendChild(a);
+          if (!f.is_dir) li.appendChild(el("span", { "class": "size" }, fmtSize(f.file_size)));
+          a.addEventListener("click", function () {
+            if (f.is_dir) {
+              var open = li.querySelector("ul");
+              if (open) { open.remove(); a.textContent = "▸ " + name; }
+              else { a.textContent = "▾ " + name; list(f.path, li); }
+            }
+            showPreview(f.path, a);
+          });
+          ul.appendChild(li);
+        });
+        if (!body.files || !body.files.length) ul.appendChild(el("li", { "class": "muted" }, path ? "(empty)" : "No artifacts."));
+        into.appendChild(ul);
+      });
+    };
+    tree.textContent = "";
+    list("", tree).catch(function (e) { tree.appendChild(el("p", { "class": "error" }, e.message)); });
+  }
+
+  function makeSortable(root) {
+    $$("table.sortable", root).forEach(function (t) {
+      $$("thead th", t).forEach(function (th, col) {
+        th.addEventListener("click", function () {
+          var asc = th.getAttribute("data-dir") !== "asc";
+          $$("thead th", t).forEach(function (h) { h.removeAttribute("data-dir"); });
+          th.setAttribute("data-dir", asc ? "asc" : "desc");
+          var body = t.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+          rows.sort(function (a, b) {
+            var x = a.cells[col] ? a.cells[col].textContent : "", y = b.cells[col] ? b.cells[col].textContent : "";
+            var nx = parseFloat(x), ny = parseFloat(y), r;
+            r = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+            return asc ? r : -r;
+          });
+          rows.forEach(function (r) { body.appendChild(r); });
+        });
+      });
+    });
+  }
+  makeSortable(document);
+
+  // ------------------------------------------------------------ compare: parallel coordinates + scatter
+  var cmpData = $("#compare-data");
+  if (cmpData) {
+    var cmp = JSON.parse(cmpData.textContent);
+    var value = function (id, i) {
+      var kind = id.split(".")[0], key = id.slice(kind.length + 1);
+      var rows = kind === "params" ? cmp.params : cmp.metrics;
+      for (var j = 0; j < rows.length; j++) if (rows[j].key === key) return rows[j].vals[i];
+      return null;
+    };
+    var axisOf = function (vals) {
+      var nums = vals.filter(function (v) { return v != null && v !== "" && !isNaN(Number(v)); });
+      if (nums.length === vals.filter(function (v) { return v != null; }).length && nums.length) {
+        var lo = Math.min.apply(null, nums.map(Number)), hi = Math.max.apply(null, nums.map(Number));
+        return { pos: function (v) { return v == null ? null : hi === lo ? 0.5 : (Number(v) - lo) / (hi - lo); }, lo: lo, hi: hi };
+      }
+      var cats = []; vals.forEach(function (v) { if (v != null && cats.indexOf(String(v)) < 0) cats.push(String(v)); });
+      cats.sort();
+      return { pos: function (v) { return v == null ? null : cats.length < 2 ? 0.5 : cats.indexOf(String(v)) / (cats.length - 1); }, cats: cats };
+    };
+    var color = function (t) { t = t == null ? 0.5 : t; return "rgb(" + Math.round(40 + 200 * t) + "," + Math.round(90 + 40 * (1 - Math.abs(t - 0.5) * 2)) + "," + Math.round(235 - 200 * t) + ")"; };
+    var n = cmp.runs.length;
+    var drawParallel = function () {
+      var canvas = $("#parallel"); if (!canvas) return;
+      var ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
+      ctx.clearRect(0, 0, W, H); ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, H);
+      var params = $$("#pc-params option").filter(function (o) { return o.selected; }).map(function (o) { return "params." + o.value; });
+      var metric = $("#pc-metric") && $("#pc-metric").value;
+      var ids = params.concat(metric ? ["metrics." + metric] : []);
+      if (ids.length < 2) { ctx.fillStyle = "#666"; ctx.fillText("Choose at least one param and a metric.", 20, 30); return; }
+      var axes = ids.map(function (id) { var vals = []; for (var i = 0; i < n; i++) vals.push(value(id, i)); return { id: id, vals: vals, axis: axisOf(vals) }; });
+      var x = function (k) { return 60 + k * (W - 120) / (ids.length - 1); }, y = function (t) { return H - 30 - t * (H - 70); };
+      var mAxis = axes[axes.length - 1];
+      ctx.lineWidth = 1.5;
+      for (var i = 0; i < n; i++) {
+        ctx.strokeStyle = color(mAxis.axis.pos(mAxis.vals[i])); ctx.beginPath();
+        var started = false;
+        axes.forEach(function (a, k) {
+          var t = a.axis.pos(a.vals[i]); if (t == null) { started = false; return; }
+          if (!started) { ctx.moveTo(x(k), y(t)); started = true; } else ctx.lineTo(x(k), y(t));
+        });
+        ctx.stroke();
+      }
+      ctx.strokeStyle = "#333"; ctx.fillStyle = "#222"; ctx.font = "12px sans-serif"; ctx.textAlign = "center";
+      axes.forEach(function (a, k) {
+        ctx.beginPath(); ctx.moveTo(x(k), y(0)); ctx.lineTo(x(k), y(1)); ctx.stroke();
+        ctx.fillText(a.id, x(k), 16);
+        if (a.axis.cats) a.axis.cats.forEach(function (c) { ctx.fillText(c.slice(0, 14), x(k), y(a.axis.pos(c)) - 3); });
+        else { ctx.fillText(String(+a.axis.hi.toPrecision(4)), x(k), y(1) - 4); ctx.fillText(String(+a.axis.lo.toPrecision(4)), x(k), y(0) + 14); }
+      });
+      canvas.setAttribute("data-drawn", String(n));
+    };
+    var drawScatter = function () {
+      var canvas = $("#scatter"); if (!canvas || !$("#sc-x")) return;
+      var ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
+      ctx.clearRect(0, 0, W, H); ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, H);
+      var xi = $("#sc-x").value, yi = $("#sc-y").value, xs = [], ys = [];
+      for (var i = 0; i < n; i++) { xs.push(value(xi, i)); ys.push(value(yi, i)); }
+      var ax = axisOf(xs), ay = axisOf(ys);
+      ctx.strokeStyle = "#333"; ctx.beginPath(); ctx.moveTo(50, 20); ctx.lineTo(50, H - 40); ctx.lineTo(W - 20, H - 40); ctx.stroke();
+      ctx.fillStyle = "#222"; ctx.font = "12px sans-serif"; ctx.fillText(xi, W / 2 - 40, H - 12); ctx.save(); ctx.translate(14, H / 2); ctx.rotate(-Math.PI / 2); ctx.fillText(yi, -40, 0); ctx.restore();
+      var drawn = 0;
+      for (var j = 0; j < n; j++) {
+        var tx = ax.pos(xs[j]), ty = ay.pos(ys[j]); if (tx == null || ty == null) continue;
+        ctx.fillStyle = COLORS[j % COLORS.length]; ctx.beginPath();
+        ctx.arc(60 + tx * (W - 100), H - 50 - ty * (H - 90), 5, 0, 2 * Math.PI); ctx.fill(); drawn++;
+      }
+      canvas.setAttribute("data-drawn", String(drawn));
+    };
+    ["#pc-params", "#pc-metric"].forEach(function (s) { if ($(s)) $(s).addEventListener("change", drawParallel); });
+    ["#sc-x", "#sc-y"].forEach(function (s) { if ($(s)) $(s).addEventListener("change", drawScatter); });
+    drawParallel(); drawScatter();
+  }
+})();
