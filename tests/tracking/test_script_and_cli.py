@@ -108,6 +108,8 @@ def test_db_upgrade_creates_schema(tmp_path):
     target = tmp_path / "fresh.db"
     out = labkeep_cli("db", "upgrade", f"sqlite:///{target}", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "0001" in out.stdout
+    from labkeep.stores.sql.migrate import SCHEMA_HEAD
+
+    assert f"to {SCHEMA_HEAD}" in out.stdout
     again = labkeep_cli("db", "upgrade", f"sqlite:///{target}", cwd=tmp_path)
     assert "already" in again.stdout
