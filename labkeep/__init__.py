@@ -70,6 +70,8 @@ _LAZY_SUBMODULES = {
 # Functions that live in heavier modules, imported on first use.
 _LAZY_FUNCTIONS = {
     "register_model": "labkeep.registry_client",
+    "search_registered_models": "labkeep.registry_client",
+    "search_model_versions": "labkeep.registry_client",
 }
 
 
@@ -118,6 +120,8 @@ __all__ = [
     "rename_experiment",
     "restore_experiment",
     "search_experiments",
+    "search_model_versions",
+    "search_registered_models",
     "search_runs",
     "set_experiment",
     "set_experiment_tag",

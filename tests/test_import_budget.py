@@ -84,6 +84,8 @@ PUBLIC_API = [
     "log_table",
     "log_text",
     "register_model",
+    "search_model_versions",
+    "search_registered_models",
     "rename_experiment",
     "restore_experiment",
     "search_experiments",

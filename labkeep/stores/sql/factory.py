@@ -16,4 +16,4 @@ def make_tracking_store(uri: str, artifact_root: str | None = None) -> Any:
 def make_registry_store(uri: str, artifact_root: str | None = None) -> Any:
     from labkeep.stores.sql.registry import SqlRegistryStore
 
-    return SqlRegistryStore(uri)
+    return SqlRegistryStore(uri, default_artifact_root=artifact_root or default_artifact_root(uri))

@@ -132,7 +132,8 @@ class SqlTrackingStore(TrackingStore):
         self.store_uri = store_uri
         self.default_artifact_root = default_artifact_root.rstrip("/")
         self.db: Database = open_database(store_uri)
-        ensure_schema(self.db, after_upgrade=self._create_default_experiment)
+        ensure_schema(self.db)
+        self._create_default_experiment()  # also when another store migrated this database
 
     def close(self) -> None:
         self.db.close()
@@ -142,6 +143,9 @@ class SqlTrackingStore(TrackingStore):
         return f"{self.default_artifact_root}/{experiment_id}"
 
     def _create_default_experiment(self) -> None:
+        with self.db.read() as cur:
+            if cur.execute("SELECT 1 FROM experiments WHERE experiment_id = 0").fetchone():
+                return
         with self.db.write() as cur:
             if cur.execute("SELECT 1 FROM experiments WHERE experiment_id = 0").fetchone():
                 return
