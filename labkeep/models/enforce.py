@@ -67,7 +67,7 @@ def _enforce_column(series: Any, spec: ColSpec, label: str):
     t = spec.type
     if isinstance(t, dict) or t == "any":
         return series
-    kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else None
+    kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else ""
     dtype_name = str(series.dtype)
 
     def incompatible(extra: str = "") -> None:
@@ -77,7 +77,7 @@ def _enforce_column(series: Any, spec: ColSpec, label: str):
 
     if t in _INT_TYPES:
         target = np.dtype(_INT_TYPES[t])
-        if kind in "iu":
+        if kind in ("i", "u"):
             if series.dtype == target:
                 return series
             if np.can_cast(series.dtype, target) or t == "long":
@@ -94,7 +94,7 @@ def _enforce_column(series: Any, spec: ColSpec, label: str):
         incompatible()
     if t in _FLOAT_TYPES:
         target = np.dtype(_FLOAT_TYPES[t])
-        if kind in "iuf":
+        if kind in ("i", "u", "f"):
             return series if series.dtype == target else series.astype(target)
         if kind == "O" and _object_values_match(
             series, lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)

@@ -1,0 +1,88 @@
+"""log_model's MLflow 3 flow against a real SQLite store: logged model, run output, registry."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+
+import labkeep
+import labkeep.pyfunc
+import labkeep.sklearn
+from labkeep.exceptions import InvalidParameterValue
+
+
+def test_log_model_with_run_links_and_registers(classifier, iris_like):
+    X, _ = iris_like
+    labkeep.set_experiment("models-demo")
+    infos = []
+    for _ in range(2):
+        with labkeep.start_run() as run:
+            labkeep.log_param("C", 1.0)
+            labkeep.log_metric("mse", 0.25)
+            info = labkeep.sklearn.log_model(
+                classifier,
+                name="model",
+                input_example=X.head(2),
+                registered_model_name="LinearRegressionDemo",
+            )
+            infos.append((run.info.run_id, info))
+    run_id, info = infos[-1]
+    assert info.model_uri == f"models:/{info.model_id}" and info.model_id.startswith("m-")
+    assert info.run_id == run_id and info.registered_model_version == 2
+    assert info.signature is not None and info.name == "model"
+    assert [i.registered_model_version for _, i in infos] == [1, 2]
+
+    client = labkeep.MlflowClient()
+    lm = client.get_logged_model(info.model_id)
+    assert lm.status == "LOGGED_MODEL_READY"
+    assert lm.source_run_id == run_id and lm.name == "model"
+    assert lm.params == {"C": "1.0"}
+    assert "mlflow.user" in lm.tags
+    run = client.get_run(run_id)
+    assert [o.model_id for o in run.outputs.model_outputs] == [info.model_id]
+    assert any(m.model_id == info.model_id for m in client.get_metric_history(run_id, "mse"))
+
+    # MLmodel of a logged model carries its ids and artifact location
+    local = labkeep.pyfunc.load_model(info.model_uri).model_dir
+    meta = yaml.safe_load(open(os.path.join(local, "MLmodel")))
+    assert meta["model_id"] == meta["model_uuid"] == info.model_id
+    assert meta["run_id"] == run_id and meta["artifact_path"] == lm.artifact_location
+
+    expected = list(classifier.predict(X))
+    for uri in (
+        info.model_uri,
+        f"runs:/{run_id}/model",
+        "models:/LinearRegressionDemo/2",
+        "models:/LinearRegressionDemo/latest",
+    ):
+        assert list(labkeep.pyfunc.load_model(uri).predict(X)) == expected, uri
+    assert list(labkeep.sklearn.load_model("models:/LinearRegressionDemo/1").predict(X)) == expected
+    client.set_registered_model_alias("LinearRegressionDemo", "champion", "1")
+    assert list(labkeep.pyfunc.load_model("models:/LinearRegressionDemo@champion").predict(X)) == expected
+
+
+def test_log_model_without_run_creates_no_run(classifier):
+    info = labkeep.sklearn.log_model(classifier, artifact_path="clf")  # older spelling of name=
+    assert info.run_id is None and info.name == "clf"
+    client = labkeep.MlflowClient()
+    assert client.search_runs(["0"]) == []
+    assert client.get_logged_model(info.model_id).status == "LOGGED_MODEL_READY"
+
+
+def test_log_model_rejects_conflicting_names(classifier):
+    with pytest.raises(InvalidParameterValue):
+        labkeep.sklearn.log_model(classifier, name="a", artifact_path="b")
+
+
+def test_pyfunc_log_model(tmp_path):
+    from tests.models.test_pyfunc import NoContext
+
+    with labkeep.start_run():
+        info = labkeep.pyfunc.log_model(name="custom", python_model=NoContext())
+    assert labkeep.pyfunc.load_model(info.model_uri).predict([[1, 2]]).tolist() == [3]
+    assert (
+        labkeep.models.get_model_info(info.model_uri).flavors["python_function"]["loader_module"]
+        == "mlflow.pyfunc.model"
+    )
