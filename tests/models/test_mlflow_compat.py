@@ -11,7 +11,8 @@ import labkeep.sklearn
 from labkeep.exceptions import InvalidParameterValue
 
 pytestmark = pytest.mark.compat
-mlflow = pytest.importorskip("mlflow")
+pytest.importorskip("mlflow")
+import mlflow  # noqa: E402
 import mlflow.pyfunc  # noqa: E402
 import mlflow.sklearn  # noqa: E402
 
