@@ -77,15 +77,20 @@ class _Query:
         """Code-point string order, whatever the database's default collation."""
         return f'{expr} COLLATE "C"' if self.dialect == "postgresql" else expr
 
-    def build(self, select: str, source: str, limit: int, offset: int) -> tuple[str, list[Any]]:
-        limit, offset = _non_negative(limit, "limit"), _non_negative(offset, "offset")
+    def build(
+        self, select: str, source: str, limit: int | None, offset: int = 0, source_params: Sequence[Any] = ()
+    ) -> tuple[str, list[Any]]:
+        """The statement; ``limit=None`` leaves out LIMIT/OFFSET (for a union arm)."""
         sql = [f"SELECT {select} FROM {source}", *self.joins]
         if self.where:
             sql.append("WHERE " + " AND ".join(self.where))
         if self.order:
             sql.append("ORDER BY " + ", ".join(self.order))
-        sql.append(f"LIMIT {limit} OFFSET {offset}")
-        return " ".join(sql), [*self.join_params, *self.where_params, *self.order_params]
+        if limit is not None:
+            limit, offset = _non_negative(limit, "limit"), _non_negative(offset, "offset")
+            sql.append(f"LIMIT {limit} OFFSET {offset}")
+        params = [*source_params, *self.join_params, *self.where_params, *self.order_params]
+        return " ".join(sql), params
 
 
 def _non_negative(value: int, name: str) -> int:
@@ -225,15 +230,70 @@ def build_runs_query(
     """``SELECT r.run_id`` of one page of search_runs, in final order."""
     clauses = parse_filter(filter_string, g.RUNS)
     keys = resolve_order("runs", parse_order_by(order_by, g.RUNS))
+    exp_ids, stages = _int_ids(experiment_ids), list(lifecycle_stages)
+    if dialect == "sqlite" and keys[0].entity == g.METRIC and limit + offset <= SQLITE_METRIC_WALK_MAX:
+        return _runs_by_metric_sqlite(exp_ids, stages, clauses, keys, limit, offset)
     q = _Query(dialect)
-    _in_list(q, "r.experiment_id", _int_ids(experiment_ids))
-    _in_list(q, "r.lifecycle_stage", list(lifecycle_stages))
+    _in_list(q, "r.experiment_id", exp_ids)
+    _in_list(q, "r.lifecycle_stage", stages)
     for c in clauses:
         if not _run_join(c, q):
             q.add_where(*_run_condition(c, q))
     for k in keys:
         _run_order(k, q)
     return q.build("r.run_id", "runs r", limit, offset)
+
+
+# Early pages ordered by a metric walk the (name, value) index on SQLite; deeper pages sort.
+SQLITE_METRIC_WALK_MAX = 1000
+
+
+def _runs_by_metric_sqlite(
+    exp_ids: list[int],
+    stages: list[str],
+    clauses: list[Clause],
+    keys: list[OrderKey],
+    limit: int,
+    offset: int,
+) -> tuple[str, list[Any]]:
+    """search_runs ordered first by a metric, as three ordered arms concatenated by UNION ALL.
+
+    Arm 0 holds runs whose metric is a number (walked in ``latest_metrics(name, value)`` index
+    order), arm 1 runs whose metric is NaN, arm 2 runs without it -- the bucket order the sort
+    requires. SQLite evaluates a compound SELECT arm by arm and stops at the LIMIT, so a first
+    page touches about ``(limit + offset) / selectivity`` index entries instead of every run.
+    """
+    first, rest = keys[0], keys[1:]
+    arms: list[str] = []
+    params: list[Any] = []
+    for bucket in (0, 1, 2):
+        q = _Query("sqlite")
+        if bucket == 2:
+            source = "runs r"
+            q.add_where(
+                "NOT EXISTS (SELECT 1 FROM latest_metrics m0 WHERE m0.run_id = r.run_id AND m0.name = ?)",
+                [first.key],
+            )
+        else:
+            # CROSS JOIN pins the join order: the metric index drives, runs are probed.
+            source = "latest_metrics m0 CROSS JOIN runs r ON r.run_id = m0.run_id"
+            q.add_where("m0.name = ?", [first.key])
+            if bucket == 0:
+                q.add_where("m0.kind <> 1")
+                q.add_order(f"m0.value {'ASC' if first.ascending else 'DESC'}")
+            else:
+                q.add_where("m0.value = 0 AND m0.kind = 1")  # NaN is stored as 0
+        _in_list(q, "r.experiment_id", exp_ids)
+        _in_list(q, "r.lifecycle_stage", stages)
+        for c in clauses:
+            q.add_where(*_run_condition(c, q))
+        for k in rest:
+            _run_order(k, q)
+        sql, arm_params = q.build("r.run_id AS run_id", source, None)
+        arms.append(f"SELECT run_id FROM ({sql})")
+        params += arm_params
+    limit, offset = _non_negative(limit, "limit"), _non_negative(offset, "offset")
+    return " UNION ALL ".join(arms) + f" LIMIT {limit} OFFSET {offset}", params
 
 
 def _run_join(c: Clause, q: _Query) -> bool:
@@ -245,7 +305,9 @@ def _run_join(c: Clause, q: _Query) -> bool:
     if c.entity == g.METRIC:
         a = q.alias("lm")
         cond, params = metric_value_condition(a, c.comparator, c.value)
-        q.add_join(f"JOIN latest_metrics {a} ON {a}.run_id = r.run_id AND {a}.name = ? AND {cond}", [c.key, *params])
+        q.add_join(
+            f"JOIN latest_metrics {a} ON {a}.run_id = r.run_id AND {a}.name = ? AND {cond}", [c.key, *params]
+        )
         return True
     if c.entity in (g.PARAM, g.TAG) and c.comparator not in ("IS NULL", "IS NOT NULL"):
         table = "params" if c.entity == g.PARAM else "tags"

@@ -206,3 +206,31 @@ def test_record_from_run_entity():
     assert search_records("runs", [rec], "datasets.context = 'training' AND run_name LIKE 'ni%'")
     assert not search_records("runs", [rec], "end_time != 3")  # NULL never matches
     assert search_records("runs", [rec], "params.p = 'v' AND tags.missing IS NULL")
+
+
+def test_sqlite_metric_walk_agrees_with_sort(db_and_records, monkeypatch):
+    """SQLite answers metric-first orders by walking the metric index; deep pages sort instead."""
+    import labkeep.search.to_sql as to_sql
+
+    db, records = db_and_records
+    if db.dialect != "sqlite":
+        pytest.skip("the index walk is a SQLite plan")
+    rng = random.Random(SEED + 3)
+    for _ in range(60):
+        filter_string = " AND ".join(random_clause(rng) for _ in range(rng.randint(0, 2))) or None
+        first = rng.choice(["metrics.m1", "metrics.m2", "metrics.none"])
+        order_by = [f"{first} {rng.choice(['ASC', 'DESC'])}"]
+        extra = rng.choice([*ORDER_KEYS, None, None])
+        if extra and extra != first:
+            order_by.append(f"{extra} {rng.choice(['ASC', 'DESC'])}")
+        limit, offset = rng.choice([(5, 0), (5, 10), (100, 0), (3, 37)])
+        walked = build_runs_query(["1"], ("active",), filter_string, order_by, limit, offset, "sqlite")
+        assert " UNION ALL " in walked[0]
+        monkeypatch.setattr(to_sql, "SQLITE_METRIC_WALK_MAX", 0)
+        sorted_ = build_runs_query(["1"], ("active",), filter_string, order_by, limit, offset, "sqlite")
+        monkeypatch.undo()
+        assert " UNION ALL " not in sorted_[0]
+        expected = [r.id for r in search_records("runs", records, filter_string, order_by)][
+            offset : offset + limit
+        ]
+        assert query(db, walked) == query(db, sorted_) == expected, (filter_string, order_by, limit, offset)
