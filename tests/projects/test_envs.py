@@ -235,3 +235,31 @@ def test_pip_index_settings_carried_to_uv(tmp_path, monkeypatch):
     assert "unsafe-best-match" in args
     monkeypatch.setenv("UV_INDEX_URL", "https://example.invalid/simple")
     assert uv_index_args() == []
+
+
+def test_labkeep_requirement_replaced_by_running_copy_and_python_raised(tmp_path, capfd):
+    from labkeep.projects.env.python_env import (
+        PythonSpec,
+        _expand,
+        add_labkeep_if_imported,
+        code_imports_labkeep,
+        labkeep_install_args,
+    )
+
+    write(tmp_path / "requirements.txt", "six\nlabkeep>=0.1\n")
+    spec = PythonSpec(python="3.9", dependencies=["-r requirements.txt"], base_dir=str(tmp_path))
+    args, _ = _expand(spec)
+    assert args == ["six", *labkeep_install_args()]  # never asks an index for a package named labkeep
+    add_labkeep_if_imported(spec, None)
+    assert spec.python == "3.10" and "labkeep needs Python >= 3.10" in capfd.readouterr().err
+
+    write(tmp_path / "src/train.py", "import os\nfrom labkeep import log_metric\n")
+    write(tmp_path / ".venv/lib/x.py", "import labkeep\n")
+    assert code_imports_labkeep(str(tmp_path))
+    other = tmp_path / "other"
+    write(other / "train.py", "import mlflow  # not labkeep\nx = 'import labkeep'\n")
+    write(other / ".venv/lib/x.py", "import labkeep\n")  # hidden folders are not project code
+    assert not code_imports_labkeep(str(other))
+    plain = PythonSpec(python="3.9", dependencies=["six"], base_dir=str(other))
+    add_labkeep_if_imported(plain, str(other))
+    assert plain.dependencies == ["six"] and plain.python == "3.9"

@@ -56,7 +56,7 @@ def prepare_environment(project: Project, manager: str, build_image: bool = Fals
         exe = find_conda()
         if exe is not None:
             return build_conda_env(project.env_file, exe)
-        return build_translated_env(project.env_file, manager="uv")
+        return build_translated_env(project.env_file, manager="uv", project_dir=project.directory)
     # uv / virtualenv: same machinery
     from labkeep.projects.env.python_env import PythonSpec, build_python_env, read_python_env
 
@@ -65,12 +65,12 @@ def prepare_environment(project: Project, manager: str, build_image: bool = Fals
     elif project.env_type == "conda" and project.env_file:
         from labkeep.projects.env.conda import build_translated_env
 
-        return build_translated_env(project.env_file, manager=manager)
+        return build_translated_env(project.env_file, manager=manager, project_dir=project.directory)
     else:
         spec = PythonSpec(base_dir=project.directory)
         if os.path.isfile(os.path.join(project.directory, "requirements.txt")):
             spec.dependencies = ["-r requirements.txt"]
-    return build_python_env(spec, manager=manager)
+    return build_python_env(spec, manager=manager, project_dir=project.directory)
 
 
 __all__ = ["ENV_MANAGERS", "Environment", "choose_manager", "prepare_environment"]

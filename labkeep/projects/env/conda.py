@@ -166,7 +166,7 @@ def build_conda_env(env_file: str, exe: str) -> Environment:
         )
 
 
-def build_translated_env(env_file: str, manager: str = "uv") -> Environment:
+def build_translated_env(env_file: str, manager: str = "uv", project_dir: str | None = None) -> Environment:
     """conda.yaml without conda: the same packages in a uv environment."""
     spec, dropped = translate_conda_yaml(env_file)
     note = f"; skipped conda-only packages: {', '.join(dropped)}" if dropped else ""
@@ -174,6 +174,6 @@ def build_translated_env(env_file: str, manager: str = "uv") -> Environment:
         f"conda is not installed: using {os.path.basename(env_file)} as a {manager} environment "
         f"(python {spec.python or 'current'}, pip packages: {', '.join(spec.dependencies) or 'none'}){note}"
     )
-    env = build_python_env(spec, manager=manager)
+    env = build_python_env(spec, manager=manager, project_dir=project_dir)
     env.tags["labkeep.project.envTranslatedFrom"] = "conda"
     return env

@@ -93,6 +93,14 @@ def labkeep_install_args() -> list[str]:
     return [f"labkeep=={dist.version}"]
 
 
+def _read_requirement_file(path: str, origin: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return [line.strip() for line in fh if line.strip() and not line.strip().startswith("#")]
+    except OSError:
+        raise ProjectError(f"Requirement file {path} (from {origin!r}) does not exist.")
+
+
 def _expand(spec: PythonSpec) -> tuple[list[str], list[str]]:
     """(install arguments, hashed content): ``-r`` files read for the hash, labkeep substituted."""
     args: list[str] = []
@@ -102,11 +110,16 @@ def _expand(spec: PythonSpec) -> tuple[list[str], list[str]]:
         if stripped.startswith(("-r ", "--requirement ", "-c ", "--constraint ")):
             flag, _, rel = stripped.partition(" ")
             path = os.path.join(spec.base_dir, rel.strip())
-            try:
-                with open(path, encoding="utf-8") as fh:
-                    hashed.append(f"{flag} {fh.read()}")
-            except OSError:
-                raise ProjectError(f"Requirement file {path} (from {stripped!r}) does not exist.")
+            lines = _read_requirement_file(path, stripped)
+            if flag in ("-r", "--requirement") and any(requirement_name(x) == "labkeep" for x in lines):
+                # Inline the file so its labkeep line can be replaced like a top-level one.
+                inner_args, inner_hashed = _expand(
+                    PythonSpec(dependencies=lines, base_dir=os.path.dirname(path))
+                )
+                args += inner_args
+                hashed += inner_hashed
+                continue
+            hashed.append(f"{flag} " + "\n".join(lines))
             args += [flag, path]
         elif requirement_name(stripped) == "labkeep":
             # labkeep itself: install the copy that is running, so the child matches this labkeep.
@@ -117,6 +130,73 @@ def _expand(spec: PythonSpec) -> tuple[list[str], list[str]]:
             args.append(stripped)
             hashed.append(stripped)
     return args, hashed
+
+
+_IMPORTS_LABKEEP_RE = re.compile(rb"^[ \t]*(?:import[ \t]+labkeep\b|from[ \t]+labkeep[ \t.])", re.M)
+_SKIPPED_DIRS = {"__pycache__", "node_modules", "site-packages", "venv", "env"}
+
+
+def code_imports_labkeep(directory: str, max_files: int = 2000) -> bool:
+    """Whether any ``.py`` file of the project imports labkeep (hidden and venv folders skipped)."""
+    seen = 0
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS]
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            seen += 1
+            if seen > max_files:
+                return False
+            try:
+                with open(os.path.join(root, name), "rb") as fh:
+                    if _IMPORTS_LABKEEP_RE.search(fh.read(1_000_000)):
+                        return True
+            except OSError:
+                continue
+    return False
+
+
+def _mentions_labkeep(spec: PythonSpec) -> bool:
+    for line in spec.build_dependencies + spec.dependencies:
+        stripped = line.strip()
+        if requirement_name(stripped) == "labkeep":
+            return True
+        if stripped.startswith(("-r ", "--requirement ")):
+            path = os.path.join(spec.base_dir, stripped.partition(" ")[2].strip())
+            if os.path.isfile(path) and any(
+                requirement_name(x) == "labkeep" for x in _read_requirement_file(path, stripped)
+            ):
+                return True
+    return False
+
+
+def _labkeep_min_python() -> tuple[int, int]:
+    from importlib import metadata
+
+    try:
+        requires = metadata.metadata("labkeep").get("Requires-Python") or ""
+    except metadata.PackageNotFoundError:
+        requires = ""
+    match = re.search(r">=\s*(\d+)\.(\d+)", requires)
+    return (int(match.group(1)), int(match.group(2))) if match else (3, 10)
+
+
+def add_labkeep_if_imported(spec: PythonSpec, project_dir: str | None) -> None:
+    """Make ``import labkeep`` work in the environment: add labkeep when the project's code
+    imports it, and raise a too-old Python pin to the oldest version labkeep supports."""
+    if project_dir and not _mentions_labkeep(spec) and code_imports_labkeep(project_dir):
+        say("project code imports labkeep: adding the running labkeep to the environment")
+        spec.dependencies = [*spec.dependencies, "labkeep"]
+    if not _mentions_labkeep(spec) or not spec.python:
+        return
+    match = re.match(r"(\d+)\.(\d+)", spec.python)
+    minimum = _labkeep_min_python()
+    if match and (int(match.group(1)), int(match.group(2))) < minimum:
+        wanted = f"{minimum[0]}.{minimum[1]}"
+        say(
+            f"warning: labkeep needs Python >= {wanted}; building with Python {wanted} instead of the requested {spec.python}."
+        )
+        spec.python = wanted
 
 
 def _labkeep_version() -> str:
@@ -167,8 +247,15 @@ def _run_step(argv: list[str], what: str, env: dict[str, str] | None = None) -> 
         raise ProjectError(f"{what} failed (exit {code}):\n{detail}")
 
 
-def build_python_env(spec: PythonSpec, manager: str = "uv", label: str | None = None) -> Environment:
-    """Build (or reuse from the cache) a virtual environment for ``spec``."""
+def build_python_env(
+    spec: PythonSpec, manager: str = "uv", label: str | None = None, project_dir: str | None = None
+) -> Environment:
+    """Build (or reuse from the cache) a virtual environment for ``spec``.
+
+    With ``project_dir``, code that imports labkeep gets labkeep installed (see
+    :func:`add_labkeep_if_imported`).
+    """
+    add_labkeep_if_imported(spec, project_dir)
     interp = find_python(spec.python)
     install_args, hashed = _expand(spec)
     uv = find_uv()
