@@ -221,14 +221,16 @@
   if (artifacts) {
     var runId = artifacts.getAttribute("data-run-id"), tree = $("#artifact-tree"), pane = $("#artifact-preview");
     var fmtSize = function (n) { return n == null ? "" : n < 1024 ? n + " B" : n < 1048576 ? (n / 1024).toFixed(1) + " KB" : (n / 1048576).toFixed(1) + " MB"; };
+    var previewSeq = 0;
     var showPreview = function (path, link) {
+      var seq = ++previewSeq;  // a slower, older preview must not overwrite a newer one
       $$("a.sel", tree).forEach(function (a) { a.classList.remove("sel"); });
       if (link) link.classList.add("sel");
       pane.textContent = "Loading…";
       fetch(P + "/ui-api/artifact-preview?" + qs({ run_id: runId, path: path }), { credentials: "same-origin" })
         .then(function (r) { return r.text().then(function (t) { if (!r.ok) { var m; try { m = JSON.parse(t).message; } catch (e) { m = t; } throw new Error(m); } return t; }); })
-        .then(function (html) { pane.innerHTML = html; /* server-rendered, autoescaped fragment */ makeSortable(pane); pane.setAttribute("data-path", path); })
-        .catch(function (e) { pane.textContent = ""; pane.appendChild(el("p", { "class": "error" }, e.message)); });
+        .then(function (html) { if (seq !== previewSeq) return; pane.innerHTML = html; /* server-rendered, autoescaped fragment */ makeSortable(pane); pane.setAttribute("data-path", path); })
+        .catch(function (e) { if (seq !== previewSeq) return; pane.textContent = ""; pane.appendChild(el("p", { "class": "error" }, e.message)); });
     };
     var list = function (path, into) {
       return getJSON(P + "/ui-api/artifacts?" + qs({ run_id: runId, path: path })).then(function (body) {
