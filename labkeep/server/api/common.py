@@ -155,6 +155,16 @@ class ApiRequest:
 Handler = Callable[[ApiContext, ApiRequest], Any]
 
 
+def inline(func: Handler) -> Handler:
+    """Mark a handler as short (one small indexed query): run it on the event loop, not a thread.
+
+    A thread hand-off costs more than such a handler itself; searches, histories and anything that
+    may scan many rows or touch artifact storage must stay unmarked.
+    """
+    func.labkeep_inline = True  # type: ignore[attr-defined]
+    return func
+
+
 def _type(value: Any) -> str:
     return {dict: "an object", list: "a list", bool: "a boolean"}.get(type(value), type(value).__name__)
 

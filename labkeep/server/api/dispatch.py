@@ -136,7 +136,10 @@ class ApiDispatcher:
             if inspect.iscoroutinefunction(func):
                 return await func(self.ctx, Request(scope, receive), params)
             req = await build_request(scope, receive, params)
-            result = await anyio.to_thread.run_sync(func, self.ctx, req)
+            if getattr(func, "labkeep_inline", False):
+                result = func(self.ctx, req)
+            else:
+                result = await anyio.to_thread.run_sync(func, self.ctx, req)
             if isinstance(result, Response):
                 return result
             return Response(json_bytes(result if result is not None else {}), media_type="application/json")

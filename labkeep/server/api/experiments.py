@@ -6,7 +6,7 @@ from typing import Any
 
 from labkeep.entities import RunTag, ViewType
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
-from labkeep.server.api.common import ApiContext, ApiRequest, check_uri_confined
+from labkeep.server.api.common import ApiContext, ApiRequest, check_uri_confined, inline
 
 
 def _experiment_id(req: ApiRequest) -> str:
@@ -38,6 +38,7 @@ def view_type(req: ApiRequest, name: str) -> int:
     return ViewType.from_string(value)
 
 
+@inline
 def get_experiment_by_name(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     name = req.str("experiment_name", required=True)
     exp = ctx.tracking_store.get_experiment_by_name(name)
@@ -46,6 +47,7 @@ def get_experiment_by_name(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {"experiment": exp.to_dict()}
 
 
+@inline
 def create_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     name = req.str("name", required=True)
     location = req.str("artifact_location") or None
@@ -63,6 +65,7 @@ def _local_roots(ctx: ApiContext) -> list[str]:
     return [r for r in roots if r and "://" not in r]
 
 
+@inline
 def get_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {"experiment": ctx.tracking_store.get_experiment(_experiment_id(req)).to_dict()}
 
@@ -100,6 +103,7 @@ def update_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
+@inline
 def set_experiment_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     exp_id = _experiment_id(req)
     key = req.str("key", required=True)

@@ -87,6 +87,22 @@ ROUTES: list[tuple[tuple[str, ...], str, str]] = [
     (("GET",), "/2.0/labkeep/registered-models/history", "registry:get_promotion_history"),
     # ---- service
     (("GET",), f"{T3}/server-info", "meta:server_info"),
+    # ---- LLM tracing (handlers in labkeep/server/api/traces.py, the GenAI engineer's module)
+    (("POST",), f"{T3}/traces", "traces:start_trace"),
+    (("POST",), f"{T3}/traces/search", "traces:search_traces"),
+    (("GET",), f"{T3}/traces/batchGet", "traces:batch_get_traces"),
+    (("GET",), f"{T3}/traces/get", "traces:get_trace"),
+    (("GET",), f"{T3}/traces/{{trace_id}}", "traces:get_trace_info"),
+    (("PATCH",), f"{T}/traces/{{trace_id}}/tags", "traces:set_trace_tag"),
+    (("DELETE",), f"{T}/traces/{{trace_id}}/tags", "traces:delete_trace_tag"),
+    (("PATCH",), f"{T3}/traces/{{trace_id}}/tags", "traces:set_trace_tag"),
+    (("DELETE",), f"{T3}/traces/{{trace_id}}/tags", "traces:delete_trace_tag"),
+    (("POST",), f"{T}/traces/delete-traces", "traces:delete_traces"),
+    (("POST",), f"{T3}/traces/delete-traces", "traces:delete_traces"),
+    (("POST",), f"{T3}/traces/{{trace_id}}/assessments", "traces:create_assessment"),
+    (("GET",), f"{T3}/traces/{{trace_id}}/assessments/{{assessment_id}}", "traces:get_assessment"),
+    (("PATCH",), f"{T3}/traces/{{trace_id}}/assessments/{{assessment_id}}", "traces:update_assessment"),
+    (("DELETE",), f"{T3}/traces/{{trace_id}}/assessments/{{assessment_id}}", "traces:delete_assessment"),
 ]
 
 # Artifact proxy under /api/2.0/mlflow-artifacts (raw Starlette endpoints: bytes, not JSON).
@@ -105,6 +121,7 @@ ARTIFACT_ROUTES: list[tuple[tuple[str, ...], str, str]] = [
 TOP_ROUTES: list[tuple[tuple[str, ...], str, str]] = [
     (("GET",), "/health", "meta:health"),
     (("GET",), "/version", "meta:version"),
+    (("POST",), "/v1/traces", "traces:otlp_traces"),  # OTLP/protobuf spans (GenAI engineer)
     (("GET",), "/get-artifact", "artifacts:legacy_get_artifact"),
     (("GET",), "/model-versions/get-artifact", "artifacts:legacy_get_model_version_artifact"),
 ]

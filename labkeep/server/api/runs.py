@@ -8,7 +8,7 @@ from typing import Any
 from labkeep.entities import DatasetInput, LoggedModelInput, LoggedModelOutput, Metric, Param, RunTag
 from labkeep.entities.tracking import float_from_json
 from labkeep.exceptions import InvalidParameterValue
-from labkeep.server.api.common import ApiContext, ApiRequest
+from labkeep.server.api.common import ApiContext, ApiRequest, inline
 from labkeep.server.api.experiments import tags_from, view_type
 
 MAX_BATCH_METRICS = 1000
@@ -94,6 +94,7 @@ def params_from(items: list[dict[str, Any]]) -> list[Param]:
     return out
 
 
+@inline
 def create_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     exp_id = req.str("experiment_id") or "0"
     if not exp_id.isdigit():
@@ -108,6 +109,7 @@ def create_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {"run": run.to_dict()}
 
 
+@inline
 def update_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     status = req.raw("status")
@@ -134,6 +136,7 @@ def restore_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
+@inline
 def get_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {"run": ctx.tracking_store.get_run(req.run_id()).to_dict()}
 
@@ -156,6 +159,7 @@ def search_runs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return out
 
 
+@inline
 def log_metric(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     body = dict(req.body) if req.body else {k: v[0] for k, v in req.query.items()}
@@ -163,6 +167,7 @@ def log_metric(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
+@inline
 def log_param(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     key = req.str("key", required=True)
@@ -170,6 +175,7 @@ def log_param(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
+@inline
 def set_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     key = req.str("key", required=True)
@@ -177,11 +183,13 @@ def set_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
+@inline
 def delete_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     ctx.tracking_store.delete_tag(req.run_id(), req.str("key", required=True))
     return {}
 
 
+@inline
 def log_batch(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     if getattr(req, "body_size", 0) > MAX_BATCH_BYTES:
@@ -217,6 +225,7 @@ def log_batch(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
+@inline
 def log_inputs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     try:
@@ -228,6 +237,7 @@ def log_inputs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
+@inline
 def log_outputs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     models = []

@@ -1,0 +1,238 @@
+"""LLM tracing endpoints (rest-api.md §9): what ``@mlflow.trace`` and the trace APIs call.
+
+The trace info arrives with ``POST /api/3.0/mlflow/traces`` and spans either as OTLP protobuf on
+``POST /v1/traces`` (stored in the database) or as a ``traces.json`` artifact through the artifact
+proxy. Reads serve spans from the database, falling back to the ``traces.json`` artifact.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from labkeep.exceptions import InvalidParameterValue, LabkeepException, ResourceDoesNotExist
+from labkeep.genai.tracing.entities import (
+    ARTIFACT_LOCATION_TAG,
+    INFO_FINALIZED_METADATA,
+    SPANS_LOCATION_TAG,
+    Assessment,
+    Trace,
+    TraceInfo,
+)
+from labkeep.server.api.common import ApiContext, ApiRequest
+
+_lock = threading.Lock()
+OTLP_BODY_LIMIT = 64 * 1024 * 1024
+
+
+def trace_store(ctx: ApiContext) -> Any:
+    store = ctx.extras.get("trace_store")
+    if store is None:
+        with _lock:
+            store = ctx.extras.get("trace_store")
+            if store is None:
+                from labkeep.stores.sql.traces import SqlTraceStore
+
+                db = getattr(ctx.tracking_store, "db", None)
+                if db is None:
+                    raise LabkeepException(
+                        "This server's tracking store cannot hold traces.", error_code="NOT_IMPLEMENTED"
+                    )
+                store = ctx.extras["trace_store"] = SqlTraceStore(db)
+    return store
+
+
+def _trace_json(ctx: ApiContext, trace: Trace) -> dict[str, Any]:
+    from labkeep.genai.tracing.otlp import span_to_otlp_json
+
+    spans = trace.spans or _artifact_spans(ctx, trace.info)
+    return {"trace_info": trace.info.to_dict(), "spans": [span_to_otlp_json(s) for s in spans]}
+
+
+def _artifact_spans(ctx: ApiContext, info: TraceInfo) -> list[dict[str, Any]]:
+    """Spans from the trace's ``traces.json`` artifact (clients that did not send OTLP)."""
+    location = info.tags.get(ARTIFACT_LOCATION_TAG)
+    if not location:
+        return []
+    try:
+        from labkeep.server.api.artifacts import resolve_uri
+
+        store, prefix = resolve_uri(ctx, location)
+        rel = "/".join(p for p in (prefix, "traces.json") if p)
+        if store.kind(rel) != "file":
+            return []
+        data = b"".join(store.iter_bytes(rel))
+        spans = json.loads(data).get("spans") or []
+        return [s for s in spans if isinstance(s, dict)]
+    except Exception:
+        return []
+
+
+# ---------------------------------------------------------------- writes
+def start_trace(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    body = req.raw("trace")
+    if not isinstance(body, dict) or not isinstance(body.get("trace_info"), dict):
+        raise InvalidParameterValue("Missing value for required parameter 'trace.trace_info'.")
+    raw_info = body["trace_info"]
+    info = TraceInfo.from_dict(raw_info)
+    if not info.trace_id:
+        raise InvalidParameterValue("Missing value for required parameter 'trace.trace_info.trace_id'.")
+    if "request_time" not in raw_info:
+        raise InvalidParameterValue("Missing value for required parameter 'trace.trace_info.request_time'.")
+    experiment = ctx.tracking_store.get_experiment(info.experiment_id)
+    info.tags[ARTIFACT_LOCATION_TAG] = (
+        f"{experiment.artifact_location.rstrip('/')}/traces/{info.trace_id}/artifacts"
+    )
+    info.trace_metadata[INFO_FINALIZED_METADATA] = "true"
+    stored = trace_store(ctx).start_trace(info)
+    return {"trace": {"trace_info": stored.to_dict()}}
+
+
+async def otlp_traces(ctx: ApiContext, request: Request, params: dict) -> Response:
+    """``POST /v1/traces``: OTLP/protobuf spans for the experiment in ``x-mlflow-experiment-id``."""
+    import anyio.to_thread
+
+    from labkeep.genai.tracing.otlp import otlp_available, spans_from_otlp
+    from labkeep.server.api.dispatch import error_response, read_body
+
+    try:
+        experiment_id = request.headers.get("x-mlflow-experiment-id")
+        if not experiment_id:
+            raise InvalidParameterValue("Missing header 'x-mlflow-experiment-id' naming the experiment.")
+        if not otlp_available():
+            raise LabkeepException(
+                "REST OTLP span logging is not supported by this server (install opentelemetry-proto).",
+                error_code="NOT_IMPLEMENTED",
+            )
+        ctype = request.headers.get("content-type", "")
+        if "protobuf" not in ctype:
+            raise InvalidParameterValue(f"Content-Type must be application/x-protobuf, got {ctype!r}.")
+        body = await read_body(request.receive, OTLP_BODY_LIMIT)
+        try:
+            pairs = spans_from_otlp(body)
+        except Exception:
+            raise InvalidParameterValue("The request body is not a valid OTLP ExportTraceServiceRequest.")
+        ctx.tracking_store.get_experiment(experiment_id)
+        store = trace_store(ctx)
+        await anyio.to_thread.run_sync(store.log_spans, [s for _, s in pairs], [t for t, _ in pairs])
+    except LabkeepException as exc:
+        return error_response(exc)
+    return Response(b"", media_type="application/x-protobuf")
+
+
+def set_trace_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    trace_store(ctx).set_trace_tag(
+        req.str("trace_id", required=True), req.str("key", required=True), req.raw("value", "")
+    )
+    return {}
+
+
+def delete_trace_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    trace_store(ctx).delete_trace_tag(req.str("trace_id", required=True), req.str("key", required=True))
+    return {}
+
+
+def delete_traces(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    ids = req.str_list("request_ids") or None
+    count = trace_store(ctx).delete_traces(
+        req.str("experiment_id", required=True),
+        req.int("max_timestamp_millis"),
+        req.int("max_traces"),
+        ids,
+    )
+    return {"traces_deleted": count}
+
+
+def create_assessment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    raw = req.raw("assessment")
+    if not isinstance(raw, dict):
+        raise InvalidParameterValue("Missing value for required parameter 'assessment'.")
+    a = Assessment.from_dict(raw)
+    a.trace_id = req.str("trace_id", required=True) or a.trace_id
+    a.assessment_id = None
+    return {"assessment": trace_store(ctx).create_assessment(a).to_dict()}
+
+
+def get_assessment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    a = trace_store(ctx).get_assessment(
+        req.str("trace_id", required=True), req.str("assessment_id", required=True)
+    )
+    return {"assessment": a.to_dict()}
+
+
+def update_assessment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    raw = req.raw("assessment")
+    if not isinstance(raw, dict):
+        raise InvalidParameterValue("Missing value for required parameter 'assessment'.")
+    parsed = Assessment.from_dict({"assessment_name": "x", **raw})
+    changes = {
+        "value": parsed.value,
+        "rationale": parsed.rationale,
+        "metadata": parsed.metadata or None,
+        "valid": parsed.valid,
+        "name": raw.get("assessment_name"),
+    }
+    a = trace_store(ctx).update_assessment(
+        req.str("trace_id", required=True), req.str("assessment_id", required=True), changes
+    )
+    return {"assessment": a.to_dict()}
+
+
+def delete_assessment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    trace_store(ctx).delete_assessment(
+        req.str("trace_id", required=True), req.str("assessment_id", required=True)
+    )
+    return {}
+
+
+# ---------------------------------------------------------------- reads
+def get_trace_info(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    info = trace_store(ctx).get_trace_info(req.str("trace_id", required=True))
+    return {"trace": {"trace_info": info.to_dict()}}
+
+
+def get_trace(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    trace = trace_store(ctx).get_trace(req.str("trace_id", required=True))
+    return {"trace": _trace_json(ctx, trace)}
+
+
+def batch_get_traces(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    ids = req.str_list("trace_ids", required=True)
+    traces = trace_store(ctx).batch_get_traces(ids)
+    return {"traces": [_trace_json(ctx, t) for t in traces]}
+
+
+def search_traces(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    exp_ids: list[str] = []
+    for loc in req.list("locations"):
+        if isinstance(loc, dict):
+            exp = (loc.get("mlflow_experiment") or {}).get("experiment_id")
+            if exp is not None:
+                exp_ids.append(str(exp))
+        elif isinstance(loc, str):
+            exp_ids.append(loc)
+    exp_ids += req.str_list("experiment_ids")
+    if not exp_ids:
+        raise InvalidParameterValue("search traces needs 'locations' (or 'experiment_ids').")
+    infos, token = trace_store(ctx).search_traces(
+        exp_ids,
+        req.str("filter"),
+        req.int("max_results", default=100),
+        req.str_list("order_by"),
+        req.str("page_token"),
+    )
+    out: dict[str, Any] = {"traces": [i.to_dict() for i in infos]}
+    if token:
+        out["next_page_token"] = token
+    return out
+
+
+def _require_spans_tag(info: TraceInfo) -> bool:
+    return info.tags.get(SPANS_LOCATION_TAG) == "TRACKING_STORE"
+
+
+__all__ = ["ResourceDoesNotExist"]
