@@ -98,6 +98,22 @@ PUBLIC_API = [
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    # LLM tracking (labkeep/genai)
+    "delete_trace_tag",
+    "evaluate",
+    "flush_trace_async_logging",
+    "get_current_active_span",
+    "get_last_active_trace_id",
+    "get_trace",
+    "load_prompt",
+    "log_expectation",
+    "log_feedback",
+    "register_prompt",
+    "search_traces",
+    "set_trace_tag",
+    "start_span",
+    "trace",
+    "update_current_trace",
 ]
 
 

@@ -20,6 +20,8 @@ from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
 from labkeep.stores.registry_validation import MAX_SOURCE_LENGTH
 
 _LOGGED_MODEL_ID_RE = re.compile(r"^m-[0-9a-zA-Z]+$")
+# The placeholder source mlflow (and labkeep.genai) give prompt versions, which have no artifacts.
+PROMPT_SOURCE = "dummy-source"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ def resolve_source(
             f"Model version source is {len(source)} characters long; the limit is {MAX_SOURCE_LENGTH}."
         )
     check_no_traversal(source)
+    if source == PROMPT_SOURCE:  # prompt versions (mlflow's register_prompt) carry no files
+        return ResolvedSource(storage_location="", run_id=run_id, model_id=None)
     scheme = urlparse(source).scheme.lower()
     if scheme == "models":
         return _resolve_models_source(source, run_id, model_id, lookups)
