@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -325,3 +326,35 @@ def test_against_a_labkeep_server(tmp_path, free_port):
     finally:
         server.terminate()
         server.wait(15)
+
+
+def test_database_store_served_to_mlflow_code_on_every_backend(tmp_path, db_uri):
+    """sqlite, PostgreSQL and MySQL stores: the mlflow child logs through the temporary server,
+    a labkeep child of the same project directly into the database."""
+    project = Path(
+        make_project(tmp_path / "proj", train=TRAIN_MLFLOW.replace("demo-model-from-project", "m3"))
+    )
+    env = {"LABKEEP_TRACKING_URI": db_uri, "LABKEEP_ARTIFACT_ROOT": str(tmp_path / "artifacts")}
+    result = run_cli(".", "--env-manager", "local", "--experiment-name", "db", cwd=project, env_extra=env)
+    assert result.returncode == 0, result.stderr
+    assert "MLFLOW_TRACKING_URI http://127.0.0.1:" in result.stdout
+    write(
+        project / "lk.py",
+        "import labkeep\nwith labkeep.start_run():\n    labkeep.log_metric('direct', 1.0)\n",
+    )
+    result = run_cli(
+        ".",
+        "-e",
+        "lk.py",
+        "--experiment-name",
+        "db",
+        cwd=project,
+        env_extra={**env, "LABKEEP_PROJECT_SERVER": "never"},
+    )
+    assert result.returncode == 0, result.stderr
+    client = labkeep.Client(db_uri)
+    exp = client.get_experiment_by_name("db")
+    runs = {r.data.tags["mlflow.project.entryPoint"]: r for r in client.search_runs([exp.experiment_id])}
+    assert runs["main"].data.metrics == {"rmse": 0.25} and runs["lk.py"].data.metrics == {"direct": 1.0}
+    assert all(r.info.status == "FINISHED" for r in runs.values())
+    assert _artifact_text(client, runs["main"].info.run_id, "notes/readme.txt") == "from mlflow"
