@@ -320,3 +320,26 @@ def test_unexpected_store_error_is_500_json_without_traceback(app, client, monke
     assert r.status_code == 500
     assert r.json()["error_code"] == "INTERNAL_ERROR"
     assert "secret internals" not in r.text and "Traceback" not in r.text
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "file:///etc",
+        "/etc/passwd",
+        "../../outside",
+        "mlflow-artifacts:/0/../../etc",
+        "mlflow-artifacts:/0/%2e%2e/%2e%2e/etc",
+        "mlflow-artifacts:/0/%252e%252e/x",
+        "s3://bucket/../x",
+        "runs:/abc/../../x",
+        "models:/m-x\x00",
+    ],
+)
+def test_model_version_source_traversal_rejected(client, world, source):
+    client.post(f"{API}/registered-models/create", json={"name": "SecModel"})
+    r = client.post(
+        f"{API}/model-versions/create", json={"name": "SecModel", "source": source, "run_id": world["run"]}
+    )
+    assert r.status_code in (400, 404), r.text
+    assert r.json()["error_code"] in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST")

@@ -1,0 +1,71 @@
+"""``labkeep server``/``labkeep ui`` CLI wiring, and the HTTP artifact repository (progress bar, URIs)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from labkeep.artifacts.http import HttpArtifactRepository, resolve_proxy_uri
+from labkeep.exceptions import InvalidParameterValue
+
+
+@pytest.mark.parametrize("command", ["server", "ui"])
+def test_cli_commands_are_wired(command):
+    from labkeep.cli import main
+
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    for option in (
+        "--backend-store-uri",
+        "--artifacts-destination",
+        "--workers",
+        "--static-prefix",
+        "--allowed-hosts",
+    ):
+        assert option in result.output
+
+
+def test_cli_rejects_bad_options():
+    from labkeep.cli.server import server
+
+    result = CliRunner().invoke(server, ["--static-prefix", "nolead"])
+    assert result.exit_code != 0 and "static-prefix" in result.output
+    result = CliRunner().invoke(server, ["--workers", "0"])
+    assert result.exit_code != 0 and "workers" in result.output
+
+
+def test_proxy_uri_resolution():
+    assert resolve_proxy_uri("mlflow-artifacts:/1/abc/artifacts", "http://h:5000/prefix") == (
+        "http://h:5000/prefix",
+        "1/abc/artifacts",
+    )
+    assert resolve_proxy_uri("mlflow-artifacts://other:9/1/x", "https://h") == ("https://other:9", "1/x")
+    assert resolve_proxy_uri("http://h:1/api/2.0/mlflow-artifacts/artifacts/1/x", None) == (
+        "http://h:1",
+        "1/x",
+    )
+    with pytest.raises(InvalidParameterValue):
+        resolve_proxy_uri("mlflow-artifacts:/1/x", "sqlite:///local.db")
+    with pytest.raises(InvalidParameterValue):
+        resolve_proxy_uri("http://h/somewhere/else", None)
+
+
+def test_large_transfers_show_progress_and_round_trip(client, tmp_path, capfd):
+    exp_id = client.post("/api/2.0/mlflow/experiments/create", json={"name": "big"}).json()["experiment_id"]
+    run = client.post("/api/2.0/mlflow/runs/create", json={"experiment_id": exp_id}).json()["run"]
+    repo = HttpArtifactRepository(run["info"]["artifact_uri"], tracking_uri="http://localhost", client=client)
+    data = os.urandom(11 * 1024 * 1024)
+    (tmp_path / "big.bin").write_bytes(data)
+    (tmp_path / "small.txt").write_text("s")
+    repo.log_artifact(str(tmp_path / "big.bin"), "weights")
+    repo.log_artifact(str(tmp_path / "small.txt"))
+    assert [(f.path, f.is_dir) for f in repo.list_artifacts()] == [("small.txt", False), ("weights", True)]
+    out = repo.download_artifacts("", str(tmp_path / "dl"))
+    assert open(os.path.join(out, "weights", "big.bin"), "rb").read() == data
+    err = capfd.readouterr().err
+    assert "Uploading big.bin" in err and "Downloading big.bin" in err and "100.0%" in err
+    assert "small.txt" not in err  # small files transfer silently
+    repo.delete_artifacts("weights")
+    assert [f.path for f in repo.list_artifacts()] == ["small.txt"]
