@@ -358,3 +358,23 @@ def test_database_store_served_to_mlflow_code_on_every_backend(tmp_path, db_uri)
     assert runs["main"].data.metrics == {"rmse": 0.25} and runs["lk.py"].data.metrics == {"direct": 1.0}
     assert all(r.info.status == "FINISHED" for r in runs.values())
     assert _artifact_text(client, runs["main"].info.run_id, "notes/readme.txt") == "from mlflow"
+
+
+def test_environment_build_failure_fails_the_run_with_the_installer_error(tmp_path):
+    write(
+        tmp_path / "proj/MLproject",
+        "python_env: python_env.yaml\nentry_points:\n  main:\n    command: python -c pass\n",
+    )
+    write(
+        tmp_path / "proj/python_env.yaml",
+        "python: '3.11'\ndependencies: [/nonexistent/labkeep-missing-pkg]\n",
+    )
+    cache = tmp_path / "cache"
+    result = run_cli(
+        ".", "--experiment-name", "broken", cwd=tmp_path / "proj", env_extra={"LABKEEP_ENV_CACHE": str(cache)}
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: installing requirements with uv failed") and "labkeep-missing-pkg" in last
+    assert _only_run(_store_client(tmp_path / "proj"), "broken").info.status == "FAILED"
+    assert [p.name for p in cache.iterdir() if not p.name.endswith(".lock")] == []

@@ -243,8 +243,12 @@ def _run_step(argv: list[str], what: str, env: dict[str, str] | None = None) -> 
             tail = (tail + [line])[-15:]
     code = proc.wait()
     if code != 0:
-        detail = "\n".join(tail) or "(no output)"
-        raise ProjectError(f"{what} failed (exit {code}):\n{detail}")
+        # The full output was just streamed; the message keeps the lines that say what went wrong.
+        errors = [
+            line.strip() for line in tail if "error" in line.lower() or line.lstrip().startswith(("×", "╰"))
+        ]
+        detail = " | ".join(errors[-4:] or tail[-1:]) or "(no output)"
+        raise ProjectError(f"{what} failed (exit {code}): {detail}")
 
 
 def build_python_env(
