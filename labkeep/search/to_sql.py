@@ -112,8 +112,31 @@ def like_pattern(pattern: str) -> str:
     return pattern.replace("!", "!!")
 
 
-def string_condition(expr: str, comparator: str, value: Any) -> tuple[str, list[Any]]:
-    """``expr <comparator> value`` for string (or integer-id) columns."""
+def like_literal(value: str) -> str:
+    """A LIKE pattern (for ``ESCAPE '!'``) matching exactly ``value``."""
+    return value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
+def string_condition(
+    expr: str, comparator: str, value: Any, dialect: str = "sqlite"
+) -> tuple[str, list[Any]]:
+    """``expr <comparator> value`` for string (or integer-id) columns.
+
+    MySQL's binary collations compare with PAD SPACE ('a' = 'a '); LIKE does not, so on MySQL
+    string equality also checks an exact LIKE (the ``=`` keeps the index usable).
+    """
+    exact = dialect == "mysql" and not isinstance(value, (int, float))
+    if comparator == "=" and exact:
+        return f"({expr} = ? AND {expr} LIKE ? ESCAPE '!')", [value, like_literal(value)]
+    if comparator == "!=" and exact:
+        return f"({expr} <> ? OR {expr} NOT LIKE ? ESCAPE '!')", [value, like_literal(value)]
+    if comparator in ("IN", "NOT IN") and dialect == "mysql" and all(isinstance(v, str) for v in value):
+        marks = ", ".join("?" * len(value))
+        likes = " OR ".join(f"{expr} LIKE ? ESCAPE '!'" for _ in value)
+        patterns = [like_literal(v) for v in value]
+        if comparator == "IN":
+            return f"({expr} IN ({marks}) AND ({likes}))", [*value, *patterns]
+        return f"NOT ({expr} IN ({marks}) AND ({likes}))", [*value, *patterns]
     if comparator in ("=", "!="):
         return f"{expr} {_SQL_OP[comparator]} ?", [value]
     if comparator == "LIKE":
@@ -152,10 +175,10 @@ def metric_value_condition(alias: str, comparator: str, value: int | float) -> t
     return "(" + " OR ".join(parts) + ")", params
 
 
-def _column_condition(expr: str, clause: Clause, numeric: bool) -> tuple[str, list[Any]]:
+def _column_condition(expr: str, clause: Clause, numeric: bool, dialect: str) -> tuple[str, list[Any]]:
     if numeric and clause.comparator in _SQL_OP:
         return numeric_condition(expr, clause.comparator, clause.value)
-    return string_condition(expr, clause.comparator, clause.value)
+    return string_condition(expr, clause.comparator, clause.value, dialect)
 
 
 def _kv_condition(table: str, link: str, clause: Clause, q: _Query) -> tuple[str, list[Any]]:
@@ -167,7 +190,7 @@ def _kv_condition(table: str, link: str, clause: Clause, q: _Query) -> tuple[str
         return f"NOT EXISTS ({head})", [clause.key]
     if clause.comparator == "IS NOT NULL":
         return f"EXISTS ({head})", [clause.key]
-    cond, params = string_condition(f"{t}.value", clause.comparator, clause.value)
+    cond, params = string_condition(f"{t}.value", clause.comparator, clause.value, q.dialect)
     return f"EXISTS ({head} AND {cond})", [clause.key, *params]
 
 
@@ -175,9 +198,12 @@ def _prompt_tag_condition(table: str, link: str, clause: Clause, q: _Query) -> t
     """The prompt tag: a row without it counts as 'false'."""
     t = q.alias("pt")
     link = link.replace("{t}", t)
-    expr = f"COALESCE((SELECT {t}.value FROM {table} {t} WHERE {link} AND {t}.name = ?), 'false')"
-    cond, params = string_condition(expr, clause.comparator, clause.value)
-    return cond, [clause.key, *params]
+    # The key is inlined (a fixed constant): string_condition may repeat ``expr`` on MySQL.
+    assert clause.key == g.PROMPT_TAG
+    expr = (
+        f"COALESCE((SELECT {t}.value FROM {table} {t} WHERE {link} AND {t}.name = '{g.PROMPT_TAG}'), 'false')"
+    )
+    return string_condition(expr, clause.comparator, clause.value, q.dialect)
 
 
 def _order_column(q: _Query, expr: str, ascending: bool, nullable: bool, string: bool) -> None:
@@ -312,7 +338,7 @@ def _run_join(c: Clause, q: _Query) -> bool:
     if c.entity in (g.PARAM, g.TAG) and c.comparator not in ("IS NULL", "IS NOT NULL"):
         table = "params" if c.entity == g.PARAM else "tags"
         a = q.alias("kv")
-        cond, params = string_condition(f"{a}.value", c.comparator, c.value)
+        cond, params = string_condition(f"{a}.value", c.comparator, c.value, q.dialect)
         q.add_join(f"JOIN {table} {a} ON {a}.run_id = r.run_id AND {a}.name = ? AND {cond}", [c.key, *params])
         return True
     return False
@@ -331,14 +357,14 @@ def _run_condition(c: Clause, q: _Query) -> tuple[str, list[Any]]:
     if c.entity == g.DATASET:
         ri, d = q.alias("ri"), q.alias("d")
         col = f"{ri}.context" if c.key == "context" else f"{d}.{c.key}"
-        cond, params = string_condition(col, c.comparator, c.value)
+        cond, params = string_condition(col, c.comparator, c.value, q.dialect)
         sql = (
             f"EXISTS (SELECT 1 FROM run_inputs {ri} JOIN datasets {d} ON {d}.dataset_id = {ri}.dataset_id"
             f" WHERE {ri}.run_id = r.run_id AND {cond})"
         )
         return sql, params
     col, _, string = _RUN_COLUMNS[c.key]
-    return _column_condition(col, c, numeric=not string)
+    return _column_condition(col, c, not string, q.dialect)
 
 
 def _run_order(k: OrderKey, q: _Query) -> None:
@@ -390,7 +416,7 @@ def build_experiments_query(
             q.add_where(*string_condition("e.experiment_id", c.comparator, c.value))
         else:
             col, _, string = _EXPERIMENT_COLUMNS[c.key]
-            q.add_where(*_column_condition(col, c, numeric=not string))
+            q.add_where(*_column_condition(col, c, not string, q.dialect))
     for k in keys:
         col, nullable, string = _EXPERIMENT_COLUMNS[k.key]
         _order_column(q, col, k.ascending, nullable, string)
@@ -419,7 +445,7 @@ def build_registered_models_query(
             build = _prompt_tag_condition if c.key == g.PROMPT_TAG else _kv_condition
             q.add_where(*build("registered_model_tags", link, c, q))
         else:
-            q.add_where(*string_condition("rm.name", c.comparator, c.value))
+            q.add_where(*string_condition("rm.name", c.comparator, c.value, q.dialect))
     for k in keys:
         if k.key == "name":
             _order_column(q, "rm.name", k.ascending, nullable=False, string=True)
@@ -460,7 +486,7 @@ def build_model_versions_query(
             q.add_where(*build("model_version_tags", link, c, q))
         else:
             col, _, string = _VERSION_COLUMNS[c.key]
-            q.add_where(*_column_condition(col, c, numeric=not string))
+            q.add_where(*_column_condition(col, c, not string, q.dialect))
     for k in keys:
         col, nullable, string = _VERSION_COLUMNS[k.key]
         _order_column(q, col, k.ascending, nullable, string)
@@ -569,7 +595,7 @@ def build_logged_models_query(
             q.add_where(*_kv_condition("logged_model_tags", "{t}.model_id = lg.model_id", c, q))
         else:
             col, _, string = _LOGGED_MODEL_COLUMNS[c.key]
-            q.add_where(*_column_condition(col, c, numeric=not string))
+            q.add_where(*_column_condition(col, c, not string, q.dialect))
     if ds and not any(c.entity == g.METRIC for c in clauses):
         a = q.alias("md")
         cond, params = _dataset_filter(a, ds)
