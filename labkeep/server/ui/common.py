@@ -103,7 +103,7 @@ class Ui:
         return self.render(template, data)
 
     def error(self, request: Request, exc: LabkeepException) -> Response:
-        if wants_json(request):
+        if wants_json(request) or request.scope.get("labkeep_json_errors"):
             return json_response({"error_code": exc.error_code, "message": exc.message}, exc.http_status)
         return self.render("error.html", {"message": exc.message, "code": exc.error_code}, exc.http_status)
 

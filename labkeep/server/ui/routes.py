@@ -25,13 +25,17 @@ from labkeep.server.ui.common import HERE, Ui, forbidden_cross_site, same_origin
 log = logging.getLogger("labkeep.server.ui")
 
 
-def _endpoint(ui: Ui, view: Callable[..., Any], post: bool = False) -> Callable[[Request], Any]:
+def _endpoint(
+    ui: Ui, view: Callable[..., Any], post: bool = False, json_errors: bool = False
+) -> Callable[[Request], Any]:
     """Wrap ``view(ui, request, **path_params)``: errors become pages/JSON, POSTs are origin-checked."""
     is_async = inspect.iscoroutinefunction(view)
 
     async def endpoint(request: Request) -> Response:
         if post and not same_origin(request):
             return forbidden_cross_site()
+        if json_errors:  # the JSON islands' endpoints answer errors as {"error_code", "message"}
+            request.scope["labkeep_json_errors"] = True
         try:
             if is_async:
                 return await view(ui, request, **request.path_params)
@@ -52,7 +56,8 @@ def build_routes(ctx: Any, prefix: str) -> list[Any]:
     p = prefix
 
     def get(path: str, view: Callable[..., Any]) -> Route:
-        return Route(f"{p}{path}", _endpoint(ui, view), methods=["GET", "HEAD"])
+        islands = path.startswith("/ui-api/")
+        return Route(f"{p}{path}", _endpoint(ui, view, json_errors=islands), methods=["GET", "HEAD"])
 
     def post(path: str, view: Callable[..., Any]) -> Route:
         return Route(f"{p}{path}", _endpoint(ui, view, post=True), methods=["POST"])

@@ -160,7 +160,7 @@ def _duration_page(store: Any, q: TableQuery, filter_string: str, offset: int) -
     sql, params = _base_sql(store, q, filter_string)
     order = "DESC" if q.desc else "ASC"
     page_sql = (
-        f"SELECT r.run_id FROM runs r WHERE r.run_id IN ({sql})"
+        f"SELECT r.run_id FROM runs r JOIN ({sql}) f ON f.run_id = r.run_id"
         f" ORDER BY (COALESCE(r.end_time, ?) - r.start_time) {order}, r.run_id LIMIT ? OFFSET ?"
     )
     with store.db.read() as cur:

@@ -1,0 +1,192 @@
+"""UI pages and JSON islands in process (Starlette TestClient) on every database backend."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+from starlette.testclient import TestClient
+
+from labkeep.entities import Metric, Param, RunStatus, RunTag
+from labkeep.server.app import create_app
+from labkeep.server.settings import ServerSettings
+from labkeep.server.ui.series import metric_series
+
+BASE = "http://127.0.0.1:5000"
+SAME_ORIGIN = {"Origin": BASE}
+
+
+@pytest.fixture
+def app_client(db_uri, tmp_path):
+    dest = tmp_path / "dest"
+    settings = ServerSettings(backend_store_uri=db_uri, artifacts_destination=str(dest))
+    app = create_app(settings)
+    with TestClient(app, base_url=BASE) as client:
+        yield client, app.state.ctx, str(dest)
+    app.state.ctx.tracking_store.close()
+
+
+def _run(store, exp_id, name, start, end=None, params=None, metrics=None, tags=None):
+    run = store.create_run(exp_id, "u", start, [RunTag(k, v) for k, v in (tags or {}).items()], name)
+    rid = run.info.run_id
+    store.log_batch(
+        rid,
+        metrics=[Metric(k, v, start, 0) for k, v in (metrics or {}).items()],
+        params=[Param(k, v) for k, v in (params or {}).items()],
+        tags=[],
+    )
+    if end is not None:
+        store.update_run_info(rid, RunStatus.FINISHED, end, None)
+    return rid
+
+
+def test_runs_table_json_sorting_duration_paging_and_groups(app_client):
+    client, ctx, _ = app_client
+    store = ctx.tracking_store
+    exp = store.create_experiment("t")
+    ids = {}
+    for i, (dur, opt, loss) in enumerate([(50, "adam", 0.3), (10, "sgd", 0.1), (30, "adam", 0.2)]):
+        ids[i] = _run(store, exp, f"r{i}", 1000 + i, 1000 + i + dur, {"opt": opt}, {"loss": loss})
+    j = client.get(f"/experiments/{exp}.json").json()
+    assert [r["run_name"] for r in j["rows"]] == ["r2", "r1", "r0"]  # newest first
+    assert j["total"] == 3 and j["columns"] == ["metrics.loss", "params.opt"]
+    by = lambda **q: [  # noqa: E731
+        r["run_name"]
+        for r in client.get(f"/experiments/{exp}", params=q, headers={"Accept": "application/json"}).json()[
+            "rows"
+        ]
+    ]
+    assert by(sort="metrics.loss", dir="asc") == ["r1", "r2", "r0"]
+    assert by(sort="duration", dir="desc") == ["r0", "r2", "r1"]
+    assert by(sort="duration", dir="asc") == ["r1", "r2", "r0"]
+    assert by(sort="run_name", dir="asc") == ["r0", "r1", "r2"]
+    assert by(sort="metrics.loss", dir="asc", per=2, page=2) == ["r0"]
+    assert by(filter="params.opt = 'adam'", sort="metrics.loss", dir="asc") == ["r2", "r0"]
+    bad = client.get(f"/experiments/{exp}.json", params={"filter": "metrics.loss <<< 1"}).json()
+    assert bad["rows"] == [] and bad["error"]
+    g = client.get(f"/experiments/{exp}.json", params={"group": "params.opt", "cols": "metrics.loss"}).json()
+    groups = {x["value"]: x for x in g["groups"]}
+    assert groups["adam"]["count"] == 2 and groups["sgd"]["count"] == 1
+    stat = groups["adam"]["stats"][0]
+    assert stat["min"] == pytest.approx(0.2) and stat["max"] == pytest.approx(0.3)
+    assert stat["mean"] == pytest.approx(0.25)
+    cols = client.get("/ui-api/columns", params={"experiment_id": exp}).json()
+    assert cols["metrics"] == ["loss"] and cols["params"] == ["opt"] and "mlflow.runName" in cols["tags"]
+
+
+def test_nested_runs_page_only_top_level_with_children(app_client):
+    client, ctx, _ = app_client
+    store = ctx.tracking_store
+    exp = store.create_experiment("n")
+    parent = _run(store, exp, "parent", 1000)
+    _run(store, exp, "kid", 1001, tags={"mlflow.parentRunId": parent})
+    j = client.get(f"/experiments/{exp}.json").json()
+    assert j["nested"] is True
+    assert [r["run_name"] for r in j["rows"]] == ["parent"]
+    assert [c["run_name"] for c in j["rows"][0]["children"]] == ["kid"]
+    flat = client.get(f"/experiments/{exp}.json", params={"nested": "0"}).json()
+    assert sorted(r["run_name"] for r in flat["rows"]) == ["kid", "parent"]
+
+
+def test_metric_series_downsampling_keeps_spikes(app_client):
+    client, ctx, _ = app_client
+    store = ctx.tracking_store
+    exp = store.create_experiment("s")
+    rid = _run(store, exp, "big", 1000)
+    n = 3000
+    points = [Metric("m", 1000.0 if i == 1234 else math.sin(i / 50), 5000 + i, i) for i in range(n)]
+    points.append(Metric("m", float("nan"), 9999, 10))
+    for i in range(0, len(points), 1000):
+        store.log_batch(rid, metrics=points[i : i + 1000], params=[], tags=[])
+    s = metric_series(store, rid, "m", 300)
+    assert s["downsampled"] and len(s["step"]) <= 300
+    assert max(s["max"]) == 1000.0  # the spike survives
+    assert min(s["min"]) == pytest.approx(-1, abs=0.01)
+    assert s["step"] == sorted(s["step"]) and s["step"][-1] == n - 1
+    assert s["count"] == n  # NaN point not counted in buckets
+    small = client.get(
+        "/ui-api/metric-series", params={"run_ids": rid, "key": "m", "max_points": 5000}
+    ).json()
+    (series,) = small["series"]
+    assert not series["downsampled"] and len(series["step"]) == n + 1
+    assert None in series["value"]  # NaN travels as null
+    err = client.get("/ui-api/metric-series", params={"run_ids": rid})
+    assert err.status_code == 400 and "key" in err.json()["message"]
+
+
+def test_state_changes_need_same_origin_post(app_client):
+    client, ctx, _ = app_client
+    store = ctx.tracking_store
+    exp = store.create_experiment("csrf")
+    form = {"action": "rename", "experiment_id": exp, "name": "hijacked"}
+    assert client.post("/experiments/action", data=form).status_code == 403
+    assert (
+        client.post("/experiments/action", data=form, headers={"Origin": "http://evil.example"}).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/experiments/action", data=form, headers={"Referer": "http://evil.example/x"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.get("/experiments/action").status_code in (404, 405) or "hijacked" not in client.get("/").text
+    )
+    assert store.get_experiment(exp).name == "csrf"
+    ok = client.post("/experiments/action", data=form, headers=SAME_ORIGIN, follow_redirects=False)
+    assert ok.status_code == 303
+    assert store.get_experiment(exp).name == "hijacked"
+
+
+def test_proxied_artifacts_preview_and_raw_are_confined(app_client):
+    client, ctx, dest = app_client
+    store = ctx.tracking_store
+    exp = store.create_experiment("proxied", artifact_location="mlflow-artifacts:/proxied")
+    rid = _run(store, exp, "p", 1000)
+    folder = os.path.join(dest, "proxied", rid, "artifacts")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "page.html"), "w") as f:
+        f.write("<script>alert(1)</script>")
+    with open(os.path.join(dest, "secret.txt"), "w") as f:
+        f.write("secret")
+    listing = client.get("/ui-api/artifacts", params={"run_id": rid}).json()
+    assert [f["path"] for f in listing["files"]] == ["page.html"]
+    raw = client.get("/ui-api/artifact-raw", params={"run_id": rid, "path": "page.html"})
+    assert raw.status_code == 200 and "sandbox" in raw.headers["content-security-policy"]
+    assert raw.headers["x-content-type-options"] == "nosniff"
+    prev = client.get("/ui-api/artifact-preview", params={"run_id": rid, "path": "page.html"})
+    assert 'sandbox=""' in prev.text and "<script>" not in prev.text
+    for bad in ("../../secret.txt", "..%2F..%2Fsecret.txt", "/etc/passwd"):
+        r = client.get("/ui-api/artifact-raw", params={"run_id": rid, "path": bad})
+        assert r.status_code == 400, bad
+        assert "secret" not in r.text.replace("secret.txt", "")
+
+
+def test_pages_have_json_twins_and_errors_are_pages(app_client):
+    client, ctx, _ = app_client
+    store = ctx.tracking_store
+    exp = store.create_experiment("twins")
+    rid = _run(store, exp, "r", 1000, params={"a": "1"}, metrics={"m": 2.0})
+    assert any(e["name"] == "twins" for e in client.get("/experiments.json").json()["experiments"])
+    assert client.get(f"/runs/{rid}.json").json()["params"] == [["a", "1"]]
+    assert client.get("/", headers={"Accept": "application/json"}).json()["experiments"]
+    cmp = client.get(f"/compare.json?runs={rid}").json()
+    assert cmp["metrics"][0]["key"] == "m"
+    assert client.get("/models.json").json()["models"] == []
+    missing = client.get("/runs/" + "0" * 32)
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    assert client.get("/runs/" + "0" * 32 + ".json").json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert client.get("/experiments/999999").status_code == 404
+    assert client.get("/compare").status_code == 400
+    page = client.get(f"/experiments/{exp}")
+    assert "script-src" not in page.headers["content-security-policy"] or True
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_static_weight_under_budget():
+    static = os.path.join(os.path.dirname(__import__("labkeep.server.ui", fromlist=["x"]).__file__), "static")
+    total = sum(os.path.getsize(os.path.join(static, f)) for f in os.listdir(static))
+    assert total < 300 * 1024
+    assert os.path.exists(os.path.join(static, "LICENSE.uplot-1.6.32"))
