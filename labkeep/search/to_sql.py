@@ -77,9 +77,7 @@ class _Query:
         """Code-point string order, whatever the database's default collation."""
         return f'{expr} COLLATE "C"' if self.dialect == "postgresql" else expr
 
-    def build(
-        self, select: str, source: str, limit: int | None, offset: int = 0, source_params: Sequence[Any] = ()
-    ) -> tuple[str, list[Any]]:
+    def build(self, select: str, source: str, limit: int | None, offset: int = 0) -> tuple[str, list[Any]]:
         """The statement; ``limit=None`` leaves out LIMIT/OFFSET (for a union arm)."""
         sql = [f"SELECT {select} FROM {source}", *self.joins]
         if self.where:
@@ -89,8 +87,7 @@ class _Query:
         if limit is not None:
             limit, offset = _non_negative(limit, "limit"), _non_negative(offset, "offset")
             sql.append(f"LIMIT {limit} OFFSET {offset}")
-        params = [*source_params, *self.join_params, *self.where_params, *self.order_params]
-        return " ".join(sql), params
+        return " ".join(sql), [*self.join_params, *self.where_params, *self.order_params]
 
 
 def _non_negative(value: int, name: str) -> int:
@@ -257,6 +254,7 @@ def build_runs_query(
     clauses = parse_filter(filter_string, g.RUNS)
     keys = resolve_order("runs", parse_order_by(order_by, g.RUNS))
     exp_ids, stages = _int_ids(experiment_ids), list(lifecycle_stages)
+    limit, offset = _non_negative(limit, "limit"), _non_negative(offset, "offset")
     if dialect == "sqlite" and keys[0].entity == g.METRIC and limit + offset <= SQLITE_METRIC_WALK_MAX:
         return _runs_by_metric_sqlite(exp_ids, stages, clauses, keys, limit, offset)
     q = _Query(dialect)
@@ -318,7 +316,6 @@ def _runs_by_metric_sqlite(
         sql, arm_params = q.build("r.run_id AS run_id", source, None)
         arms.append(f"SELECT run_id FROM ({sql})")
         params += arm_params
-    limit, offset = _non_negative(limit, "limit"), _non_negative(offset, "offset")
     return " UNION ALL ".join(arms) + f" LIMIT {limit} OFFSET {offset}", params
 
 
