@@ -314,6 +314,8 @@ def run_project(
         for key, value in tags_after.items():
             client.set_tag(run_id, key, value)
         child_env = _child_env(env, run_id, exp_id, store_uri)
+        if env.kind == "docker":
+            _mount_local_artifacts(env, store_uri)
         if _needs_server(store_uri, env):
             from labkeep import config
             from labkeep.projects.server import start_server
@@ -351,6 +353,18 @@ def run_project(
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return submitted
+
+
+def _mount_local_artifacts(env: Environment, store_uri: str) -> None:
+    """Let a container write the run's artifacts when they live on this machine's disk."""
+    if store_uri.startswith(("http://", "https://")):
+        return
+    from labkeep import config
+
+    root = config.default_artifact_root(store_uri)
+    if "://" not in root:
+        os.makedirs(root, exist_ok=True)
+        env.extra_volumes.append(f"{root}:{root}")  # type: ignore[attr-defined]
 
 
 def _child_env(env: Environment, run_id: str, experiment_id: str, store_uri: str) -> dict[str, str]:

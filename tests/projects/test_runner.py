@@ -1,5 +1,6 @@
 """End-to-end `labkeep run` tests: real subprocesses, the embedded SQLite store, real git repos."""
 
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from labkeep.projects.runner import EXIT_CODE_TAG, OUTPUT_ARTIFACT
 from .helpers import git, init_repo, labkeep_run_argv, make_project, run_cli, write
 
 TRAIN_MLFLOW = """
+import json
 import os
 import mlflow
 from mlflow import MlflowClient
@@ -378,3 +380,64 @@ def test_environment_build_failure_fails_the_run_with_the_installer_error(tmp_pa
     assert last.startswith("Error: installing requirements with uv failed") and "labkeep-missing-pkg" in last
     assert _only_run(_store_client(tmp_path / "proj"), "broken").info.status == "FAILED"
     assert [p.name for p in cache.iterdir() if not p.name.endswith(".lock")] == []
+
+
+FAKE_DOCKER = r"""#!{python}
+# A FAKE docker client: no Docker engine can run on this machine. `info` answers like an engine;
+# `run` records its argv and runs the container command on the host, mapping the working
+# directory back through the -v mounts and applying the -e variables.
+import json, os, subprocess, sys
+args = sys.argv[1:]
+if args[:1] == ["info"]:
+    print("27.0.0"); sys.exit(0)
+assert args[0] == "run", args
+with open({record!r}, "w") as fh:
+    json.dump(args, fh)
+env, mounts, workdir, i = dict(os.environ), {{}}, None, 1
+while args[i].startswith("-"):
+    flag = args[i]
+    if flag == "--rm":
+        i += 1; continue
+    value = args[i + 1]
+    if flag == "-e":
+        key, _, val = value.partition("="); env[key] = val
+    elif flag == "-v":
+        host, _, container = value.partition(":"); mounts[container] = host
+    elif flag == "-w":
+        workdir = value
+    i += 2
+command = args[i + 1:]  # after the image name
+env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]  # "the image has python + mlflow"
+sys.exit(subprocess.call(command, cwd=mounts.get(workdir, workdir), env=env))
+"""
+
+
+def test_docker_project_runs_through_the_docker_client(tmp_path):
+    record = tmp_path / "docker-args.json"
+    fake = tmp_path / "bin/docker"
+    write(fake, FAKE_DOCKER.format(python=sys.executable, record=str(record)))
+    fake.chmod(0o755)
+    project = tmp_path / "proj"
+    write(
+        project / "MLproject",
+        "docker_env:\n  image: python:3.11-slim\n  environment: [[MODE, fast]]\nentry_points:\n  main:\n    command: python train.py\n",
+    )
+    write(project / "train.py", TRAIN_MLFLOW.replace("demo-model-from-project", "m4"))
+    result = run_cli(
+        ".", "--experiment-name", "docker", cwd=project, env_extra={"LABKEEP_DOCKER_EXE": str(fake)}
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    argv = json.loads(record.read_text())
+    assert argv[:4] == ["run", "--rm", "-w", "/mlflow/projects/code"]
+    assert f"{project}:/mlflow/projects/code" in argv and argv[argv.index("--network") + 1] == "host"
+    pairs = [argv[i + 1] for i, a in enumerate(argv) if a == "-e"]
+    envs = {p.partition("=")[0]: p.partition("=")[2] for p in pairs}
+    assert envs["MLFLOW_TRACKING_URI"].startswith("http://127.0.0.1:") and envs["MODE"] == "fast"
+    assert envs["MLFLOW_RUN_ID"] == envs["LABKEEP_RUN_ID"]
+    assert argv[-4:-2] == ["python:3.11-slim", "sh"]
+    run = _only_run(_store_client(project), "docker")
+    assert run.info.status == "FINISHED" and run.data.metrics == {"rmse": 0.25}
+    assert (
+        run.data.tags["mlflow.project.env"] == "docker"
+        and run.data.tags["mlflow.docker.image.uri"] == "python:3.11-slim"
+    )
