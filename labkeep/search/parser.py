@@ -354,6 +354,8 @@ def parse_filter(filter_string: str | None, grammar: g.Grammar) -> list[Clause]:
 def parse_order_by(order_by: Iterable[str] | None, grammar: g.Grammar) -> list[OrderKey]:
     """Parse order_by strings (``"<ident> [ASC|DESC]"``); a field listed twice is an error."""
     keys: list[OrderKey] = []
+    if isinstance(order_by, str):  # a single clause passed bare
+        order_by = [order_by]
     for item in order_by or ():
         if not isinstance(item, str) or not item.strip():
             raise InvalidParameterValue(f"Invalid order_by clause {item!r}: expected '<field> [ASC|DESC]'")

@@ -323,6 +323,10 @@ def test_run_order_by_errors(items, match):
         parse_order_by(items, g.RUNS)
 
 
+def test_bare_string_order_by_is_one_clause():
+    assert parse_order_by("metrics.a DESC", g.RUNS) == [OrderKey("metric", "a", False)]
+
+
 def test_run_tie_breakers():
     A = "attribute"
     assert resolve_order("runs", []) == [OrderKey(A, "start_time", False), OrderKey(A, "run_id", True)]
