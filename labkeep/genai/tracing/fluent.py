@@ -288,6 +288,7 @@ def _bind(sig: inspect.Signature | None, args: tuple, kwargs: dict) -> dict[str,
         bound = sig.bind(*args, **kwargs)
     except TypeError:
         return {"args": list(args), **kwargs}
+    bound.apply_defaults()
     out = dict(bound.arguments)
     for pname in ("self", "cls"):
         out.pop(pname, None)

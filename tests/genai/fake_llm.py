@@ -1,0 +1,116 @@
+"""A tiny OpenAI-compatible chat-completions server on loopback for offline tests.
+
+Nothing here calls a real model: answers are deterministic functions of the last user message.
+* contains "MALFORMED"  -> content that is not JSON
+* contains "SLOW"       -> sleeps ``slow_seconds`` before answering (to trigger client timeouts)
+* contains "HTTP500"    -> HTTP 500
+* a judge prompt (mentions "score") -> {"score": 5|1, "rationale": ...}: 5 when the response
+  section repeats the expected answer (or the request when there is none), else 1
+* anything else         -> "echo: <message>"
+Usage is reported as prompt_tokens = words in all messages, completion_tokens = words in the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def _judge_answer(text: str) -> str:
+    def section(name: str) -> str:
+        m = re.search(rf"{name}:\n(.*?)(?:\n\n|$)", text, re.DOTALL)
+        return m.group(1).strip().strip('"') if m else ""
+
+    response = section("Response")
+    expected = section("Expected answer") or section("Request")
+    good = bool(expected) and expected.lower() in response.lower()
+    return json.dumps({"score": 5 if good else 1, "rationale": "matches" if good else "does not match"})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeLLMServer  # type: ignore[assignment]
+
+    def log_message(self, *args) -> None:  # keep test output quiet
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        self.server.requests.append(
+            {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+        )
+        if not self.path.endswith("/chat/completions"):
+            self._send(404, {"error": {"message": "not found"}})
+            return
+        messages = body.get("messages") or []
+        last = str(messages[-1]["content"]) if messages else ""
+        if "HTTP500" in last:
+            self._send(500, {"error": {"message": "boom"}})
+            return
+        if "SLOW" in last:
+            time.sleep(self.server.slow_seconds)
+        if "MALFORMED" in last:
+            content = "I think it is good, maybe a four?"
+        elif "score" in last and "Response:" in last:
+            content = _judge_answer(last)
+        else:
+            content = "echo: " + last
+        prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
+        completion_tokens = len(content.split())
+        self._send(
+            200,
+            {
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "created": 1700000000,
+                "model": body.get("model", "fake-model"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            },
+        )
+
+    def _send(self, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class FakeLLMServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.requests: list[dict] = []
+        self.slow_seconds = 2.0
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def __enter__(self) -> FakeLLMServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+        self.server_close()
