@@ -250,6 +250,7 @@ def evaluate(
         if "rouge" in text_metrics:
             M.rouge("a", "a")
     metrics_fns = [_RowMetric(m) for m in extra_metrics or []]
+    _check_judges(extra_metrics or [])
     in_price = price_per_1k_input_tokens
     out_price = price_per_1k_output_tokens
 
@@ -355,6 +356,13 @@ def evaluate(
         run_id=rid,
         artifacts={"eval_results_table": table_artifact},
     )
+
+
+def _check_judges(scorers: Sequence[Any]) -> None:
+    """Resolve LLM judges' endpoints before running any row (a misconfiguration fails fast)."""
+    for s in scorers:
+        if getattr(s, "is_judge", False):
+            s.judge  # noqa: B018
 
 
 def _put_metric(out: dict[str, Any], name: str, value: Any, rationale: str | None, err: str | None) -> None:
@@ -513,6 +521,7 @@ def genai_evaluate(
     if predict_fn is None and "outputs" not in df.columns and "trace" not in df.columns:
         raise InvalidParameterValue("Pass predict_fn, or data with an 'outputs' column.")
     scorer_objs = [as_scorer(s) for s in scorers or []]
+    _check_judges(scorer_objs)
     if not scorer_objs:
         raise InvalidParameterValue("genai.evaluate needs at least one scorer.")
     with _RunScope(run_id) as scope:

@@ -169,8 +169,9 @@ class Judge(Scorer):
             return Feedback(
                 error=f"{self.name} needs an expected answer (expectations/targets) for this row."
             )
+        judge = self.judge  # a missing endpoint configuration raises here, not per row
         try:
-            answer = self.judge(self.prompt(inputs, outputs, expectations))
+            answer = judge(self.prompt(inputs, outputs, expectations))
         except Exception as exc:
             kind = "timed out" if "timeout" in type(exc).__name__.lower() else "failed"
             return Feedback(error=f"Judge {kind}: {type(exc).__name__}: {exc}")

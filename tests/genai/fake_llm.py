@@ -4,7 +4,7 @@ Nothing here calls a real model: answers are deterministic functions of the last
 * contains "MALFORMED"  -> content that is not JSON
 * contains "SLOW"       -> sleeps ``slow_seconds`` before answering (to trigger client timeouts)
 * contains "HTTP500"    -> HTTP 500
-* a judge prompt (mentions "score") -> {"score": 5|1, "rationale": ...}: 5 when the response
+* a judge prompt (asks for a JSON "score") -> {"score": 5|1, "rationale": ...}: 5 when the response
   section repeats the expected answer (or the request when there is none), else 1
 * anything else         -> "echo: <message>"
 Usage is reported as prompt_tokens = words in all messages, completion_tokens = words in the answer.
@@ -54,7 +54,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(self.server.slow_seconds)
         if "MALFORMED" in last:
             content = "I think it is good, maybe a four?"
-        elif "score" in last and "Response:" in last:
+        elif '"score"' in last:
             content = _judge_answer(last)
         else:
             content = "echo: " + last
