@@ -2,7 +2,7 @@
 
 Failures raise InvalidParameterValue (error_code INVALID_PARAMETER_VALUE) naming the offending
 column. Conversions are only done when safe: ints widen to floats, JSON ints/bools/strings held in
-object columns are typed, strings parse to datetimes; floats never silently become ints.
+object columns are typed, strings parse to datetimes; floats become ints only when integral (1.0).
 Extra columns are rejected (the model would otherwise silently ignore them).
 """
 
@@ -89,8 +89,12 @@ def _enforce_column(series: Any, spec: ColSpec, label: str):
             if series.isna().any():
                 incompatible(" The column has missing values; declare it as double or make it optional.")
             return series.astype(target)
-        if kind == "f" and series.isna().any():
-            incompatible(" The column has missing values (NaN); integer columns cannot hold them.")
+        if kind == "f":
+            if series.isna().any():
+                incompatible(" The column has missing values (NaN); integer columns cannot hold them.")
+            values = series.to_numpy()
+            if (values == np.floor(values)).all():  # integral floats (JSON 1.0) lose nothing
+                return series.astype(target)
         incompatible()
     if t in _FLOAT_TYPES:
         target = np.dtype(_FLOAT_TYPES[t])

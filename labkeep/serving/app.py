@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from labkeep.exceptions import LabkeepException
 from labkeep.serving import payloads
+from labkeep.serving.fastpath import FastPath
 
 _log = logging.getLogger(__name__)
 INLINE_BODY_LIMIT = 64 * 1024
@@ -51,6 +52,9 @@ def create_app(model: Any) -> Starlette:
     schema = model.input_schema if model is not None else None
     timeout = _timeout()
 
+    fast = FastPath(model) if model is not None else None
+    fast_enabled = fast is not None and fast.enabled
+
     def predict(body: bytes, media: str) -> bytes:
         params = None
         if media == payloads.CONTENT_CSV:
@@ -58,7 +62,12 @@ def create_app(model: Any) -> Starlette:
         elif media == payloads.CONTENT_PARQUET:
             data = payloads.parse_parquet_body(body)
         else:
-            data, params = payloads.parse_json_body(body, schema)
+            obj = payloads.load_json(body)
+            if fast_enabled and type(obj) is dict:
+                out = fast.predict(obj, body)
+                if out is not None:
+                    return payloads.encode_predictions(out)
+            data, params = payloads.parse_json_object(obj, schema)
         return payloads.encode_predictions(model.predict(data, params=params))
 
     def run(body: bytes, media: str) -> Response:

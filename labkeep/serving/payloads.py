@@ -58,10 +58,18 @@ _PROTOCOL_HINT = (
 
 def parse_json_body(body: bytes, schema: Any = None) -> tuple[Any, dict | None]:
     """Return (model input, params) from a JSON request body."""
+    return parse_json_object(load_json(body), schema)
+
+
+def load_json(body: bytes) -> Any:
     try:
-        obj = json.loads(body)
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         raise PayloadError(f"Invalid JSON input: {e}")
+
+
+def parse_json_object(obj: Any, schema: Any = None) -> tuple[Any, dict | None]:
+    """(model input, params) from a decoded JSON body (formats.md §6 keys)."""
     if not isinstance(obj, dict):
         raise PayloadError(
             "Invalid input: the request body must be a JSON object, got a "

@@ -226,15 +226,47 @@ def load_model(model_uri: str, dst_path: str | None = None) -> Any:
     return _load_model_dir(download_model_uri(model_uri, dst_path))[0]
 
 
+def _accepts_plain_arrays(est: Any) -> bool:
+    """True when a 2-D array in feature order predicts exactly like the DataFrame would.
+
+    Column-selecting steps (``sklearn.compose``, FunctionTransformer) and non-scikit-learn
+    estimators may look at column names, so models containing them always get the DataFrame.
+    """
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(est, Pipeline):
+        return all(
+            _accepts_plain_arrays(step) for _name, step in est.steps if step not in (None, "passthrough")
+        )
+    cls = type(est)
+    if not cls.__module__.startswith("sklearn.") or cls.__name__ == "FunctionTransformer":
+        return False
+    return not cls.__module__.startswith(("sklearn.compose", "sklearn.pipeline"))
+
+
 class _SklearnModelWrapper:
     """pyfunc adapter: ``predict`` calls the configured ``predict_fn`` of the estimator."""
 
     def __init__(self, sk_model: Any, predict_fn: str = "predict") -> None:
         self.raw_model = sk_model
         self._predict = getattr(sk_model, predict_fn)
+        names = getattr(sk_model, "feature_names_in_", None)
+        self.feature_names = [str(n) for n in names] if names is not None else None
+        self.takes_arrays = _accepts_plain_arrays(sk_model)
 
     def predict(self, data: Any, params: dict | None = None) -> Any:
         return self._predict(data)
+
+    def predict_array(self, arr: Any) -> Any:
+        """Predict a float array whose columns are in ``feature_names`` order (serving fast path)."""
+        if self.feature_names is None:
+            return self._predict(arr)
+        import warnings
+
+        with warnings.catch_warnings():
+            # the array is in the fitted column order; sklearn only warns that names are absent
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return self._predict(arr)
 
 
 def _load_pyfunc(path: str) -> _SklearnModelWrapper:
