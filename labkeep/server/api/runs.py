@@ -40,6 +40,25 @@ def _int_field(d: dict[str, Any], name: str, what: str, required: bool = False, 
 
 def metric_from(d: dict[str, Any]) -> Metric:
     """A Metric from its JSON object, with the reference's validation messages."""
+    # Fast path for the common, well-formed shape (log-batch sends up to 1000 of these).
+    if type(d) is dict:
+        key, value, ts, step = d.get("key"), d.get("value"), d.get("timestamp"), d.get("step", 0)
+        if (
+            type(key) is str
+            and key
+            and type(value) in (float, int)
+            and type(ts) is int
+            and type(step) is int
+            and d.keys() <= _PLAIN_METRIC_KEYS
+        ):
+            return Metric(key, float(value), ts, step)
+    return _metric_from_slow(d)
+
+
+_PLAIN_METRIC_KEYS = frozenset({"key", "value", "timestamp", "step", "run_id", "run_uuid"})
+
+
+def _metric_from_slow(d: dict[str, Any]) -> Metric:
     if not isinstance(d, dict):
         raise InvalidParameterValue("Each metric must be a JSON object.")
     key = d.get("key")
