@@ -242,3 +242,24 @@ def test_static_prefix(tmp_path, sqlite_uri):
         assert r.status_code == 200
         assert c.post("/api/2.0/mlflow/experiments/create", json={"name": "y"}).status_code == 404
     app.state.ctx.tracking_store.close()
+
+
+def test_legacy_model_version_artifact_download(client):
+    exp_id = _exp(client)
+    run_id = _run(client, exp_id)["info"]["run_id"]
+    base = f"/api/2.0/mlflow-artifacts/artifacts/{exp_id}/{run_id}/artifacts"
+    client.put(f"{base}/model/MLmodel", content=b"flavors: {}\n")
+    client.post(f"{API}/registered-models/create", json={"name": "Legacy"})
+    r = client.post(
+        f"{API}/model-versions/create",
+        json={"name": "Legacy", "source": f"runs:/{run_id}/model", "run_id": run_id},
+    )
+    assert r.status_code == 200, r.text
+    got = client.get(
+        "/model-versions/get-artifact", params={"name": "Legacy", "version": "1", "path": "MLmodel"}
+    )
+    assert got.status_code == 200 and got.content == b"flavors: {}\n"
+    missing = client.get(
+        "/model-versions/get-artifact", params={"name": "Legacy", "version": "1", "path": "nope"}
+    )
+    assert missing.status_code == 404
