@@ -198,6 +198,7 @@ class SqlAlchemyDatabase(Database):
         name = self.engine.dialect.name
         self.dialect = "mysql" if name in ("mysql", "mariadb") else name
         self._pid = os.getpid()
+        self._stats_checked_at = -1e9
 
     def _raw(self) -> Any:
         if self._pid != os.getpid():  # never share pooled sockets across a fork
@@ -228,6 +229,28 @@ class SqlAlchemyDatabase(Database):
             raw.commit()
         finally:
             raw.close()
+
+    def refresh_statistics(self) -> None:
+        """ANALYZE the search tables on PostgreSQL when many rows changed since the last analyze.
+
+        Right after a bulk load, before autovacuum catches up, PostgreSQL's planner can pick
+        nested loops that take seconds; MySQL recomputes InnoDB statistics by itself.
+        """
+        import time
+
+        if self.dialect != "postgresql":
+            return
+        now = time.monotonic()
+        if now - self._stats_checked_at < 60:
+            return
+        self._stats_checked_at = now
+        with self.read() as cur:
+            row = cur.execute(
+                "SELECT n_mod_since_analyze, n_live_tup FROM pg_stat_user_tables WHERE relname = 'runs'"
+            ).fetchone()
+        if row and row[0] > max(1000, row[1] // 2):
+            with self.write() as cur:
+                cur.execute("ANALYZE runs, params, tags, latest_metrics")
 
     def close(self) -> None:
         self.engine.dispose()

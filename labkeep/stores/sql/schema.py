@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.dialects import mysql
 
@@ -127,6 +128,17 @@ metrics = Table(
     Column("dataset_name", String(500), nullable=True),
     Column("dataset_digest", String(36), nullable=True),
     Index("ix_metrics_run_name_step", "run_id", "name", "step", "ts"),
+    # Metrics linked to logged models (searching logged models by metric); partial where supported
+    # so the common case, points without a model, costs nothing extra to insert.
+    Index(
+        "ix_metrics_model",
+        "model_id",
+        "name",
+        "step",
+        "ts",
+        sqlite_where=text("model_id IS NOT NULL"),
+        postgresql_where=text("model_id IS NOT NULL"),
+    ),
     **_MYSQL_TABLE_ARGS,
 )
 

@@ -129,6 +129,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('metrics', schema=None) as batch_op:
         batch_op.create_index('ix_metrics_run_name_step', ['run_id', 'name', 'step', 'ts'], unique=False)
+        batch_op.create_index('ix_metrics_model', ['model_id', 'name', 'step', 'ts'], unique=False,
+                              sqlite_where=sa.text('model_id IS NOT NULL'),
+                              postgresql_where=sa.text('model_id IS NOT NULL'))
 
     op.create_table('model_version_tags',
     sa.Column('model_name', sa.String(length=256), nullable=False),
@@ -319,6 +322,7 @@ def downgrade() -> None:
     op.drop_table('model_versions')
     op.drop_table('model_version_tags')
     with op.batch_alter_table('metrics', schema=None) as batch_op:
+        batch_op.drop_index('ix_metrics_model')
         batch_op.drop_index('ix_metrics_run_name_step')
 
     op.drop_table('metrics')
