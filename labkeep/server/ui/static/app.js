@@ -140,7 +140,7 @@
     var box = el("div", { "class": "chart" });
     box.appendChild(el("h3", null, title));
     container.appendChild(box);
-    var width = Math.min(560, Math.max(320, (container.clientWidth || 600) / 2 - 20));
+    var width = Math.min(560, Math.max(300, ((container.clientWidth || 600) - 60) / 2));
     var u = new uPlot({
       width: width, height: 240, series: series, bands: bands,
       scales: { x: { time: opts.x === "time" }, y: opts.log ? { distr: 3 } : {} },
@@ -171,6 +171,7 @@
         results.forEach(function (list) { list.forEach(function (s) { s.label = label(s) || s.key; names[s.run_id] = s.run_name; }); });
         if (overlay) drawChart(target, keys.join(", "), [].concat.apply([], results), opts);
         else results.forEach(function (list, i) { drawChart(target, keys[i], list, opts); });
+        target.setAttribute("data-drawn-ms", String(performance.now()));  // read by bench/bench_ui.py
         target.setAttribute("data-drawn", String(Date.now()));
       }).catch(function (e) { target.textContent = ""; target.appendChild(el("p", { "class": "error" }, e.message)); });
     };
