@@ -188,9 +188,9 @@ def log_model(
 
 def _load_from_file(path: str, serialization_format: str, skops_trusted_types: list[str] | None) -> Any:
     if serialization_format == SERIALIZATION_FORMAT_SKOPS:
-        import skops.io
+        from labkeep.sklearn.skops_cache import load_skops
 
-        return skops.io.load(path, trusted=skops_trusted_types)
+        return load_skops(path, skops_trusted_types)
     # pickle / cloudpickle: unpickling executes code from the file (trusted models only).
     import pickle
 
