@@ -1,8 +1,9 @@
 """Tracking server side by side: ``labkeep server`` vs ``mlflow server`` (SQLite backend, same machine).
 
 Each server starts in its own fresh temporary directory on a free loopback port with its default
-SQLite store, and is driven over HTTP by the same client code (``requests.Session``, keep-alive,
-as the mlflow client does):
+SQLite store, and is driven over HTTP by the same client code: one keep-alive ``http.client``
+connection per client, each request sent in one write (a thin client, so the figures show the
+servers rather than the client library):
 
 * start-up: launch → first ``200`` from ``/health`` (median of ``--startup-trials`` fresh starts)
 * idle RSS of the whole process tree (server + workers + sidecars) after start-up
@@ -120,6 +121,52 @@ class Server:
 API = "/api/2.0/mlflow"
 
 
+class _Resp:
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status_code, self.content = status, body
+
+    def json(self) -> dict:
+        import json
+
+        return json.loads(self.content)
+
+    def raise_for_status(self) -> None:
+        if self.status_code != 200:
+            raise RuntimeError(f"HTTP {self.status_code}: {self.content[:200]!r}")
+
+
+class Conn:
+    """A keep-alive HTTP/1.1 connection with a requests-like surface (``get``/``post`` by full URL)."""
+
+    def __init__(self) -> None:
+        self.conn = None
+
+    def _request(self, method: str, url: str, body: bytes | None, headers: dict) -> _Resp:
+        import http.client
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        self.conn.request(method, path, body=body, headers=headers)
+        resp = self.conn.getresponse()
+        return _Resp(resp.status, resp.read())
+
+    def get(self, url: str, params: dict | None = None) -> _Resp:
+        from urllib.parse import urlencode
+
+        return self._request("GET", url + ("?" + urlencode(params) if params else ""), None, {})
+
+    def post(
+        self, url: str, json: dict | None = None, data: bytes | None = None, headers: dict | None = None
+    ) -> _Resp:
+        import json as _json
+
+        body = data if data is not None else _json.dumps(json).encode()
+        return self._request("POST", url, body, {"Content-Type": "application/json"})
+
+
 def create_run(session, url: str) -> str:
     r = session.post(
         f"{url}{API}/runs/create", json={"experiment_id": "0", "start_time": int(time.time() * 1000)}
@@ -129,9 +176,7 @@ def create_run(session, url: str) -> str:
 
 
 def sequential_log_metric(url: str, n: int) -> float:
-    import requests
-
-    s = requests.Session()
+    s = Conn()
     run_id = create_run(s, url)
     t0 = time.perf_counter()
     for i in range(n):
@@ -151,9 +196,7 @@ def _batch_client(url: str, run_id: str, requests_per_client: int, points: int, 
     """One load-generating process: pre-encoded bodies, one keep-alive session."""
     import json
 
-    import requests
-
-    s = requests.Session()
+    s = Conn()
     bodies = [
         json.dumps(
             {
@@ -179,10 +222,8 @@ def concurrent_log_batch(url: str, clients: int, requests_per_client: int, point
     """``clients`` separate processes (so the client side is not limited by one GIL)."""
     import multiprocessing as mp
 
-    import requests
-
     ctx = mp.get_context("fork")
-    run_ids = [create_run(requests.Session(), url) for _ in range(clients)]
+    run_ids = [create_run(Conn(), url) for _ in range(clients)]
     start, ready, out = ctx.Event(), ctx.Queue(), ctx.Queue()
     procs = [
         ctx.Process(
@@ -205,9 +246,7 @@ def concurrent_log_batch(url: str, clients: int, requests_per_client: int, point
 
 
 def runs_get_latencies(url: str, n: int) -> list[float]:
-    import requests
-
-    s = requests.Session()
+    s = Conn()
     run_id = create_run(s, url)
     s.post(
         f"{url}{API}/runs/log-batch",
@@ -283,8 +322,8 @@ def write_readme(measures: list[Measure], info: dict, args: argparse.Namespace) 
         "## Server\n\n"
         "`bench/bench_server.py` (`--quick` for smaller counts): `labkeep server` (1 worker) vs `mlflow server` "
         "(its defaults: 4 uvicorn workers + job sidecar), each on a fresh SQLite store in its own temporary "
-        "directory, on free loopback ports, driven over HTTP by the same `requests.Session` client "
-        "(keep-alive, like the mlflow client). Start-up = launch until the first 200 from `/health` "
+        "directory, on free loopback ports, driven over HTTP by the same thin client "
+        "(one keep-alive `http.client` connection per client, each request in one write). Start-up = launch until the first 200 from `/health` "
         f"(median of {args.startup_trials} labkeep starts, {args.mlflow_startup_trials} mlflow start(s)); "
         "idle RSS summed over the whole process tree.\n\n"
         "| workload (sqlite) | labkeep | mlflow 3.17.2 | ratio | target |\n|---|---|---|---|---|\n"
