@@ -67,6 +67,19 @@ def resolve_proxy_uri(artifact_uri: str, tracking_uri: str | None) -> tuple[str,
     raise InvalidParameterValue(f"Not an artifact proxy URI: {artifact_uri!r}.")
 
 
+def _parallel(func: Any, items: list) -> None:
+    """Run ``func`` over ``items`` on a few threads; the first error is raised."""
+    if len(items) <= 1:
+        for item in items:
+            func(item)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+        for _ in pool.map(func, items):
+            pass
+
+
 class _Progress:
     """A minimal stderr progress bar for large transfers."""
 
@@ -183,6 +196,36 @@ class HttpArtifactRepository(ArtifactRepository):
         resp = self.rest.request("GET", PROXY_PATH, params={"path": self._remote(rel)})
         self._check(resp)
         return bool(resp.content and resp.json().get("files"))
+
+    def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
+        """Upload a directory tree, several files at a time (one keep-alive client, many threads)."""
+        base = safe_relative_path(artifact_path)
+        jobs = []
+        for dirpath, _dirs, files in os.walk(local_dir):
+            rel_dir = os.path.relpath(dirpath, local_dir)
+            sub = "" if rel_dir == "." else "/".join(rel_dir.split(os.sep))
+            dest = "/".join(p for p in (base, sub) if p)
+            jobs += [(os.path.join(dirpath, name), dest or None) for name in sorted(files)]
+        _parallel(lambda job: self.log_artifact(*job), jobs)
+
+    def download_artifacts(self, artifact_path: str = "", dst_path: str | None = None) -> str:
+        """Download a file or a directory tree (files fetched in parallel)."""
+        import tempfile
+
+        rel = safe_relative_path(artifact_path)
+        if rel and not self._is_dir(rel):
+            return super().download_artifacts(artifact_path, dst_path)
+        dst_root = os.path.abspath(dst_path) if dst_path else tempfile.mkdtemp(prefix="labkeep-download-")
+        local_dir = os.path.join(dst_root, *rel.split("/")) if rel else dst_root
+        os.makedirs(local_dir, exist_ok=True)
+
+        def fetch(info: FileInfo) -> None:
+            local = os.path.join(dst_root, *info.path.split("/"))
+            os.makedirs(os.path.dirname(local), exist_ok=True)
+            self._download_file(info.path, local)
+
+        _parallel(fetch, self._walk_files(rel))
+        return local_dir
 
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         rel = safe_relative_path(artifact_path)

@@ -69,3 +69,22 @@ def test_large_transfers_show_progress_and_round_trip(client, tmp_path, capfd):
     assert "small.txt" not in err  # small files transfer silently
     repo.delete_artifacts("weights")
     assert [f.path for f in repo.list_artifacts()] == ["small.txt"]
+
+
+def test_directory_upload_and_download(client, tmp_path):
+    run = client.post("/api/2.0/mlflow/runs/create", json={"experiment_id": "0"}).json()["run"]
+    repo = HttpArtifactRepository(run["info"]["artifact_uri"], tracking_uri="http://localhost", client=client)
+    src = tmp_path / "src"
+    for rel in ("a.txt", "d/b.txt", "d/e/c.txt", "f/g.txt"):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(rel)
+    repo.log_artifacts(str(src), "model")
+    assert [f.path for f in repo.list_artifacts("model")] == ["model/a.txt", "model/d", "model/f"]
+    out = repo.download_artifacts("model/d", str(tmp_path / "dl"))
+    assert sorted(os.path.relpath(os.path.join(dp, f), out) for dp, _, fs in os.walk(out) for f in fs) == [
+        "b.txt",
+        os.path.join("e", "c.txt"),
+    ]
+    assert open(os.path.join(out, "e", "c.txt")).read() == "d/e/c.txt"
+    whole = repo.download_artifacts("", str(tmp_path / "all"))
+    assert open(os.path.join(whole, "model", "f", "g.txt")).read() == "f/g.txt"
