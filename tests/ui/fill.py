@@ -107,6 +107,17 @@ def fill(uri: str, workdir: str) -> dict:
     client.create_model_version("demo-model", src, run_id=run.info.run_id)
     client.set_registered_model_alias("demo-model", "champion", v1.version)
     out["model"] = mv.name
+    # a long history (downsampled on the server, min/max filled from the chart's buckets)
+    from labkeep.entities import Metric
+
+    with labkeep.start_run(run_name="long-history") as run:
+        for i in range(0, 25000, 1000):
+            batch = [
+                Metric("loss", 100.0 if s == 12345 else 1.0 / (1 + s), 1_700_000_000_000 + s, s)
+                for s in range(i, i + 1000)
+            ]
+            client.log_batch(run.info.run_id, metrics=batch)
+    out["long_run_id"] = run.info.run_id
     labkeep.create_experiment("second-exp")
     return out
 

@@ -29,7 +29,7 @@ def test_experiments_page_lists_counts_and_manages_experiments(ui_server, page):
     page.goto(url + "/")
     row = page.locator(f"#experiments tr[data-id='{ids['experiment_id']}']")
     assert row.locator("a.exp-link").inner_text() == "ui-demo"
-    assert row.locator("td.num").inner_text() == "8"  # 4 trials + parent + 2 children + hostile run
+    assert row.locator("td.num").inner_text() == "9"  # 4 trials, parent + 2 children, hostile, long
     # search by name
     page.fill("#exp-search", "second")
     page.press("#exp-search", "Enter")
@@ -144,6 +144,19 @@ def test_run_page_overview_params_metrics_and_charts(ui_server, page):
     page.wait_for_selector("#charts .uplot canvas")
     assert canvas_ink(page, "#charts canvas") > 500
     assert page.js_errors == []
+
+
+def test_long_history_is_downsampled_with_spikes_and_range_filled(ui_server, page):
+    url, ids, _ = ui_server
+    page.goto(f"{url}/runs/{ids['long_run_id']}")
+    row = page.locator("#metrics tr[data-key='loss']")
+    assert row.locator("td").nth(4).inner_text() == "25000"
+    page.wait_for_selector("#charts[data-drawn] .uplot canvas")
+    page.wait_for_function("!document.querySelector('#metrics tr[data-key=loss][data-fill-range]')")
+    assert row.locator("td.max").inner_text() == "100"  # the one spike, found through the buckets
+    assert float(row.locator("td.min").inner_text()) == pytest.approx(1 / 25000, rel=1e-3)
+    assert "loss max" in page.locator("#charts .u-legend").inner_text()  # min/max band series drawn
+    assert canvas_ink(page, "#charts canvas") > 500
 
 
 def test_run_page_edits_description_and_tags(ui_server, page):

@@ -11,6 +11,8 @@ from starlette.testclient import TestClient
 from labkeep.entities import Metric, Param, RunStatus, RunTag
 from labkeep.server.app import create_app
 from labkeep.server.settings import ServerSettings
+from labkeep.server.ui import run_page
+from labkeep.server.ui.run_page import metric_summary
 from labkeep.server.ui.series import metric_series
 
 BASE = "http://127.0.0.1:5000"
@@ -89,7 +91,7 @@ def test_nested_runs_page_only_top_level_with_children(app_client):
     assert sorted(r["run_name"] for r in flat["rows"]) == ["kid", "parent"]
 
 
-def test_metric_series_downsampling_keeps_spikes(app_client):
+def test_metric_series_downsampling_keeps_spikes(app_client, monkeypatch):
     client, ctx, _ = app_client
     store = ctx.tracking_store
     exp = store.create_experiment("s")
@@ -105,11 +107,24 @@ def test_metric_series_downsampling_keeps_spikes(app_client):
     assert min(s["min"]) == pytest.approx(-1, abs=0.01)
     assert s["step"] == sorted(s["step"]) and s["step"][-1] == n - 1
     assert s["count"] == n  # NaN point not counted in buckets
+    # cached until the history changes
+    assert metric_series(store, rid, "m", 300) == s
+    store.log_batch(rid, metrics=[Metric("m", 5000.0, 99999, n)], params=[], tags=[])
+    again = metric_series(store, rid, "m", 300)
+    assert max(again["max"]) == 5000.0 and again["step"][-1] == n
+    store.log_batch(rid, metrics=[Metric("m", -7.0, 99999, n)], params=[], tags=[])  # same last step
+    assert min(metric_series(store, rid, "m", 300)["min"]) == -7.0
+    summary = {m["key"]: m for m in metric_summary(store, rid)}
+    assert summary["m"]["steps"] == n + 3 and summary["m"]["exact"]
+    assert summary["m"]["max"] == 5000.0 and summary["m"]["min"] == -7.0
+    monkeypatch.setattr(run_page, "EXACT_SUMMARY_POINTS", 100)
+    big = {m["key"]: m for m in metric_summary(store, rid)}["m"]
+    assert not big["exact"] and big["min"] is None  # left to the chart's buckets
     small = client.get(
         "/ui-api/metric-series", params={"run_ids": rid, "key": "m", "max_points": 5000}
     ).json()
     (series,) = small["series"]
-    assert not series["downsampled"] and len(series["step"]) == n + 1
+    assert not series["downsampled"] and len(series["step"]) == n + 3
     assert None in series["value"]  # NaN travels as null
     err = client.get("/ui-api/metric-series", params={"run_ids": rid})
     assert err.status_code == 400 and "key" in err.json()["message"]

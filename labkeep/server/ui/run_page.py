@@ -25,24 +25,45 @@ SOURCE_TAGS = {
 }
 
 
+EXACT_SUMMARY_POINTS = 20000
+
+
 def metric_summary(store: Any, run_id: str) -> list[dict[str, Any]]:
-    """Per metric key: latest value (from the run), min, max and number of steps (one SQL query)."""
+    """Per metric key: number of points, min and max.
+
+    Counting uses the ``(run_id, name, step, ts)`` index only. Min and max need every value, so
+    they are computed here only for keys of up to ``EXACT_SUMMARY_POINTS`` points; for longer
+    histories they are left ``None`` and the page fills them from the chart's downsampled series
+    (whose buckets keep every point's min and max).
+    """
     with store.db.read() as cur:
-        rows = cur.execute(
-            "SELECT name, MIN(CASE WHEN kind = 0 THEN value END), MAX(CASE WHEN kind = 0 THEN value END),"
-            " COUNT(*), COUNT(DISTINCT step) FROM metrics WHERE run_id = ? GROUP BY name ORDER BY name",
-            (run_id,),
+        counts = cur.execute(
+            "SELECT name, COUNT(*) FROM metrics WHERE run_id = ? GROUP BY name ORDER BY name", (run_id,)
         ).fetchall()
-    return [
-        {
-            "key": r[0],
-            "min": None if r[1] is None else float(r[1]),
-            "max": None if r[2] is None else float(r[2]),
-            "points": int(r[3]),
-            "steps": int(r[4]),
-        }
-        for r in rows
-    ]
+        small = [r[0] for r in counts if int(r[1]) <= EXACT_SUMMARY_POINTS]
+        stats: dict[str, tuple] = {}
+        for i in range(0, len(small), 500):
+            chunk = small[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for name, lo, hi in cur.execute(
+                "SELECT name, MIN(CASE WHEN kind = 0 THEN value END), MAX(CASE WHEN kind = 0 THEN value END)"
+                f" FROM metrics WHERE run_id = ? AND name IN ({marks}) GROUP BY name",
+                (run_id, *chunk),
+            ).fetchall():
+                stats[name] = (lo, hi)
+    out = []
+    for name, n in counts:
+        lo, hi = stats.get(name, (None, None))
+        out.append(
+            {
+                "key": name,
+                "min": None if lo is None else float(lo),
+                "max": None if hi is None else float(hi),
+                "steps": int(n),
+                "exact": name in stats,
+            }
+        )
+    return out
 
 
 def _children(ui: Ui, run: Any) -> list[dict[str, Any]]:

@@ -10,12 +10,19 @@ nothing proportional to the number of points crosses into Python.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from labkeep.utils import validation as v
 
 DEFAULT_MAX_POINTS = 1000
 MAX_MAX_POINTS = 20000
+# Downsampled series by (store, run, key, max_points) with a validity token (point count, last step
+# and time). Metric history is append-only, so a changed count or last point means "recompute".
+_CACHE: OrderedDict[tuple, tuple[tuple, dict[str, Any]]] = OrderedDict()
+_CACHE_SIZE = 64
+_CACHE_LOCK = threading.Lock()
 
 
 def _finite(value: float, kind: int) -> float | None:
@@ -52,6 +59,17 @@ def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_M
         hi_step = cur.execute(
             f"SELECT step FROM metrics WHERE {where} ORDER BY step DESC LIMIT 1", (run_id, key)
         ).fetchone()[0]
+        count, last_ts = cur.execute(
+            f"SELECT COUNT(*), MAX(ts) FROM metrics WHERE {where} AND step = ?", (run_id, key, hi_step)
+        ).fetchone()
+        total = cur.execute(f"SELECT COUNT(*) FROM metrics WHERE {where}", (run_id, key)).fetchone()[0]
+        token = (int(total), int(hi_step), int(count), int(last_ts or 0))
+        cache_key = (id(store), run_id, key, max_points)
+        with _CACHE_LOCK:
+            hit = _CACHE.get(cache_key)
+            if hit is not None and hit[0] == token:
+                _CACHE.move_to_end(cache_key)
+                return dict(hit[1])
         lo_ts = hi_ts = 0
         if int(hi_step) - int(lo_step) < max_points // 3:
             lo_ts, hi_ts = cur.execute(
@@ -90,6 +108,10 @@ def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_M
         mins.append(float(mn))
         maxs.append(float(mx))
     out.update(step=steps, ts=tss, value=values, min=mins, max=maxs, downsampled=True)
+    with _CACHE_LOCK:
+        _CACHE[cache_key] = (token, dict(out))
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return out
 
 

@@ -151,6 +151,20 @@
     return u;
   }
 
+  // long histories: the page leaves min/max to the downsampled series (bucket min/max are exact)
+  function fillRanges(results) {
+    results.forEach(function (list) {
+      if (list.length !== 1) return;
+      var s = list[0], row = document.querySelector('#metrics tr[data-fill-range][data-key="' + CSS.escape(s.key) + '"]');
+      if (!row) return;
+      var lo = (s.min || s.value).filter(function (v) { return v != null; }), hi = (s.max || s.value).filter(function (v) { return v != null; });
+      var fmt = function (v) { return v == null || !isFinite(v) ? "" : String(+v.toPrecision(6)); };
+      $(".min", row).textContent = fmt(lo.reduce(function (a, b) { return Math.min(a, b); }, Infinity));
+      $(".max", row).textContent = fmt(hi.reduce(function (a, b) { return Math.max(a, b); }, -Infinity));
+      row.removeAttribute("data-fill-range");
+    });
+  }
+
   function setupCharts(controls, target) {
     var runIds = controls.getAttribute("data-run-ids").split(",").filter(Boolean);
     var names = {};
@@ -169,6 +183,7 @@
           return (overlay || runIds.length === 1 ? s.key : "") + (run && (overlay || runIds.length === 1) ? " · " : "") + run;
         };
         results.forEach(function (list) { list.forEach(function (s) { s.label = label(s) || s.key; names[s.run_id] = s.run_name; }); });
+        fillRanges(results);
         if (overlay) drawChart(target, keys.join(", "), [].concat.apply([], results), opts);
         else results.forEach(function (list, i) { drawChart(target, keys[i], list, opts); });
         target.setAttribute("data-drawn-ms", String(performance.now()));  // read by bench/bench_ui.py
