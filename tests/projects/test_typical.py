@@ -58,6 +58,15 @@ with mlflow.start_run():
 """
 
 
+@pytest.fixture(autouse=True)
+def _persistent_env_cache(monkeypatch):
+    """These tests are about running the project, not about cold builds (tested with fresh caches
+    in test_envs.py), so their big environments (scikit-learn, pandas, mlflow) persist between
+    test sessions in the user's cache folder."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    monkeypatch.setenv("LABKEEP_ENV_CACHE", os.path.join(base, "labkeep", "test-envs"))
+
+
 def _project(directory, module, pip):
     write(directory / "MLproject", MLPROJECT)
     write(directory / "conda.yaml", CONDA.format(pip="\n".join(f"    - {p}" for p in pip)))

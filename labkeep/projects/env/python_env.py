@@ -320,6 +320,25 @@ def _build_with_uv(uv: str, interp: Interpreter, env_dir: str, install_args: lis
             *install_args,
         ]
         _run_step(argv, "installing requirements with uv", env)
+        _compile_bytecode(os.path.join(_bin_dir(env_dir), "python"), env_dir)
+
+
+# Installer tooling the entry point never imports: not worth compiling.
+_NOT_COMPILED = r"[/\\](pip|setuptools|wheel|pkg_resources|_distutils_hack)[/\\]"
+
+
+def _compile_bytecode(python: str, env_dir: str) -> None:
+    """Compile the installed packages once, as pip does, so no run recompiles them (where
+    PYTHONDONTWRITEBYTECODE is set, Python would otherwise recompile on every start)."""
+    import glob
+
+    for site in glob.glob(os.path.join(env_dir, "lib", "python*", "site-packages")):
+        subprocess.run(
+            [python, "-m", "compileall", "-q", "-j", "0", "-x", _NOT_COMPILED, site],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,  # a package with a file that does not compile still works as source
+        )
 
 
 def _build_with_venv(interp: Interpreter, env_dir: str, install_args: list[str]) -> None:
