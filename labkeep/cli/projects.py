@@ -73,6 +73,9 @@ def run(
         submitted = run_project(**kwargs)
     except LabkeepException as exc:
         raise click.ClickException(exc.message)
+    except KeyboardInterrupt:
+        click.echo("labkeep: interrupted before the command started (a recorded run is marked KILLED)", err=True)
+        sys.exit(130)
     status = submitted.get_status()
     click.echo(f"labkeep: run {submitted.run_id} {status} (exit code {submitted.exit_code})", err=True)
     sys.exit(submitted.exit_code or (0 if status == "FINISHED" else 1))

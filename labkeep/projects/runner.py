@@ -258,7 +258,65 @@ def run_project(
     echo: bool = True,
     handle_signals: bool | None = None,
 ) -> SubmittedRun:
-    """Run the project at ``uri`` (see :func:`labkeep.projects.run`)."""
+    """Run the project at ``uri`` (see :func:`labkeep.projects.run`).
+
+    A synchronous run in the main thread handles SIGINT/SIGTERM itself: while the environment is
+    being prepared they stop the preparation (the run ends KILLED); once the command runs they
+    are forwarded to it.
+    """
+    if handle_signals is None:
+        handle_signals = synchronous and threading.current_thread() is threading.main_thread()
+    holder: list[_Supervisor] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if holder and holder[0].proc is not None:
+            holder[0].terminate(signum)
+        else:
+            raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+    previous: dict[int, Any] = {}
+    if handle_signals:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, on_signal)
+    try:
+        submitted = _start(
+            uri,
+            entry_point,
+            parameters,
+            experiment_name,
+            experiment_id,
+            env_manager,
+            version,
+            run_name,
+            tracking_uri,
+            build_image,
+            backend,
+            echo,
+            holder,
+        )
+        if synchronous:
+            submitted.wait()
+        return submitted
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _start(
+    uri: str,
+    entry_point: str,
+    parameters: dict[str, Any] | None,
+    experiment_name: str | None,
+    experiment_id: str | None,
+    env_manager: str | None,
+    version: str | None,
+    run_name: str | None,
+    tracking_uri: str | None,
+    build_image: bool,
+    backend: str,
+    echo: bool,
+    holder: list[_Supervisor],
+) -> SubmittedRun:
     if backend != "local":
         raise ProjectError(
             f"Backend {backend!r} is not supported; labkeep runs projects locally (backend 'local')."
@@ -302,6 +360,7 @@ def run_project(
         raise
     run_id = run.info.run_id
     supervisor = _Supervisor(client, run_id, source, storage_dir)
+    holder.append(supervisor)
     try:
         if resolved.params_to_log:
             client.log_batch(run_id, params=[Param(k, v) for k, v in resolved.params_to_log.items()])
@@ -338,21 +397,7 @@ def run_project(
             say(f"error: {exc}")
         supervisor.finish(None, None)
         raise
-    submitted = SubmittedRun(run_id, supervisor)
-    if not synchronous:
-        return submitted
-    if handle_signals is None:
-        handle_signals = threading.current_thread() is threading.main_thread()
-    previous: dict[int, Any] = {}
-    if handle_signals:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda s, _f: supervisor.terminate(s))
-    try:
-        submitted.wait()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    return submitted
+    return SubmittedRun(run_id, supervisor)
 
 
 def _mount_local_artifacts(env: Environment, store_uri: str) -> None:

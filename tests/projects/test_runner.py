@@ -441,3 +441,50 @@ def test_docker_project_runs_through_the_docker_client(tmp_path):
         run.data.tags["mlflow.project.env"] == "docker"
         and run.data.tags["mlflow.docker.image.uri"] == "python:3.11-slim"
     )
+
+
+SLOW_UV = """#!/bin/sh
+# A deliberately slow stand-in for uv (the real one is too quick to interrupt reliably):
+# it starts the environment folder, says so, then hangs.
+echo $$ > {pidfile}
+for last; do :; done
+mkdir -p "$last/bin"
+exec sleep 120
+"""
+
+
+def test_sigterm_while_environment_builds_kills_run_and_leaves_nothing_ready(tmp_path):
+    pidfile = tmp_path / "uv.pid"
+    fake_uv = tmp_path / "bin/uv"
+    write(fake_uv, SLOW_UV.format(pidfile=pidfile))
+    fake_uv.chmod(0o755)
+    write(
+        tmp_path / "proj/MLproject",
+        "python_env: python_env.yaml\nentry_points:\n  main:\n    command: python -c pass\n",
+    )
+    write(tmp_path / "proj/python_env.yaml", "python: '3.11'\ndependencies: [six]\n")
+    cache = tmp_path / "cache"
+    env = dict(os.environ, LABKEEP_UV=str(fake_uv), LABKEEP_ENV_CACHE=str(cache))
+    proc = subprocess.Popen(
+        labkeep_run_argv(".", "--experiment-name", "stop"),
+        cwd=tmp_path / "proj",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    uv_pid = int(pidfile.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(uv_pid, 0)  # the installer was stopped too
+    assert [p.name for p in cache.iterdir() if not p.name.endswith(".lock")] == []
+    assert _only_run(_store_client(tmp_path / "proj"), "stop").info.status == "KILLED"

@@ -235,13 +235,19 @@ def _run_step(argv: list[str], what: str, env: dict[str, str] | None = None) -> 
     )
     tail: list[str] = []
     assert proc.stdout is not None
-    for line in proc.stdout:
-        line = line.rstrip("\n")
-        if line.strip():
-            sys.stderr.write(f"    {line}\n")
-            sys.stderr.flush()
-            tail = (tail + [line])[-15:]
-    code = proc.wait()
+    try:
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            if line.strip():
+                sys.stderr.write(f"    {line}\n")
+                sys.stderr.flush()
+                tail = (tail + [line])[-15:]
+        code = proc.wait()
+    except BaseException:
+        # Interrupted: stop the installer before the caller removes its half-built folder.
+        proc.kill()
+        proc.wait()
+        raise
     if code != 0:
         # The full output was just streamed; the message keeps the lines that say what went wrong.
         errors = [
