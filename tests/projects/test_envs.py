@@ -263,3 +263,29 @@ def test_labkeep_requirement_replaced_by_running_copy_and_python_raised(tmp_path
     plain = PythonSpec(python="3.9", dependencies=["six"], base_dir=str(other))
     add_labkeep_if_imported(plain, str(other))
     assert plain.dependencies == ["six"] and plain.python == "3.9"
+
+
+def test_concurrent_builds_of_one_environment_build_it_once(tmp_path, fresh_env_cache):
+    write(tmp_path / "python_env.yaml", "python: '3.11'\ndependencies: [six]\n")
+    write(tmp_path / "t.py", "")
+    code = (
+        "import json; from labkeep.projects.spec import load_project; "
+        "from labkeep.projects.env import prepare_environment; "
+        "e = prepare_environment(load_project('.'), 'uv'); print(json.dumps([e.prefix, e.reused]))"
+    )
+    env = dict(os.environ, LABKEEP_ENV_CACHE=fresh_env_cache)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert results[0][0] == results[1][0]
+    assert sorted(r[1] for r in results) == [False, True]  # one built it, the other waited and reused it
