@@ -86,6 +86,7 @@ def test_runs_table_sorts_filters_and_shows_errors(ui_server, page):
     page.click("#apply")
     page.wait_for_url(re.compile("filter="))
     assert sorted(_run_names(page)) == ["trial-0", "trial-2"]
+    page.wait_for_selector("#row-count[data-total='2']")
     # a wrong filter shows its error inline
     page.fill("#filter", "metrics.loss <<< 1")
     page.click("#apply")

@@ -73,6 +73,8 @@ def test_runs_table_json_sorting_duration_paging_and_groups(app_client):
     stat = groups["adam"]["stats"][0]
     assert stat["min"] == pytest.approx(0.2) and stat["max"] == pytest.approx(0.3)
     assert stat["mean"] == pytest.approx(0.25)
+    count = client.get("/ui-api/run-count", params={"experiment_id": exp, "filter": "params.opt = 'adam'"})
+    assert count.json()["total"] == 2
     cols = client.get("/ui-api/columns", params={"experiment_id": exp}).json()
     assert cols["metrics"] == ["loss"] and cols["params"] == ["opt"] and "mlflow.runName" in cols["tags"]
 

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from labkeep.entities import LifecycleStage, Run, ViewType
 from labkeep.exceptions import LabkeepException
-from labkeep.server.ui.common import Ui, fmt_value, strip_json
+from labkeep.server.ui.common import Ui, fmt_value, strip_json, wants_json
 
 PARENT_TAG = "mlflow.parentRunId"
 ATTR_SORTS = {
@@ -157,8 +157,19 @@ def _runs_by_ids(store: Any, q: TableQuery, ids: list[str]) -> list[Run]:
 def _duration_page(store: Any, q: TableQuery, filter_string: str, offset: int) -> tuple[list[Run], bool]:
     from labkeep.utils.clock import now_ms
 
-    sql, params = _base_sql(store, q, filter_string)
     order = "DESC" if q.desc else "ASC"
+    if not filter_string:  # one scan of the experiment's runs, no join
+        stages = LifecycleStage.for_view(q.view_type)
+        marks = ",".join("?" * len(stages))
+        sql = (
+            f"SELECT run_id FROM runs WHERE experiment_id = ? AND lifecycle_stage IN ({marks})"
+            f" ORDER BY (COALESCE(end_time, ?) - start_time) {order}, run_id LIMIT ? OFFSET ?"
+        )
+        with store.db.read() as cur:
+            args = [int(q.experiment_id), *stages, now_ms(), q.per + 1, offset]
+            ids = [r[0] for r in cur.execute(sql, args).fetchall()]
+        return _runs_by_ids(store, q, ids[: q.per]), len(ids) > q.per
+    sql, params = _base_sql(store, q, filter_string)
     page_sql = (
         f"SELECT r.run_id FROM runs r JOIN ({sql}) f ON f.run_id = r.run_id"
         f" ORDER BY (COALESCE(r.end_time, ?) - r.start_time) {order}, r.run_id LIMIT ? OFFSET ?"
@@ -187,11 +198,41 @@ def load_page(store: Any, q: TableQuery, filter_string: str) -> tuple[list[Run],
     return list(page), page.token is not None
 
 
+_INDEX_HINTS: dict[int, str] = {}
+
+
+def _tag_name_index_hint(store: Any) -> str:
+    """`` INDEXED BY <index>`` for an SQLite index on tags leading with ``name`` (else "").
+
+    SQLite's statistics average over all tag names, so for a rare name such as the parent-run tag
+    it prefers scanning every tag; the hint makes it seek. The index is looked up, not assumed.
+    """
+    if store.db.dialect != "sqlite":
+        return ""
+    key = id(store)
+    if key not in _INDEX_HINTS:
+        hint = ""
+        with store.db.read() as cur:
+            for row in cur.execute("PRAGMA index_list(tags)").fetchall():
+                cols = cur.execute(f"PRAGMA index_info({row[1]})").fetchall()
+                if cols and cols[0][2] == "name":
+                    hint = f" INDEXED BY {row[1]}"
+                    break
+        _INDEX_HINTS[key] = hint
+    return _INDEX_HINTS[key]
+
+
 def has_nested(store: Any, experiment_id: str) -> bool:
+    """Whether any run of the experiment has a parent (drives the nested view).
+
+    Starts from the parent tags (few, through the tag-name index) and checks their runs, rather
+    than walking the experiment's runs.
+    """
+    hint = _tag_name_index_hint(store)
     with store.db.read() as cur:
         row = cur.execute(
-            "SELECT 1 FROM tags t JOIN runs r ON r.run_id = t.run_id"
-            " WHERE t.name = ? AND r.experiment_id = ? LIMIT 1",
+            f"SELECT 1 FROM tags t{hint} WHERE t.name = ? AND EXISTS"
+            " (SELECT 1 FROM runs r WHERE r.run_id = t.run_id AND r.experiment_id = ?) LIMIT 1",
             (PARENT_TAG, int(experiment_id)),
         ).fetchone()
     return row is not None
@@ -201,9 +242,10 @@ def children_of(store: Any, q: TableQuery, parent_ids: list[str]) -> dict[str, l
     if not parent_ids:
         return {}
     marks = ",".join("?" * len(parent_ids))
+    hint = _tag_name_index_hint(store)
     with store.db.read() as cur:
         rows = cur.execute(
-            f"SELECT run_id, value FROM tags WHERE name = ? AND value IN ({marks}) LIMIT {MAX_CHILDREN}",
+            f"SELECT run_id, value FROM tags{hint} WHERE name = ? AND value IN ({marks}) LIMIT {MAX_CHILDREN}",
             [PARENT_TAG, *parent_ids],
         ).fetchall()
     parent_of = {r[0]: r[1] for r in rows}
@@ -316,22 +358,27 @@ def group_rows(store: Any, q: TableQuery, filter_string: str, metric_cols: list[
     return out
 
 
+def _effective_filter(store: Any, q: TableQuery) -> tuple[str, bool]:
+    """(filter to run, nested?): without a user filter, a nested experiment lists top-level runs."""
+    nested = q.nested and not q.filter and has_nested(store, q.experiment_id)
+    return (f"tags.{quote_key(PARENT_TAG)} IS NULL" if nested else q.filter), nested
+
+
 def runs_page(ui: Ui, request: Request, experiment_id: str) -> Response:
     experiment_id = strip_json(request, experiment_id)
+    as_json = wants_json(request)
     exp = ui.store.get_experiment(experiment_id)
     q = TableQuery.from_request(request, experiment_id)
     error = None
-    nested = q.nested and not q.filter and has_nested(ui.store, experiment_id)
-    filter_string = q.filter
-    if nested:
-        filter_string = f"tags.{quote_key(PARENT_TAG)} IS NULL"
+    filter_string, nested = _effective_filter(ui.store, q)
     runs: list[Run] = []
     has_next = False
-    total = 0
+    total: int | None = None
     groups: list[dict] = []
     try:
         runs, has_next = load_page(ui.store, q, filter_string)
-        total = count_runs(ui.store, q, filter_string)
+        if as_json:  # the HTML page fetches its count afterwards (/ui-api/run-count)
+            total = count_runs(ui.store, q, filter_string)
     except LabkeepException as exc:
         error = exc.message
     cols = q.cols if q.cols is not None else auto_columns(runs)
@@ -358,11 +405,23 @@ def runs_page(ui: Ui, request: Request, experiment_id: str) -> Response:
         "error": error,
         "state": state,
     }
-    if request.scope.get("labkeep_json") or "application/json" in request.headers.get("accept", ""):
+    if as_json:
         return ui.page(request, "runs.html", data)
     data["url"] = lambda **kw: ui.url(f"/experiments/{experiment_id}", **{**state, **kw})
+    data["count_url"] = ui.url("/ui-api/run-count", experiment_id=experiment_id, **state)
     data["sortable"] = ["run_name", "status", "start_time", "duration", "user_id"]
     return ui.page(request, "runs.html", data)
+
+
+def count_api(ui: Ui, request: Request) -> Response:
+    """``{"total": n}`` for the runs table's filter (counting can take a full scan: done lazily)."""
+    from labkeep.server.ui.common import json_response
+
+    exp_id = request.query_params.get("experiment_id", "")
+    ui.store.get_experiment(exp_id)
+    q = TableQuery.from_request(request, exp_id)
+    filter_string, nested = _effective_filter(ui.store, q)
+    return json_response({"total": count_runs(ui.store, q, filter_string), "nested": nested})
 
 
 def columns_api(ui: Ui, request: Request) -> Response:

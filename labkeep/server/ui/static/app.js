@@ -58,6 +58,12 @@
     refresh();
   }
 
+  var rowCount = $("#row-count[data-count-url]");
+  if (rowCount) getJSON(rowCount.getAttribute("data-count-url")).then(function (b) {
+    $(".total", rowCount).textContent = b.total.toLocaleString("en-US");
+    rowCount.setAttribute("data-total", String(b.total));
+  }).catch(function () { $(".total", rowCount).textContent = "?"; });
+
   var pickerBtn = $("#col-picker-btn");
   if (pickerBtn) pickerBtn.addEventListener("click", function () {
     var box = $("#col-picker"), input = $("#cols-input");
