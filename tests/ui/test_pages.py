@@ -207,3 +207,15 @@ def test_static_weight_under_budget():
     total = sum(os.path.getsize(os.path.join(static, f)) for f in os.listdir(static))
     assert total < 300 * 1024
     assert os.path.exists(os.path.join(static, "LICENSE.uplot-1.6.32"))
+
+
+def test_static_prefix_applies_to_pages_links_and_assets(sqlite_uri):
+    app = create_app(ServerSettings(backend_store_uri=sqlite_uri, static_prefix="/lk"))
+    with TestClient(app, base_url=BASE) as client:
+        exp = app.state.ctx.tracking_store.create_experiment("prefixed")
+        home = client.get("/lk/")
+        assert home.status_code == 200
+        assert f'href="/lk/experiments/{exp}"' in home.text and 'src="/lk/static/app.js' in home.text
+        assert client.get("/lk/static/app.js").status_code == 200
+        assert client.get(f"/lk/experiments/{exp}.json").json()["experiment"]["name"] == "prefixed"
+    app.state.ctx.tracking_store.close()
