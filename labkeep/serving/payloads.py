@@ -61,7 +61,18 @@ def parse_json_body(body: bytes, schema: Any = None) -> tuple[Any, dict | None]:
     return parse_json_object(load_json(body), schema)
 
 
+try:  # optional speed-up (the ``serving`` extra); the stdlib parser is the reference
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - depends on the environment
+    _fast_loads = None
+
+
 def load_json(body: bytes) -> Any:
+    if _fast_loads is not None:
+        try:
+            return _fast_loads(body)
+        except ValueError:  # NaN/Infinity literals, huge ints, bad JSON: let json decide and explain
+            pass
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 from labkeep.exceptions import InvalidParameterValue, LabkeepException
@@ -35,7 +34,10 @@ def serve(
     if manager != "local":
         python = prepare_model_env(model_dir, manager)
         argv = [python, "-m", "labkeep.serving", model_dir, host, str(port), str(workers)]
-        raise SystemExit(subprocess.call(argv))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # replace this process: signals (Ctrl-C, SIGTERM) reach the server directly
+        os.execv(python, argv)
     run_uvicorn(model_dir, host, port, workers)
 
 

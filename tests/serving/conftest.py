@@ -25,12 +25,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(argv: list[str], port: int, cwd: str | None = None, env: dict | None = None) -> Iterator[str]:
+def serving(
+    argv: list[str], port: int, cwd: str | None = None, env: dict | None = None, timeout: float = 90
+) -> Iterator[str]:
     """Run a server command and yield its base URL once /ping answers 200."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
                 raise AssertionError(f"server exited {proc.returncode}: {proc.stdout.read().decode()}")
@@ -40,7 +42,7 @@ def serving(argv: list[str], port: int, cwd: str | None = None, env: dict | None
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError("server did not answer /ping within 90 s")
+                raise AssertionError(f"server did not answer /ping within {timeout:g} s")
             time.sleep(0.05)
         yield url
     finally:
