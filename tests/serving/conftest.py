@@ -26,7 +26,12 @@ def free_port() -> int:
 
 @contextmanager
 def serving(
-    argv: list[str], port: int, cwd: str | None = None, env: dict | None = None, timeout: float = 90
+    argv: list[str],
+    port: int,
+    cwd: str | None = None,
+    env: dict | None = None,
+    timeout: float = 90,
+    ping_path: str = "/ping",
 ) -> Iterator[str]:
     """Run a server command and yield its base URL once /ping answers 200."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env)
@@ -37,7 +42,7 @@ def serving(
             if proc.poll() is not None:
                 raise AssertionError(f"server exited {proc.returncode}: {proc.stdout.read().decode()}")
             try:
-                if httpx.get(url + "/ping", timeout=1).status_code == 200:
+                if httpx.get(url + ping_path, timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
