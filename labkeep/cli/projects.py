@@ -26,25 +26,23 @@ import click
     help="Environment manager (default: what the project declares; conda.yaml without conda -> uv).",
 )
 @click.option("--build-image", is_flag=True, help="docker_env: build an image with the project copied in.")
+@click.option(
+    "--docker-args",
+    "-A",
+    "docker_args",
+    multiple=True,
+    metavar="NAME[=VALUE]",
+    help="Extra `docker run` flag for docker_env projects, e.g. -A gpus=all -A privileged (repeatable).",
+)
+@click.option(
+    "--storage-dir", default=None, help="Where `path` parameters given as remote URIs are downloaded."
+)
 @click.option("--backend", "-b", default="local", show_default=True, help="Where to run (only 'local').")
 @click.option("--no-wait", is_flag=True, help="Start the run in the background and print its id.")
 @click.option(
     "--tracking-uri", default=None, help="Tracking store or server (default: LABKEEP_/MLFLOW_TRACKING_URI)."
 )
-def run(
-    uri,
-    entry_point,
-    version,
-    params,
-    experiment_name,
-    experiment_id,
-    run_name,
-    env_manager,
-    build_image,
-    backend,
-    no_wait,
-    tracking_uri,
-) -> None:
+def run(**opts) -> None:
     """Run the project at URI (folder, git repository, or git URL with optional #subdir).
 
     Exits with the command's exit code.
@@ -55,26 +53,32 @@ def run(
 
     try:
         kwargs = dict(
-            uri=uri,
-            entry_point=entry_point,
-            parameters=parse_param_args(params),
-            experiment_name=experiment_name,
-            experiment_id=experiment_id,
-            env_manager=env_manager,
-            version=version,
-            run_name=run_name,
-            tracking_uri=tracking_uri,
-            build_image=build_image,
-            backend=backend,
+            uri=opts["uri"],
+            entry_point=opts["entry_point"],
+            parameters=parse_param_args(opts["params"]),
+            experiment_name=opts["experiment_name"],
+            experiment_id=opts["experiment_id"],
+            env_manager=opts["env_manager"],
+            version=opts["version"],
+            run_name=opts["run_name"],
+            tracking_uri=opts["tracking_uri"],
+            build_image=opts["build_image"],
+            backend=opts["backend"],
+            docker_args={
+                k: (v if sep else True) for k, sep, v in (a.partition("=") for a in opts["docker_args"])
+            },
+            storage_dir=opts["storage_dir"],
         )
-        if no_wait:
+        if opts["no_wait"]:
             click.echo(run_detached(**kwargs))
             return
         submitted = run_project(**kwargs)
     except LabkeepException as exc:
         raise click.ClickException(exc.message)
     except KeyboardInterrupt:
-        click.echo("labkeep: interrupted before the command started (a recorded run is marked KILLED)", err=True)
+        click.echo(
+            "labkeep: interrupted before the command started (a recorded run is marked KILLED)", err=True
+        )
         sys.exit(130)
     status = submitted.get_status()
     click.echo(f"labkeep: run {submitted.run_id} {status} (exit code {submitted.exit_code})", err=True)

@@ -50,6 +50,8 @@ def run(
     backend: str = "local",
     build_image: bool = False,
     tracking_uri: str | None = None,
+    docker_args: dict[str, Any] | None = None,
+    storage_dir: str | None = None,
     **unsupported: Any,
 ) -> SubmittedRun:
     """Run the project at ``uri`` and return a :class:`SubmittedRun`.
@@ -78,6 +80,8 @@ def run(
         tracking_uri=tracking_uri,
         build_image=build_image,
         backend=backend,
+        docker_args=docker_args,
+        storage_dir=storage_dir,
     )
     if synchronous and submitted.get_status() != "FINISHED":
         raise ExecutionException(

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from labkeep.projects.env import Environment, choose_manager, prepare_environment
@@ -257,6 +258,8 @@ def run_project(
     backend: str = "local",
     echo: bool = True,
     handle_signals: bool | None = None,
+    docker_args: dict[str, Any] | None = None,
+    storage_dir: str | None = None,
 ) -> SubmittedRun:
     """Run the project at ``uri`` (see :func:`labkeep.projects.run`).
 
@@ -279,21 +282,23 @@ def run_project(
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, on_signal)
     try:
-        submitted = _start(
-            uri,
-            entry_point,
-            parameters,
-            experiment_name,
-            experiment_id,
-            env_manager,
-            version,
-            run_name,
-            tracking_uri,
-            build_image,
-            backend,
-            echo,
-            holder,
+        request = RunRequest(
+            uri=uri,
+            entry_point=entry_point,
+            parameters=parameters,
+            experiment_name=experiment_name,
+            experiment_id=experiment_id,
+            env_manager=env_manager,
+            version=version,
+            run_name=run_name,
+            tracking_uri=tracking_uri,
+            build_image=build_image,
+            backend=backend,
+            echo=echo,
+            docker_args=docker_args or {},
+            storage_dir=storage_dir,
         )
+        submitted = _start(request, holder)
         if synchronous:
             submitted.wait()
         return submitted
@@ -302,40 +307,47 @@ def run_project(
             signal.signal(signum, handler)
 
 
-def _start(
-    uri: str,
-    entry_point: str,
-    parameters: dict[str, Any] | None,
-    experiment_name: str | None,
-    experiment_id: str | None,
-    env_manager: str | None,
-    version: str | None,
-    run_name: str | None,
-    tracking_uri: str | None,
-    build_image: bool,
-    backend: str,
-    echo: bool,
-    holder: list[_Supervisor],
-) -> SubmittedRun:
-    if backend != "local":
+@dataclass
+class RunRequest:
+    """Everything a project run was asked for."""
+
+    uri: str
+    entry_point: str = "main"
+    parameters: dict[str, Any] | None = None
+    experiment_name: str | None = None
+    experiment_id: str | None = None
+    env_manager: str | None = None
+    version: str | None = None
+    run_name: str | None = None
+    tracking_uri: str | None = None
+    build_image: bool = False
+    backend: str = "local"
+    echo: bool = True
+    docker_args: dict[str, Any] = field(default_factory=dict)
+    storage_dir: str | None = None
+
+
+def _start(req: RunRequest, holder: list[_Supervisor]) -> SubmittedRun:
+    if req.backend != "local":
         raise ProjectError(
-            f"Backend {backend!r} is not supported; labkeep runs projects locally (backend 'local')."
+            f"Backend {req.backend!r} is not supported; labkeep runs projects locally (backend 'local')."
         )
-    source = fetch_project(uri, version)
+    source = fetch_project(req.uri, req.version)
     storage_dir = tempfile.mkdtemp(prefix="labkeep-run-")
+    params_dir = os.path.abspath(req.storage_dir) if req.storage_dir else os.path.join(storage_dir, "params")
     try:
         project = load_project(source.directory)
-        ep = project.get_entry_point(entry_point)
-        resolved = resolve_command(ep, parameters, project.directory, os.path.join(storage_dir, "params"))
-        manager = choose_manager(project, env_manager)
+        ep = project.get_entry_point(req.entry_point)
+        resolved = resolve_command(ep, req.parameters, project.directory, params_dir)
+        manager = choose_manager(project, req.env_manager)
 
         from labkeep.client import Client
         from labkeep.context import default_user
         from labkeep.entities import Param
 
-        client = Client(tracking_uri)
+        client = Client(req.tracking_uri)
         store_uri = client.tracking_uri
-        exp_id = _resolve_experiment(client, experiment_name, experiment_id)
+        exp_id = _resolve_experiment(client, req.experiment_name, req.experiment_id)
         tags = {
             "mlflow.user": default_user(),
             "mlflow.source.name": source.source_name,
@@ -353,7 +365,7 @@ def _start(
         ):
             if value:
                 tags[key] = value
-        run = client.create_run(exp_id, tags=tags, run_name=run_name)
+        run = client.create_run(exp_id, tags=tags, run_name=req.run_name)
     except BaseException:
         source.cleanup()
         shutil.rmtree(storage_dir, ignore_errors=True)
@@ -364,7 +376,7 @@ def _start(
     try:
         if resolved.params_to_log:
             client.log_batch(run_id, params=[Param(k, v) for k, v in resolved.params_to_log.items()])
-        env = prepare_environment(project, manager, build_image=build_image)
+        env = prepare_environment(project, manager, build_image=req.build_image)
         if manager == "conda" and env.kind != "conda":
             tags_after = {"mlflow.project.env": env.kind}
         else:
@@ -375,11 +387,12 @@ def _start(
         child_env = _child_env(env, run_id, exp_id, store_uri)
         if env.kind == "docker":
             _mount_local_artifacts(env, store_uri)
+            env.extra_args = _docker_flags(req.docker_args)  # type: ignore[attr-defined]
         if _needs_server(store_uri, env):
             from labkeep import config
             from labkeep.projects.server import start_server
 
-            registry_uri = config.get_registry_uri() if tracking_uri is None else None
+            registry_uri = config.get_registry_uri() if req.tracking_uri is None else None
             if registry_uri and registry_uri.startswith(("http://", "https://")):
                 registry_uri = None
             supervisor.server = start_server(store_uri, config.default_artifact_root(store_uri), registry_uri)
@@ -389,7 +402,7 @@ def _start(
                 child_env["LABKEEP_TRACKING_URI"] = url
         argv = env.command_argv(resolved.command, child_env, project.directory)
         say(f"run {run_id}: {resolved.command}")
-        supervisor.launch(argv, child_env, project.directory, echo)
+        supervisor.launch(argv, child_env, project.directory, req.echo)
     except BaseException as exc:
         supervisor.exit_code = None
         supervisor._killed = isinstance(exc, KeyboardInterrupt)
@@ -398,6 +411,15 @@ def _start(
         supervisor.finish(None, None)
         raise
     return SubmittedRun(run_id, supervisor)
+
+
+def _docker_flags(docker_args: dict[str, Any]) -> list[str]:
+    """``{"gpus": "all", "privileged": True}`` -> ``["--gpus", "all", "--privileged"]`` (mlflow's ``-A``)."""
+    flags: list[str] = []
+    for key, value in docker_args.items():
+        flag = ("-" if len(key) == 1 else "--") + key
+        flags += [flag] if value in (True, None, "") else [flag, str(value)]
+    return flags
 
 
 def _mount_local_artifacts(env: Environment, store_uri: str) -> None:

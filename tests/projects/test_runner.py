@@ -396,7 +396,7 @@ with open({record!r}, "w") as fh:
 env, mounts, workdir, i = dict(os.environ), {{}}, None, 1
 while args[i].startswith("-"):
     flag = args[i]
-    if flag == "--rm":
+    if flag in ("--rm", "--privileged"):
         i += 1; continue
     value = args[i + 1]
     if flag == "-e":
@@ -424,7 +424,15 @@ def test_docker_project_runs_through_the_docker_client(tmp_path):
     )
     write(project / "train.py", TRAIN_MLFLOW.replace("demo-model-from-project", "m4"))
     result = run_cli(
-        ".", "--experiment-name", "docker", cwd=project, env_extra={"LABKEEP_DOCKER_EXE": str(fake)}
+        ".",
+        "--experiment-name",
+        "docker",
+        "-A",
+        "gpus=all",
+        "-A",
+        "privileged",
+        cwd=project,
+        env_extra={"LABKEEP_DOCKER_EXE": str(fake)},
     )
     assert result.returncode == 0, result.stderr + result.stdout
     argv = json.loads(record.read_text())
@@ -434,7 +442,7 @@ def test_docker_project_runs_through_the_docker_client(tmp_path):
     envs = {p.partition("=")[0]: p.partition("=")[2] for p in pairs}
     assert envs["MLFLOW_TRACKING_URI"].startswith("http://127.0.0.1:") and envs["MODE"] == "fast"
     assert envs["MLFLOW_RUN_ID"] == envs["LABKEEP_RUN_ID"]
-    assert argv[-4:-2] == ["python:3.11-slim", "sh"]
+    assert argv[-7:-2] == ["--gpus", "all", "--privileged", "python:3.11-slim", "sh"]
     run = _only_run(_store_client(project), "docker")
     assert run.info.status == "FINISHED" and run.data.metrics == {"rmse": 0.25}
     assert (

@@ -55,6 +55,7 @@ class DockerEnvironment(Environment):
     project_dir: str = ""
     mount_project: bool = True
     extra_volumes: list[str] = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)  # user-given ``docker run`` flags (-A)
     exe: str = field(default_factory=docker_exe)
 
     def process_env(self, base: dict[str, str]) -> dict[str, str]:
@@ -81,7 +82,7 @@ class DockerEnvironment(Environment):
                 argv += ["-e", f"{item}={os.environ[item]}"]
             else:
                 argv += ["-e", f"{item[0]}={item[1]}"]
-        argv += [self.image, "sh", "-c", command]
+        argv += [*self.extra_args, self.image, "sh", "-c", command]
         return argv
 
 
