@@ -55,6 +55,7 @@ class Model:
         self.prompts = prompts
         extra.setdefault("labkeep_version", __version__)
         self.extra = extra
+        self._dir: str | None = None  # set by load(): where example files are read from
 
     # -- flavors -------------------------------------------------------------------------------
     def add_flavor(self, name: str, **params: Any) -> Model:
@@ -73,6 +74,17 @@ class Model:
     @property
     def loader_module(self) -> str | None:
         return (self.flavors.get("python_function") or {}).get("loader_module")
+
+    def load_input_example(self, path: str | None = None):
+        """The stored input example (DataFrame / ndarray / JSON), or None; ``path`` is the model dir."""
+        from labkeep.models.examples import load_input_example
+
+        return load_input_example(path or self._dir or ".", self.saved_input_example_info)
+
+    def load_input_example_params(self, path: str | None = None) -> dict | None:
+        from labkeep.models.examples import load_input_example_params
+
+        return load_input_example_params(path or self._dir or ".", self.saved_input_example_info)
 
     # -- (de)serialization ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -144,7 +156,9 @@ class Model:
             data = yaml.safe_load(f)
         if not isinstance(data, dict):
             raise InvalidParameterValue(f"{path} is not a valid MLmodel file (expected a YAML mapping).")
-        return cls.from_dict(data)
+        model = cls.from_dict(data)
+        model._dir = os.path.dirname(path)
+        return model
 
     def __repr__(self) -> str:
         return f"Model(flavors={sorted(self.flavors)}, model_id={self.model_id!r}, run_id={self.run_id!r})"

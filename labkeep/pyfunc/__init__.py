@@ -28,7 +28,24 @@ __all__ = [
     "log_model",
     "save_model",
     "get_default_pip_requirements",
+    "get_model_dependencies",
 ]
+
+
+def get_model_dependencies(model_uri: str, format: str = "pip") -> str:
+    """Path of the model's requirements.txt (``format="pip"``) or conda.yaml (``"conda"``)."""
+    import os
+
+    from labkeep.exceptions import InvalidParameterValue
+    from labkeep.models.uris import download_model_uri
+
+    name = {"pip": "requirements.txt", "conda": "conda.yaml"}.get(format)
+    if name is None:
+        raise InvalidParameterValue("format must be 'pip' or 'conda'.")
+    path = os.path.join(download_model_uri(model_uri), name)
+    if not os.path.exists(path):
+        raise InvalidParameterValue(f"The model at {model_uri} has no {name}.")
+    return path
 
 
 def get_default_pip_requirements() -> list[str]:

@@ -160,3 +160,15 @@ def test_code_paths_are_copied_and_importable(tmp_path, iris_like):
     )
     assert (path / "code" / "myfeat" / "__init__.py").exists()
     assert yaml.safe_load((path / "MLmodel").read_text())["flavors"]["sklearn"]["code"] == "code"
+
+
+def test_input_example_and_dependencies_are_readable_back(tmp_path, classifier, iris_like):
+    X, _ = iris_like
+    path = str(tmp_path / "m")
+    labkeep.sklearn.save_model(classifier, path, input_example=X.head(2))
+    example = Model.load(path).load_input_example()
+    assert example.equals(X.head(2).reset_index(drop=True))
+    assert labkeep.pyfunc.get_model_dependencies(path).endswith("requirements.txt")
+    from labkeep.models.signature import ModelSignature, infer_signature
+
+    assert isinstance(infer_signature(X), ModelSignature)
