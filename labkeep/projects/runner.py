@@ -120,7 +120,7 @@ class _Supervisor:
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE,
             start_new_session=True,
         )
         self._thread = threading.Thread(
@@ -155,27 +155,18 @@ class _Supervisor:
         self._done.wait()
 
     def _monitor(self, echo: bool) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
+        """Copy the command's stdout/stderr to ours (live) and into one log; then close the run."""
+        assert self.proc is not None and self.proc.stdout is not None and self.proc.stderr is not None
         log_path = os.path.join(self.storage_dir, OUTPUT_ARTIFACT)
-        out = getattr(sys.stdout, "buffer", None)
         try:
             with open(log_path, "wb") as log:
-                fd = self.proc.stdout.fileno()
-                while True:
-                    chunk = os.read(fd, 65536)
-                    if not chunk:
-                        break
-                    log.write(chunk)
-                    if echo:
-                        try:
-                            if out is not None:
-                                out.write(chunk)
-                                out.flush()
-                            else:
-                                sys.stdout.write(chunk.decode("utf-8", "replace"))
-                                sys.stdout.flush()
-                        except (OSError, ValueError):
-                            echo = False  # our stdout went away; keep recording
+                lock = threading.Lock()
+                err_pump = threading.Thread(
+                    target=_pump, args=(self.proc.stderr.fileno(), sys.stderr, log, lock, echo), daemon=True
+                )
+                err_pump.start()
+                _pump(self.proc.stdout.fileno(), sys.stdout, log, lock, echo)
+                err_pump.join()
             code = self.proc.wait()
             self.exit_code = 128 - code if code < 0 else code
             self.finish(code, log_path)
@@ -204,6 +195,27 @@ class _Supervisor:
             self.status = status
             self.source.cleanup()
             shutil.rmtree(self.storage_dir, ignore_errors=True)
+
+
+def _pump(fd: int, stream: Any, log: Any, lock: threading.Lock, echo: bool) -> None:
+    """Read ``fd`` until EOF, appending each chunk to ``log`` and (if ``echo``) to ``stream``."""
+    out = getattr(stream, "buffer", None)
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return
+        with lock:
+            log.write(chunk)
+        if echo:
+            try:
+                if out is not None:
+                    out.write(chunk)
+                    out.flush()
+                else:
+                    stream.write(chunk.decode("utf-8", "replace"))
+                    stream.flush()
+            except (OSError, ValueError):
+                echo = False  # our stream went away; keep recording
 
 
 def _resolve_experiment(client: Any, experiment_name: str | None, experiment_id: str | None) -> str:

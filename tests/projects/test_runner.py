@@ -96,7 +96,7 @@ def test_failure_exit_code_propagates_and_run_failed(tmp_path):
     write(
         tmp_path / "proj/MLproject",
         "entry_points:\n  main:\n    parameters: {code: {type: int, default: 3}}\n"
-        "    command: python -c \"import sys; print('bye'); sys.exit({code})\"\n",
+        "    command: python -c \"import sys; print('bye'); print('oops', file=sys.stderr); sys.exit({code})\"\n",
     )
     result = run_cli(
         ".",
@@ -106,8 +106,11 @@ def test_failure_exit_code_propagates_and_run_failed(tmp_path):
         env_extra={"LABKEEP_PROJECT_SERVER": "never"},
     )
     assert result.returncode == 3
-    run = _only_run(_store_client(tmp_path / "proj"), "fails")
+    assert result.stdout.strip() == "bye" and "oops" in result.stderr  # streams kept apart
+    client = _store_client(tmp_path / "proj")
+    run = _only_run(client, "fails")
     assert run.info.status == "FAILED" and run.data.tags[EXIT_CODE_TAG] == "3"
+    assert set(_artifact_text(client, run.info.run_id, OUTPUT_ARTIFACT).split()) == {"bye", "oops"}
 
 
 def test_sigterm_is_forwarded_and_run_killed(tmp_path):
