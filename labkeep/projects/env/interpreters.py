@@ -46,22 +46,39 @@ def _probe(path: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+def _sorted_unique(found: dict[str, Interpreter]) -> tuple[Interpreter, ...]:
+    """One interpreter per exact version, newest first."""
+    by_version: dict[str, Interpreter] = {}
+    for interp in found.values():
+        by_version.setdefault(interp.version, interp)
+    return tuple(sorted(by_version.values(), key=lambda i: _version_tuple(i.version), reverse=True))
+
+
 @lru_cache(maxsize=1)
-def available_interpreters() -> tuple[Interpreter, ...]:
-    """Every CPython 3 found: the current one, pyenv's versions, and pythonX.Y on PATH."""
+def _known() -> dict[str, Interpreter]:
+    """The current interpreter and pyenv's versions: found without starting any process."""
     found: dict[str, Interpreter] = {}
-    current = _current_version()
     base = getattr(sys, "_base_executable", None) or sys.executable
-    found[os.path.realpath(base)] = Interpreter(base, current)
-    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    for path in sorted(glob.glob(os.path.join(pyenv_root, "versions", "*", "bin", "python3"))):
+    found[os.path.realpath(base)] = Interpreter(base, _current_version())
+    for path in sorted(glob.glob(os.path.join(_pyenv_root(), "versions", "*", "bin", "python3"))):
         name = os.path.basename(os.path.dirname(os.path.dirname(path)))
         if re.fullmatch(r"3\.\d+\.\d+", name):
             found.setdefault(os.path.realpath(path), Interpreter(path, name))
-    shims = os.path.join(pyenv_root, "shims")
+    return found
+
+
+def _pyenv_root() -> str:
+    return os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+
+
+@lru_cache(maxsize=1)
+def available_interpreters() -> tuple[Interpreter, ...]:
+    """Every CPython 3 found: the current one, pyenv's versions, and pythonX.Y on PATH (probed)."""
+    found = dict(_known())
+    shims = os.path.realpath(os.path.join(_pyenv_root(), "shims"))
     for directory in os.environ.get("PATH", "").split(os.pathsep):
-        if not directory or os.path.realpath(directory) == os.path.realpath(shims):
-            continue  # shims resolve through pyenv's own selection; the real versions are listed above
+        if not directory or os.path.realpath(directory) == shims:
+            continue  # shims resolve through pyenv's own selection; the real versions are known
         for path in glob.glob(os.path.join(directory, "python3.[0-9]*")):
             if not re.fullmatch(r"python3\.\d+", os.path.basename(path)) or not os.access(path, os.X_OK):
                 continue
@@ -71,11 +88,7 @@ def available_interpreters() -> tuple[Interpreter, ...]:
             version = _probe(path)
             if version:
                 found[real] = Interpreter(path, version)
-    # One interpreter per exact version, newest first.
-    by_version: dict[str, Interpreter] = {}
-    for interp in found.values():
-        by_version.setdefault(interp.version, interp)
-    return tuple(sorted(by_version.values(), key=lambda i: _version_tuple(i.version), reverse=True))
+    return _sorted_unique(found)
 
 
 def describe_available() -> str:
@@ -90,8 +103,8 @@ def find_python(requested: str | None) -> Interpreter:
     used with a warning that lists the versions available (a run that cannot start helps nobody;
     the warning makes the difference visible).
     """
-    interpreters = available_interpreters()
-    current = next(i for i in interpreters if i.version == _current_version())
+    known = _sorted_unique(_known())
+    current = next(i for i in known if i.version == _current_version())
     if not requested:
         return current
     match = _VERSION_RE.search(str(requested))
@@ -100,6 +113,12 @@ def find_python(requested: str | None) -> Interpreter:
         return current
     major, minor, patch = match.group(1), match.group(2), match.group(3)
     wanted_minor = f"{major}.{minor}"
+    # Cheap candidates first; interpreters on PATH are probed only when those do not match.
+    interpreters = known
+    if not any(i.minor == wanted_minor for i in known) or (
+        patch is not None and not any(i.version == f"{wanted_minor}.{patch}" for i in known)
+    ):
+        interpreters = available_interpreters()
     if patch is not None:
         for interp in interpreters:
             if interp.version == f"{wanted_minor}.{patch}":
