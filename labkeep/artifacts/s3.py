@@ -164,6 +164,38 @@ class S3ArtifactRepository(ArtifactRepository):
                 Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]], "Quiet": True},
             )
 
+    # ---- presigned multipart upload (the proxy hands the part URLs to clients)
+    def create_multipart_upload(
+        self, rel: str, num_parts: int, expiration: int = 3600
+    ) -> tuple[str, list[dict]]:
+        """Start a multipart upload of ``rel``; return (upload_id, presigned PUT URL per part)."""
+        key = self._key(safe_relative_path(rel))
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        credentials = []
+        for part in range(1, num_parts + 1):
+            url = self.client.generate_presigned_url(
+                "upload_part",
+                Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": part},
+                ExpiresIn=expiration,
+            )
+            credentials.append({"url": url, "part_number": part, "headers": {}})
+        return upload_id, credentials
+
+    def complete_multipart_upload(self, rel: str, upload_id: str, parts: list[dict]) -> None:
+        key = self._key(safe_relative_path(rel))
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={
+                "Parts": [{"PartNumber": int(p["part_number"]), "ETag": p["etag"]} for p in parts]
+            },
+        )
+
+    def abort_multipart_upload(self, rel: str, upload_id: str) -> None:
+        key = self._key(safe_relative_path(rel))
+        self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+
     # ---- helpers the server's artifact proxy uses
     def kind(self, rel: str) -> str | None:
         """ "file", "dir" or None for the path ``rel`` below the root."""

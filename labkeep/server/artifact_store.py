@@ -136,6 +136,17 @@ class S3ArtifactStore:
     def delete(self, rel: str) -> None:
         self.repo.delete_artifacts(rel or None)
 
+    supports_multipart = True
+
+    def create_multipart_upload(self, rel: str, num_parts: int) -> tuple[str, list[dict]]:
+        return self.repo.create_multipart_upload(rel, num_parts)
+
+    def complete_multipart_upload(self, rel: str, upload_id: str, parts: list[dict]) -> None:
+        self.repo.complete_multipart_upload(rel, upload_id, parts)
+
+    def abort_multipart_upload(self, rel: str, upload_id: str) -> None:
+        self.repo.abort_multipart_upload(rel, upload_id)
+
 
 def open_artifact_store(destination: str) -> Any:
     """The store for ``--artifacts-destination`` (a directory, ``file://`` URI or ``s3://`` URI)."""

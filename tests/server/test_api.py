@@ -263,3 +263,16 @@ def test_legacy_model_version_artifact_download(client):
         "/model-versions/get-artifact", params={"name": "Legacy", "version": "1", "path": "nope"}
     )
     assert missing.status_code == 404
+
+
+def test_multipart_upload_refused_for_local_destination(client):
+    info = client.get("/api/3.0/mlflow/server-info").json()
+    assert info["multipart_uploads_enabled"] is False
+    r = client.post(
+        "/api/2.0/mlflow-artifacts/mpu/create/0/r/artifacts/big.bin", json={"path": "big.bin", "num_parts": 2}
+    )
+    assert r.status_code == 501
+    # the mlflow client recognises this prefix and falls back to a single PUT
+    assert r.json()["message"].startswith(
+        "Multipart upload is not supported for the current artifact repository"
+    )

@@ -6,6 +6,7 @@ is a path below the server's artifacts destination.
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 import posixpath
@@ -158,16 +159,61 @@ async def proxy_delete(ctx: ApiContext, request: Request, params: dict) -> Respo
     return Response(b"{}", media_type="application/json")
 
 
-async def _mpu_unsupported(ctx: ApiContext, request: Request, params: dict) -> Response:
-    safe_relative_path(params["path"])
-    raise LabkeepException(
-        "Multipart uploads through the proxy are not enabled on this server "
-        "(server-info reports multipart_uploads_enabled=false); upload with a single PUT.",
-        error_code="NOT_IMPLEMENTED",
-    )
+# The mlflow client falls back to a single PUT when the error message starts with this text.
+MPU_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
 
 
-proxy_mpu_create = proxy_mpu_complete = proxy_mpu_abort = _mpu_unsupported
+async def _mpu_call(ctx: ApiContext, request: Request, params: dict, op: str) -> Response:
+    """Presigned multipart upload (S3 destinations): the client PUTs parts straight to storage."""
+    rel = safe_relative_path(params["path"])
+    store = destination(ctx)
+    if not getattr(store, "supports_multipart", False):
+        raise LabkeepException(
+            f"{MPU_UNSUPPORTED} (local artifacts destination); upload with a single PUT.",
+            error_code="NOT_IMPLEMENTED",
+        )
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise InvalidParameterValue("The request body is not valid JSON.")
+    req = ApiRequest("POST", body=body)
+    # Like the mlflow client sends it: the URL names the directory, the body's ``path`` the client's
+    # local file, whose base name becomes the artifact's name.
+    local_name = req.str("path")
+    if local_name:
+        rel = safe_relative_path(
+            "/".join(p for p in (rel, posixpath.basename(local_name.replace("\\", "/"))) if p)
+        )
+    if op == "create":
+        num_parts = req.int("num_parts", default=1)
+        if num_parts is None or not 1 <= num_parts <= 10000:
+            raise InvalidParameterValue("num_parts must be between 1 and 10000.")
+        upload_id, credentials = await _run(store.create_multipart_upload, rel, num_parts)
+        return Response(
+            json_bytes({"upload_id": upload_id, "credentials": credentials}), media_type="application/json"
+        )
+    upload_id = req.str("upload_id", required=True)
+    if op == "complete":
+        parts = req.dicts("parts", required=True)
+        for p in parts:
+            if not isinstance(p.get("part_number"), int) or not isinstance(p.get("etag"), str):
+                raise InvalidParameterValue("Each part needs an integer 'part_number' and a string 'etag'.")
+        await _run(store.complete_multipart_upload, rel, upload_id, parts)
+    else:
+        await _run(store.abort_multipart_upload, rel, upload_id)
+    return Response(b"{}", media_type="application/json")
+
+
+async def proxy_mpu_create(ctx: ApiContext, request: Request, params: dict) -> Response:
+    return await _mpu_call(ctx, request, params, "create")
+
+
+async def proxy_mpu_complete(ctx: ApiContext, request: Request, params: dict) -> Response:
+    return await _mpu_call(ctx, request, params, "complete")
+
+
+async def proxy_mpu_abort(ctx: ApiContext, request: Request, params: dict) -> Response:
+    return await _mpu_call(ctx, request, params, "abort")
 
 
 # ---------------------------------------------------------------- run artifacts and legacy routes

@@ -27,7 +27,11 @@ def server_info(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
         "store_type": "SqlStore",
         "workspaces_enabled": False,
         "trace_archival_enabled": False,
-        "multipart_uploads_enabled": False,
+        # Only an S3 destination can hand out presigned part URLs; the client then uploads files of
+        # MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE (500 MiB) or more straight to storage.
+        "multipart_uploads_enabled": bool(
+            getattr(ctx.extras.get("artifact_store"), "supports_multipart", False)
+        ),
         "multipart_downloads_enabled": False,
         "presigned_upload_run_id_supported": False,
         "presigned_upload_model_id_supported": False,
