@@ -100,7 +100,7 @@ def work_log_metric(api: SimpleNamespace, n: int, trials: int) -> dict:
                 calls.append(time.perf_counter() - t0)
             means.append((time.perf_counter() - t_start) / n)
             lat = calls
-    return {"per_call": means, "p50": percentile(lat, 50), "p99": percentile(lat, 99)}
+    return {"per_call": means, "p50": [percentile(lat, 50)], "p99": [percentile(lat, 99)]}
 
 
 def work_log_batch(api: SimpleNamespace, points: int, trials: int) -> dict:
@@ -173,7 +173,7 @@ def work_search(api: SimpleNamespace, experiment_id: str, n: int, trials: int) -
         raise SystemExit("search_runs returned runs that do not match the filter/order")
 
     paging = []
-    for _ in range(max(1, trials // 2 + 1)):
+    for _ in range(trials):
         t0 = time.perf_counter()
         seen, token = 0, None
         while True:
@@ -273,17 +273,29 @@ def _copy_store(src: Path, dst: Path) -> None:
             shutil.copy2(item, dst / item.name)
 
 
-def _both(libs, fn) -> dict:
-    """Run ``fn(lib)`` for each lib; a failing side is reported, not fatal."""
-    out = {}
-    for lib in libs:
-        try:
-            out[lib] = fn(lib)
-        except Exception as exc:  # a side that cannot run yet is shown as missing
-            msg = str(exc).strip().splitlines()
-            print(f"  {lib}: FAILED: {msg[-1] if msg else exc!r}", file=sys.stderr, flush=True)
-            out[lib] = None
-    return out
+def _rounds(libs, rounds: int, fn) -> dict:
+    """Call ``fn(lib)`` ``rounds`` times per library, interleaved (labkeep, mlflow, labkeep, ...)
+    so that changes in machine load hit both sides alike. List values of the answers are
+    concatenated across rounds. A side that fails is reported once and shown as missing."""
+    out: dict = {lib: {} for lib in libs}
+    failed: set[str] = set()
+    for _ in range(rounds):
+        for lib in libs:
+            if lib in failed:
+                continue
+            try:
+                answer = fn(lib)
+            except Exception as exc:  # a side that cannot run yet is shown as missing
+                msg = str(exc).strip().splitlines()
+                print(f"  {lib}: FAILED: {msg[-1] if msg else exc!r}", file=sys.stderr, flush=True)
+                failed.add(lib)
+                continue
+            for key, value in answer.items():
+                if isinstance(value, list):
+                    out[lib].setdefault(key, []).extend(value)
+                else:
+                    out[lib][key] = value
+    return {lib: (None if lib in failed else out[lib]) for lib in libs}
 
 
 def _measure(name, unit, results, pick, lower=True, target=None, notes=None) -> Measure:
@@ -292,28 +304,32 @@ def _measure(name, unit, results, pick, lower=True, target=None, notes=None) -> 
 
 
 def bench_import(libs, sizes, trials) -> list[Measure]:
-    def one(lib):
-        with temp_dir("import") as cwd:
-            time_fresh_python(f"import {lib}", cwd)  # warm the bytecode cache
-            times = [time_fresh_python(f"import {lib}", cwd) for _ in range(trials)]
-            count = run_python(["-c", f"import sys; import {lib}; print(len(sys.modules))"], cwd)
-            base = run_python(["-c", "import sys; print(len(sys.modules))"], cwd)
-            return {
-                "time": median(times),
-                "modules": int(count.stdout.split()[-1]),
-                "baseline": int(base.stdout.split()[-1]),
-            }
-
-    with temp_dir("base") as cwd:
+    with temp_dir("import") as cwd:
+        modules = {}
+        for lib in libs:
+            try:
+                time_fresh_python(f"import {lib}", cwd)  # warm the bytecode cache
+                count = run_python(["-c", f"import sys; import {lib}; print(len(sys.modules))"], cwd)
+                modules[lib] = int(count.stdout.split()[-1])
+            except Exception as exc:
+                print(f"  {lib}: FAILED: {str(exc).strip().splitlines()[-1]}", file=sys.stderr)
         bare = median([time_fresh_python("pass", cwd) for _ in range(trials)])
-    r = _both(libs, one)
-    notes = {"python_startup_s": bare}
-    notes.update({f"{lib}_modules": v["modules"] for lib, v in r.items() if v})
+        r = _rounds(
+            [lib for lib in libs if lib in modules],
+            trials,
+            lambda lib: {"time": [time_fresh_python(f"import {lib}", cwd)]},
+        )
+    counts = {lib: ({"modules": modules[lib]} if lib in modules else None) for lib in libs}
     return [
         _measure(
-            "python -c 'import X' (wall)", "s", r, lambda v: v["time"], target=TARGETS["import_"], notes=notes
+            "python -c 'import X' (wall)",
+            "s",
+            r,
+            lambda v: median(v["time"]),
+            target=TARGETS["import_"],
+            notes={"python_startup_s": bare},
         ),
-        _measure("modules loaded by import", "modules", r, lambda v: v["modules"]),
+        _measure("modules loaded by import", "modules", counts, lambda v: v["modules"]),
     ]
 
 
@@ -322,10 +338,10 @@ def bench_log_metric(libs, sizes, trials) -> list[Measure]:
 
     def one(lib):
         with temp_dir("logm") as cwd:
-            return _worker("log_metric", lib, cwd, n=n, trials=trials)
+            return _worker("log_metric", lib, cwd, n=n, trials=1)
 
-    r = _both(libs, one)
-    notes = {f"{lib}_p99_s": v["p99"] for lib, v in r.items() if v}
+    r = _rounds(libs, trials, one)
+    notes = {f"{lib}_p99_s": median(v["p99"]) for lib, v in r.items() if v}
     return [
         _measure(
             f"log_metric, per call ({n:,} calls)",
@@ -343,9 +359,9 @@ def bench_log_batch(libs, sizes, trials) -> list[Measure]:
 
     def one(lib):
         with temp_dir("logb") as cwd:
-            return _worker("log_batch", lib, cwd, points=points, trials=trials)
+            return _worker("log_batch", lib, cwd, points=points, trials=1)
 
-    r = _both(libs, one)
+    r = _rounds(libs, trials, one)
     return [
         _measure(
             f"log_batch {points:,} points",
@@ -366,39 +382,49 @@ t1 = time.perf_counter()
 exp = ml.get_experiment_by_name("bench-open")
 t2 = time.perf_counter()
 assert exp is not None, "bench-open experiment missing"
-print(json.dumps({{"import": t1 - t0, "open": t2 - t1}}))
+print(json.dumps({{"import": [t1 - t0], "open": [t2 - t1]}}))
 """
 
 
 def bench_open(libs, sizes, trials) -> list[Measure]:
-    def one(lib):
-        with temp_dir("open") as cwd:
-            _worker("init", lib, cwd)
-            samples = [run_json(["-c", OPEN_SNIPPET.format(lib=lib)], cwd) for _ in range(trials)]
-            return {"open": median([s["open"] for s in samples])}
-
-    r = _both(libs, one)
+    with temp_dir("open") as root:
+        for lib in libs:
+            (root / lib).mkdir()
+            _worker("init", lib, root / lib)
+        r = _rounds(libs, trials, lambda lib: run_json(["-c", OPEN_SNIPPET.format(lib=lib)], root / lib))
     return [
         _measure(
             "open store: first get_experiment_by_name",
             "s",
             r,
-            lambda v: v["open"],
+            lambda v: median(v["open"]),
             target=TARGETS["open"],
         )
     ]
 
 
+def _prepare(libs, kind: str, size: int) -> dict:
+    """Each library's cached populated store (filled now if missing); a failing side is None."""
+    stores = {}
+    for lib in libs:
+        try:
+            stores[lib] = _cached_store(lib, kind, size)
+        except Exception as exc:
+            print(f"  {lib}: FAILED to fill: {str(exc).strip().splitlines()[-1]}", file=sys.stderr)
+    return stores
+
+
 def bench_search(libs, sizes, trials) -> list[Measure]:
     n = sizes["runs"]
+    stores = _prepare(libs, "runs", n)
 
     def one(lib):
-        src, meta = _cached_store(lib, "runs", n)
+        src, meta = stores[lib]
         with temp_dir("search") as cwd:
             _copy_store(src, cwd)
-            return _worker("search", lib, cwd, experiment_id=meta["experiment_id"], n=n, trials=trials)
+            return _worker("search", lib, cwd, experiment_id=meta["experiment_id"], n=n, trials=1)
 
-    r = _both(libs, one)
+    r = _rounds([lib for lib in libs if lib in stores], trials, one)
     notes = {f"{lib}_hits": v["hits"] for lib, v in r.items() if v}
     return [
         _measure(
@@ -421,14 +447,15 @@ def bench_search(libs, sizes, trials) -> list[Measure]:
 
 def bench_history(libs, sizes, trials) -> list[Measure]:
     steps = sizes["history"]
+    stores = _prepare(libs, "history", steps)
 
     def one(lib):
-        src, meta = _cached_store(lib, "history", steps)
+        src, meta = stores[lib]
         with temp_dir("history") as cwd:
             _copy_store(src, cwd)
-            return _worker("history", lib, cwd, run_id=meta["run_id"], steps=steps, trials=trials)
+            return _worker("history", lib, cwd, run_id=meta["run_id"], steps=steps, trials=1)
 
-    r = _both(libs, one)
+    r = _rounds([lib for lib in libs if lib in stores], trials, one)
     return [
         _measure(
             f"get_metric_history, {steps:,} steps",
