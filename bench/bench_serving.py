@@ -8,6 +8,10 @@ served by each side in turn on a free loopback port. Measured per side:
   connection (after 50 warm-up requests);
 - throughput: rows/s over 50 sequential 1,000-row ``dataframe_split`` requests.
 
+The two sides are interleaved (starts alternate; with both servers up, each request to one is
+followed by the same request to the other), so load from other jobs on a shared machine falls
+on both alike.
+
 Both sides get the same bytecode cache (``PYTHONPYCACHEPREFIX``) so source compilation on this
 machine (``PYTHONDONTWRITEBYTECODE=1``) is not counted. Usage: ``python bench/bench_serving.py
 [--quick]``.
@@ -122,42 +126,59 @@ def _post(conn: http.client.HTTPConnection, body: bytes) -> bytes:
     return out
 
 
-def measure(lib: str, model: Path, work: Path, starts: int, requests: int, big: int) -> dict:
-    times = []
+def measure(model: Path, work: Path, starts: int, requests: int, big: int) -> dict:
+    """Both sides, interleaved (start A, start B, …; request A, request B, …) so that load from
+    other processes on the machine hits both sides alike."""
+    libs = ("labkeep", "mlflow")
+    startup: dict[str, list[float]] = {lib: [] for lib in libs}
     for _ in range(starts - 1):
-        proc, _port, t = _start(lib, model, work)
-        times.append(t)
-        _stop(proc)
-    proc, port, t = _start(lib, model, work)
-    times.append(t)
+        for lib in libs:
+            proc, _port, t = _start(lib, model, work)
+            startup[lib].append(t)
+            _stop(proc)
+    procs, conns = {}, {}
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        for lib in libs:
+            proc, port, t = _start(lib, model, work)
+            startup[lib].append(t)
+            procs[lib] = proc
+            conns[lib] = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         small = [_body(1, i) for i in range(requests)]
         for b in small[:50]:
-            _post(conn, b)
-        lat = []
+            for lib in libs:
+                _post(conns[lib], b)
+        lat: dict[str, list[float]] = {lib: [] for lib in libs}
         for b in small:
-            t0 = time.perf_counter()
-            _post(conn, b)
-            lat.append(time.perf_counter() - t0)
+            for lib in libs:
+                t0 = time.perf_counter()
+                _post(conns[lib], b)
+                lat[lib].append(time.perf_counter() - t0)
         large = [_body(1000, 10_000 + i) for i in range(5)]
-        _post(conn, large[0])
-        t0 = time.perf_counter()
+        spent = {lib: 0.0 for lib in libs}
+        for lib in libs:
+            _post(conns[lib], large[0])
         for i in range(big):
-            out = _post(conn, large[i % len(large)])
-        elapsed = time.perf_counter() - t0
-        assert len(json.loads(out)["predictions"]) == 1000
-        conn.close()
+            for lib in libs:
+                t0 = time.perf_counter()
+                out = _post(conns[lib], large[i % len(large)])
+                spent[lib] += time.perf_counter() - t0
+                assert len(json.loads(out)["predictions"]) == 1000
     finally:
-        _stop(proc)
-    times.sort()
-    return {
-        "startup_s": times[len(times) // 2],
-        "startup_all_s": times,
-        "p50_s": percentile(lat, 50),
-        "p99_s": percentile(lat, 99),
-        "rows_per_s": big * 1000 / elapsed,
-    }
+        for lib, proc in procs.items():
+            if lib in conns:
+                conns[lib].close()
+            _stop(proc)
+    results = {}
+    for lib in libs:
+        times = sorted(startup[lib])
+        results[lib] = {
+            "startup_s": times[len(times) // 2],
+            "startup_all_s": startup[lib],
+            "p50_s": percentile(lat[lib], 50),
+            "p99_s": percentile(lat[lib], 99),
+            "rows_per_s": big * 1000 / spent[lib],
+        }
+    return results
 
 
 def main() -> None:
@@ -168,7 +189,7 @@ def main() -> None:
     starts, requests, big = (1, 200, 10) if args.quick else (args.starts, 500, 50)
     with temp_dir("serving") as work:
         model = _save_model(work)
-        results = {lib: measure(lib, model, work, starts, requests, big) for lib in ("labkeep", "mlflow")}
+        results = measure(model, work, starts, requests, big)
     lk, ml = results["labkeep"], results["mlflow"]
     measures = [
         Measure("start-up: launch -> first /ping", "s", lk["startup_s"], ml["startup_s"], target=3),

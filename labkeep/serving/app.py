@@ -118,5 +118,8 @@ def create_app(model: Any) -> Starlette:
 def app_from_env() -> Starlette:
     """uvicorn factory for multi-worker serving: loads the model named by LABKEEP_SERVING_MODEL_PATH."""
     from labkeep.pyfunc.loader import load_model_from_dir
+    from labkeep.serving.server import freeze_heap
 
-    return create_app(load_model_from_dir(os.environ[MODEL_PATH_ENV]))
+    app = create_app(load_model_from_dir(os.environ[MODEL_PATH_ENV]))
+    freeze_heap()
+    return app
