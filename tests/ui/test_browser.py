@@ -232,6 +232,7 @@ def test_artifact_previews_for_each_type(ui_server, page):
     pane = _open_artifact(page, "report.html")
     frame = pane.locator("iframe")
     assert frame.get_attribute("sandbox") == ""
+    assert page.frame_locator("#artifact-preview iframe").locator("h1").inner_text() == "Report"
     page.wait_for_timeout(300)
     _no_script_ran(page)
     # model folder summary
