@@ -328,8 +328,9 @@ def write_readme(measures: list[Measure], info: dict, args: argparse.Namespace) 
         "idle RSS summed over the whole process tree.\n\n"
         "| workload (sqlite) | labkeep | mlflow 3.17.2 | ratio | target |\n|---|---|---|---|---|\n"
         f"{rows}\n\n"
-        f"Measured {info['date']} on the {info['cpus']}-core dev machine (shared with other jobs), "
-        f"Python {info['python']}.\n"
+        f"Measured {info['date']} on the {info['cpus']}-core dev machine (shared with other jobs; "
+        f"1-minute load average {os.getloadavg()[0]:.1f} at the end of the run), Python {info['python']}. "
+        "On a busy machine the p99 figures mostly measure CPU scheduling delays.\n"
     )
     pattern = re.compile(r"## Server\n.*?(?=\n## |\Z)", re.S)
     text = (

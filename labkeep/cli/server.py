@@ -6,9 +6,6 @@ import os
 
 import click
 
-DEFAULT_DB = "labkeep.db"
-DEFAULT_ARTIFACTS = "labkeep-artifacts"
-
 
 def _split(value: str | None) -> list[str]:
     return [x.strip() for x in (value or "").split(",") if x.strip()]
@@ -63,15 +60,17 @@ def _options(func):
 
 
 def _run(**kw) -> None:
+    from labkeep.config import DEFAULT_ARTIFACTS_DIR, DEFAULT_DB_FILE, normalize_store_uri
     from labkeep.server.main import serve
     from labkeep.server.settings import ServerSettings
 
     backend = kw["backend_store_uri"] or os.environ.get("LABKEEP_BACKEND_STORE_URI")
     if not backend:
-        backend = f"sqlite:///{os.path.abspath(DEFAULT_DB)}"
+        backend = f"sqlite:///{os.path.abspath(DEFAULT_DB_FILE)}"
+    backend = normalize_store_uri(backend)  # relative sqlite paths and folders, like the library
     destination = None
     if kw["serve_artifacts"]:
-        destination = kw["artifacts_destination"] or os.path.abspath(DEFAULT_ARTIFACTS)
+        destination = kw["artifacts_destination"] or os.path.abspath(DEFAULT_ARTIFACTS_DIR)
         if "://" not in destination:
             destination = os.path.abspath(destination)
     prefix = kw["static_prefix"] or ""
