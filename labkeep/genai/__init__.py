@@ -25,6 +25,8 @@ _NAMES = {
     "get_trace": "labkeep.genai.tracing.fluent:get_trace",
     "log_feedback": "labkeep.genai.tracing.fluent:log_feedback",
     "log_expectation": "labkeep.genai.tracing.fluent:log_expectation",
+    "log_generation_params": "labkeep.genai.experiment:log_generation_params",
+    "log_prompt_text": "labkeep.genai.experiment:log_prompt_text",
     "judges": "labkeep.genai.judges",
     "evaluation": "labkeep.genai.evaluation",
     "scorers": "labkeep.genai.scorers",
