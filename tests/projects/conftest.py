@@ -12,6 +12,11 @@ def shared_env_cache(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _env_cache(monkeypatch, shared_env_cache):
     monkeypatch.setenv("LABKEEP_ENV_CACHE", shared_env_cache)
+    # Child processes keep compiled bytecode in a private cache: this machine sets
+    # PYTHONDONTWRITEBYTECODE, and every `import mlflow` in a child would recompile its sources.
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", os.path.join(base, "labkeep", "test-pycache"))
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
     yield
 
 
