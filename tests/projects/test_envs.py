@@ -289,3 +289,18 @@ def test_concurrent_builds_of_one_environment_build_it_once(tmp_path, fresh_env_
     assert all(p.returncode == 0 for p in procs)
     assert results[0][0] == results[1][0]
     assert sorted(r[1] for r in results) == [False, True]  # one built it, the other waited and reused it
+
+
+def test_quiet_installer_gets_elapsed_time_lines(monkeypatch, capfd):
+    from labkeep.projects.env import python_env
+
+    monkeypatch.setattr(python_env, "HEARTBEAT_SECONDS", 0.2)
+    python_env._run_step(
+        [sys.executable, "-c", "import time; print('resolving'); time.sleep(1.0)"], "installing"
+    )
+    err = capfd.readouterr().err
+    assert "    resolving" in err and "installing: still working (" in err and "s elapsed)" in err
+    with pytest.raises(ProjectError, match=r"failed \(exit 2\): error: no such thing"):
+        python_env._run_step(
+            [sys.executable, "-c", "import sys; print('error: no such thing'); sys.exit(2)"], "installing"
+        )

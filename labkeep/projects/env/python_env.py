@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from labkeep.projects.env.interpreters import Interpreter, find_python
 from labkeep.projects.errors import ProjectError
 from labkeep.projects.output import say
 
+HEARTBEAT_SECONDS = 15.0  # a "still working" line after this long without installer output
 _REQ_NAME_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._\-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 
 
@@ -235,6 +237,19 @@ def _run_step(argv: list[str], what: str, env: dict[str, str] | None = None) -> 
     )
     tail: list[str] = []
     assert proc.stdout is not None
+    started = time.monotonic()
+    last_output = [started]
+    done = threading.Event()
+
+    def heartbeat() -> None:
+        # Installers go quiet for long stretches (downloads, builds); say that time is passing.
+        while not done.wait(min(5.0, HEARTBEAT_SECONDS)):
+            if time.monotonic() - last_output[0] >= HEARTBEAT_SECONDS:
+                say(f"{what}: still working ({time.monotonic() - started:.0f}s elapsed)")
+                last_output[0] = time.monotonic()
+
+    ticker = threading.Thread(target=heartbeat, daemon=True)
+    ticker.start()
     try:
         for line in proc.stdout:
             line = line.rstrip("\n")
@@ -242,12 +257,15 @@ def _run_step(argv: list[str], what: str, env: dict[str, str] | None = None) -> 
                 sys.stderr.write(f"    {line}\n")
                 sys.stderr.flush()
                 tail = (tail + [line])[-15:]
+                last_output[0] = time.monotonic()
         code = proc.wait()
     except BaseException:
         # Interrupted: stop the installer before the caller removes its half-built folder.
         proc.kill()
         proc.wait()
         raise
+    finally:
+        done.set()
     if code != 0:
         # The full output was just streamed; the message keeps the lines that say what went wrong.
         errors = [
