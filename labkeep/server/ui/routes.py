@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from labkeep.exceptions import LabkeepException
-from labkeep.server.ui import compare, experiments, models, run_page, runs_table
+from labkeep.server.ui import compare, experiments, models, run_page, runs_table, traces
 from labkeep.server.ui.common import HERE, Ui, forbidden_cross_site, same_origin
 
 log = logging.getLogger("labkeep.server.ui")
@@ -90,5 +90,9 @@ def build_routes(ctx: Any, prefix: str) -> list[Any]:
         get("/ui-api/artifacts", run_page.artifacts_api),
         get("/ui-api/artifact-preview", run_page.preview_api),
         get("/ui-api/artifact-raw", run_page.raw_api),
+        # LLM traces (labkeep/server/ui/traces.py, the GenAI engineer's module)
+        get("/experiments/{experiment_id}/traces", traces.traces_page),
+        get("/experiments/{experiment_id}/traces.json", json_twin(traces.traces_page)),
+        get("/traces/{trace_id}", traces.trace_page),
         Mount(f"{p}/static", app=StaticFiles(directory=os.path.join(HERE, "static")), name="static"),
     ]

@@ -1,0 +1,71 @@
+"""Trace pages of the web UI (in-process app over SQLite): list, filter, span tree, escaping."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+import labkeep
+
+warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+from starlette.testclient import TestClient  # noqa: E402
+
+from labkeep.server.app import create_app  # noqa: E402
+from labkeep.server.settings import ServerSettings  # noqa: E402
+
+
+@pytest.fixture
+def ui(tmp_path):
+    uri = f"sqlite:///{tmp_path}/ui.db"
+    labkeep.set_tracking_uri(uri)
+    exp = labkeep.set_experiment("llm")
+
+    @labkeep.trace(name="chain")
+    def chain(q):
+        with labkeep.start_span("llm", span_type="CHAT_MODEL") as s:
+            s.set_inputs({"prompt": q})
+            s.set_token_usage(3, 4)
+            s.set_cost(0.5, 0.25)
+        if q == "fail":
+            raise ValueError("<b>bad</b>")
+        return "<script>alert(1)</script>"
+
+    with labkeep.start_run() as run:
+        chain("<img src=x onerror=alert(1)>")
+    ok_id = labkeep.get_last_active_trace_id()
+    with pytest.raises(ValueError):
+        chain("fail")
+    labkeep.log_feedback(ok_id, name="quality", value=5, rationale="<i>great</i>")
+    app = create_app(ServerSettings(backend_store_uri=uri, artifacts_destination=str(tmp_path / "art")))
+    with TestClient(app, base_url="http://localhost") as client:
+        yield client, exp.experiment_id, ok_id, run.info.run_id
+
+
+def test_traces_list_filter_and_json(ui):
+    client, exp, ok_id, run_id = ui
+    page = client.get(f"/experiments/{exp}/traces")
+    assert page.status_code == 200
+    assert f"/traces/{ok_id}" in page.text and f"/runs/{run_id}" in page.text
+    assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;" in page.text
+    data = client.get(f"/experiments/{exp}/traces.json").json()
+    assert [t["state"] for t in data["traces"]] == ["ERROR", "OK"]
+    assert data["traces"][1]["tokens"] == 7 and data["traces"][1]["cost"] == 0.75
+    filtered = client.get(f"/experiments/{exp}/traces.json", params={"filter": "status = 'OK'"}).json()
+    assert [t["trace_id"] for t in filtered["traces"]] == [ok_id]
+    bad = client.get(f"/experiments/{exp}/traces", params={"filter": "nonsense ="})
+    assert bad.status_code == 200 and 'id="filter-error"' in bad.text
+
+
+def test_trace_page_span_tree_and_escaping(ui):
+    client, _, ok_id, _ = ui
+    page = client.get(f"/traces/{ok_id}")
+    assert page.status_code == 200
+    assert 'id="spans"' in page.text and page.text.count('class="span-row"') == 2
+    assert "<img src=x" not in page.text and "<i>great</i>" not in page.text
+    assert "&lt;i&gt;great&lt;/i&gt;" in page.text
+    data = client.get(f"/traces/{ok_id}.json").json()
+    assert [(s["name"], s["depth"]) for s in data["spans"]] == [("chain", 0), ("llm", 1)]
+    assert data["trace"]["assessments"][0]["value"] == 5
+    missing = client.get("/traces/tr-" + "0" * 32)
+    assert missing.status_code == 404
