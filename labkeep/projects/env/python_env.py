@@ -358,7 +358,7 @@ def _compile_bytecode(python: str, env_dir: str) -> None:
 
     for site in glob.glob(os.path.join(env_dir, "lib", "python*", "site-packages")):
         subprocess.run(
-            [python, "-m", "compileall", "-q", "-j", "0", "-x", _NOT_COMPILED, site],
+            [python, "-m", "compileall", "-q", "-x", _NOT_COMPILED, site],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=False,  # a package with a file that does not compile still works as source
