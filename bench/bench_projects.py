@@ -132,7 +132,8 @@ def measure(lib: str, work: Path, python: str, trials: int, env_manager: str) ->
     for _ in range(trials):
         start, _total, stderr = _timed_run(lib, project, env, "--env-manager", env_manager)
         cached.append(start)
-    direct = median([_direct_start(_env_python(env_root), project) for _ in range(max(3, trials))])
+    python_bin = PYTHON if env_manager == "local" else _env_python(env_root)
+    direct = median([_direct_start(python_bin, project) for _ in range(max(3, trials))])
     return {
         "cold": cold,
         "cold_total": cold_total,
