@@ -48,8 +48,17 @@ def mark_ready(env_dir: str, spec: dict[str, Any]) -> None:
 @contextlib.contextmanager
 def build_lock(env_dir: str) -> Iterator[None]:
     """Serialize builds of the same environment across processes."""
-    os.makedirs(os.path.dirname(env_dir), exist_ok=True)
-    with open(env_dir + ".lock", "w") as lock:
+    try:
+        os.makedirs(os.path.dirname(env_dir), exist_ok=True)
+        lock = open(env_dir + ".lock", "w")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        from labkeep.projects.errors import ProjectError
+
+        raise ProjectError(
+            f"Cannot use the environment cache {os.path.dirname(env_dir)}: {exc.strerror}; "
+            "point LABKEEP_ENV_CACHE at a writable folder."
+        )
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
