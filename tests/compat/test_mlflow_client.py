@@ -109,3 +109,38 @@ def test_labkeep_client_full_flow_with_models(server, tmp_path):
     p = r["predictions"]
     assert p["alias"] == pytest.approx(p["original1"]) and p["version2"] == pytest.approx(p["original2"])
     assert p["runs_uri"] == pytest.approx(p["original1"])
+
+
+def test_official_mlflow_client_extra_flow(server, tmp_path):
+    """observed/extra-flow.json: datasets, text/dict/dir artifacts, runs:/ registration, registry
+    reads and writes, stage and latest loads, listings, searches, resume/delete/restore, autolog."""
+    url, _server_dir = server
+    out = tmp_path / "extra.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "LABKEEP_"))}
+    env.update(MLFLOW_TRACKING_URI=url, MLFLOW_DISABLE_TELEMETRY="true", MLFLOW_HTTP_REQUEST_MAX_RETRIES="0")
+    script = os.path.join(os.path.dirname(__file__), "extra_flow_script.py")
+    proc = subprocess.run(
+        [sys.executable, script, str(out)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    r = json.loads(out.read_text())
+    assert r["exp_tags"]["team"] == "vision"
+    assert r["dataset"] == [["tiny", "training"]]
+    assert r["outputs"] == [r["model_id"]]
+    assert r["runs_uri_prediction_ok"] is True
+    assert r["versions"] == ["1", "2"] and r["v1_status"] == "READY"
+    assert r["search_models"] == ["ExtraModel"] and r["search_versions"] == ["1", "2"]
+    assert r["get_version_source"].startswith("models:/") or r["model_id"] in r["get_version_source"]
+    assert r["rm"] == {"tags": {"owner": "me"}, "description": "demo model", "aliases": {}}
+    assert r["mv1"] == {"tags": {"validated": "yes"}, "description": "first", "stage": "Production"}
+    assert r["stage_loads_ok"] is True
+    assert r["latest_versions"] == ["1", "2"]
+    assert {"texts", "cfg", "dir"} <= set(r["list_root"])
+    assert r["list_dir"] == ["dir/c.txt", "dir/sub"]
+    assert r["downloaded"] == ["c.txt", os.path.join("sub", "b.txt")]
+    assert r["text"] == "alpha" and r["dict"] == {"k": 1}
+    assert r["search_experiments"] == ["extra-exp"]
+    assert r["search_all_runs"] == 1  # the one run so far (autolog comes later)
+    assert r["search_logged_models"] == ["model"]
+    assert r["deleted_stage"] == "deleted" and r["restored_stage"] == "active" and r["resumed_metric"] == 1.0
+    assert r["autolog"]["has_metrics"] is True and r["autolog"]["tags"] == "LinearRegression"
