@@ -21,7 +21,18 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from labkeep.exceptions import LabkeepException
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-STATIC_VERSION = "1"
+
+
+def _static_version() -> str:
+    """Cache-busting token for static URLs: the package version plus the newest static mtime."""
+    from labkeep.version import __version__
+
+    folder = os.path.join(HERE, "static")
+    newest = max((os.path.getmtime(os.path.join(folder, f)) for f in os.listdir(folder)), default=0)
+    return f"{__version__}.{int(newest)}"
+
+
+STATIC_VERSION = _static_version()
 UPLOT = "uplot-1.6.32"
 
 

@@ -29,18 +29,30 @@ EXACT_SUMMARY_POINTS = 20000
 
 
 def metric_summary(store: Any, run_id: str) -> list[dict[str, Any]]:
-    """Per metric key: number of points, min and max.
+    """Per metric key: number of points, min and max, with work bounded per key.
 
-    Counting uses the ``(run_id, name, step, ts)`` index only. Min and max need every value, so
-    they are computed here only for keys of up to ``EXACT_SUMMARY_POINTS`` points; for longer
-    histories they are left ``None`` and the page fills them from the chart's downsampled series
-    (whose buckets keep every point's min and max).
+    Each key's points are counted up to ``EXACT_SUMMARY_POINTS + 1`` through the
+    ``(run_id, name, step, ts)`` index; keys within the limit get exact min and max from SQL.
+    Longer histories are marked ``exact: False`` with ``None`` figures: the page fills them from
+    the chart's downsampled series, which counts every point and whose buckets keep every point's
+    min and max. The run page therefore never reads a million-point history twice.
     """
+    cap = EXACT_SUMMARY_POINTS + 1
     with store.db.read() as cur:
-        counts = cur.execute(
-            "SELECT name, COUNT(*) FROM metrics WHERE run_id = ? GROUP BY name ORDER BY name", (run_id,)
-        ).fetchall()
-        small = [r[0] for r in counts if int(r[1]) <= EXACT_SUMMARY_POINTS]
+        keys = [
+            r[0]
+            for r in cur.execute("SELECT name FROM latest_metrics WHERE run_id = ?", (run_id,)).fetchall()
+        ]
+        counts = {
+            k: int(
+                cur.execute(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM metrics WHERE run_id = ? AND name = ? LIMIT ?) t",
+                    (run_id, k, cap),
+                ).fetchone()[0]
+            )
+            for k in keys
+        }
+        small = [k for k in keys if counts[k] < cap]
         stats: dict[str, tuple] = {}
         for i in range(0, len(small), 500):
             chunk = small[i : i + 500]
@@ -52,15 +64,16 @@ def metric_summary(store: Any, run_id: str) -> list[dict[str, Any]]:
             ).fetchall():
                 stats[name] = (lo, hi)
     out = []
-    for name, n in counts:
+    for name in sorted(keys):
+        exact = counts[name] < cap
         lo, hi = stats.get(name, (None, None))
         out.append(
             {
                 "key": name,
                 "min": None if lo is None else float(lo),
                 "max": None if hi is None else float(hi),
-                "steps": int(n),
-                "exact": name in stats,
+                "steps": counts[name] if exact else None,
+                "exact": exact,
             }
         )
     return out

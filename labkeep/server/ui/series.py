@@ -114,7 +114,7 @@ def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_M
             ).fetchall():
                 lasts[int(step) if by_step else int(ts)] = (int(step), int(ts), float(value))
     steps, tss, values, mins, maxs = [], [], [], [], []
-    out["count"] = sum(int(r[4]) for r in rows)
+    out["count"] = int(total)  # every point, NaN and infinities included
     for _, mn, mx, end, _n in rows:
         step, ts, value = lasts[int(end)]
         steps.append(step)

@@ -167,6 +167,7 @@
       var fmt = function (v) { return v == null || !isFinite(v) ? "" : String(+v.toPrecision(6)); };
       $(".min", row).textContent = fmt(lo.reduce(function (a, b) { return Math.min(a, b); }, Infinity));
       $(".max", row).textContent = fmt(hi.reduce(function (a, b) { return Math.max(a, b); }, -Infinity));
+      $(".steps", row).textContent = String(s.count);
       row.removeAttribute("data-fill-range");
     });
   }
