@@ -180,7 +180,8 @@ def test_feedback_tags_and_missing_trace(tracking):
     info = labkeep.get_trace(tid).info
     kinds = {(a.name, a.kind, a.value) for a in info.assessments}
     assert kinds == {("quality", "feedback", 4), ("expected_response", "expectation", "1")}
-    assert fb.assessment_id.startswith("a-") and info.assessments[0].source_id == "ann"
+    by_name = {a.name: a for a in info.assessments}
+    assert fb.assessment_id.startswith("a-") and by_name["quality"].source_id == "ann"
     assert len(labkeep.search_traces(filter_string="feedback.quality > 3", return_type="list")) == 1
     assert len(labkeep.search_traces(filter_string="feedback.quality > 4", return_type="list")) == 0
     labkeep.set_trace_tag(tid, "k", "v")

@@ -80,6 +80,24 @@ def span_row(trace_id: str, span: dict[str, Any]) -> tuple:
     )
 
 
+# order_by lists the SQL fast path can serve (else ordering happens in memory)
+_SQL_ORDER: dict[tuple, str] = {
+    (): "request_time DESC",
+    (("request_time", False),): "request_time DESC",
+    (("request_time", True),): "request_time ASC",
+    (("execution_duration", False),): "execution_duration DESC",
+    (("execution_duration", True),): "execution_duration ASC",
+}
+_BASE_ATTRS = {
+    "request_id", "trace_id", "client_request_id", "status", "state", "prompt", "text",
+    "timestamp", "timestamp_ms", "execution_time", "execution_time_ms", "end_time", "end_time_ms",
+}  # fmt: skip
+
+
+def _is_base_clause(c: Any) -> bool:
+    return c.entity == "attr" and c.key in _BASE_ATTRS
+
+
 class SqlTraceStore:
     """Trace storage on a SQL database (``sqlite:///…``, ``postgresql://…``, ``mysql+pymysql://…``)."""
 
@@ -313,8 +331,12 @@ class SqlTraceStore:
                 raise ResourceDoesNotExist(f"Trace with ID '{trace_id}' not found.")
 
     def _infos(self, cur: Any, rows: list[tuple]) -> list[TraceInfo]:
-        infos = {
-            r[0]: TraceInfo(
+        return self._load_extras(cur, self._base_infos(rows))
+
+    @staticmethod
+    def _base_infos(rows: list[tuple]) -> list[TraceInfo]:
+        return [
+            TraceInfo(
                 trace_id=r[0],
                 experiment_id=str(r[1]),
                 request_time=int(r[2]),
@@ -325,7 +347,11 @@ class SqlTraceStore:
                 client_request_id=r[7],
             )
             for r in rows
-        }
+        ]
+
+    def _load_extras(self, cur: Any, base: list[TraceInfo]) -> list[TraceInfo]:
+        """Fill tags, metadata and assessments of ``base`` (in place); returns it."""
+        infos = {i.trace_id: i for i in base}
         ids = list(infos)
         for chunk in _chunks(ids):
             m = _marks(len(chunk))
@@ -343,7 +369,7 @@ class SqlTraceStore:
                 tuple(chunk),
             ).fetchall():
                 infos[tid].assessments.append(Assessment.from_dict(json.loads(content)))
-        return [infos[i] for i in ids]
+        return base
 
     _INFO_COLS = (
         "trace_id, experiment_id, request_time, execution_duration, state, request_preview,"
@@ -423,6 +449,17 @@ class SqlTraceStore:
             raise InvalidParameterValue(f"Experiment ids must be integers, got {list(experiment_ids)!r}.")
         if not exp_ids:
             return [], None
+        sql_order = _SQL_ORDER.get(tuple(order))
+        if not clauses and sql_order is not None and len(exp_ids) <= _CHUNK:
+            # the common case (listing, paging): one indexed query for just this page
+            with self.db.read() as cur:
+                rows = cur.execute(
+                    f"SELECT {self._INFO_COLS} FROM traces WHERE experiment_id IN ({_marks(len(exp_ids))})"
+                    f" ORDER BY {sql_order}, trace_id LIMIT ? OFFSET ?",
+                    (*exp_ids, max_results + 1, offset),
+                ).fetchall()
+                page = self._infos(cur, rows[:max_results])
+            return page, make_page_token(offset + max_results) if len(rows) > max_results else None
         infos: list[TraceInfo] = []
         with self.db.read() as cur:
             for chunk in _chunks(exp_ids):
@@ -430,16 +467,22 @@ class SqlTraceStore:
                     f"SELECT {self._INFO_COLS} FROM traces WHERE experiment_id IN ({_marks(len(chunk))})",
                     tuple(chunk),
                 ).fetchall()
-                infos += self._infos(cur, rows)
-        if clauses:
+                infos += self._base_infos(rows)
+            # clauses on trace columns first; tags/metadata/assessments only for the survivors
+            base_clauses = [c for c in clauses if _is_base_clause(c)]
+            if base_clauses:
+                infos = [i for i in infos if all(clause_matches(i, c) for c in base_clauses)]
+            for chunk in _chunks(infos):
+                self._load_extras(cur, list(chunk))
+        rest = [c for c in clauses if not _is_base_clause(c)]
+        if rest:
             span_cache: dict[str, list[dict]] = {}
-            needs_spans = any(c.entity == "span" for c in clauses)
-            if needs_spans:
+            if any(c.entity == "span" for c in rest):
                 span_cache = self._spans([i.trace_id for i in infos])
             infos = [
                 i
                 for i in infos
-                if all(clause_matches(i, c, lambda i=i: span_cache.get(i.trace_id, [])) for c in clauses)
+                if all(clause_matches(i, c, lambda i=i: span_cache.get(i.trace_id, [])) for c in rest)
             ]
         # default: newest first; ties broken by trace id for stable paging
         infos.sort(key=lambda i: i.trace_id)
