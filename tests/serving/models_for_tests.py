@@ -6,7 +6,7 @@ import labkeep.pyfunc
 
 
 class EchoParams(labkeep.pyfunc.PythonModel):
-    """Appends ``suffix`` ``times`` times to each input string; fails on the text 'boom'."""
+    """Appends ``suffix`` ``times`` times to each input string; 'boom' fails, 'sleep' takes 5 s."""
 
     def predict(self, context, model_input, params=None):
         params = params or {}
@@ -14,5 +14,9 @@ class EchoParams(labkeep.pyfunc.PythonModel):
         for text in model_input["text"]:
             if text == "boom":
                 raise RuntimeError("the model exploded")
+            if text == "sleep":
+                import time
+
+                time.sleep(5)
             out.append(text + params.get("suffix", "") * params.get("times", 1))
         return out

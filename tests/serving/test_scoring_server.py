@@ -30,7 +30,8 @@ def sk_url(model_dirs):
 @pytest.fixture(scope="module")
 def custom_url(model_dirs):
     port = free_port()
-    with serving(serve_argv(model_dirs["custom"], port, "--workers", "2"), port, env=_env()) as url:
+    argv = serve_argv(model_dirs["custom"], port, "--workers", "2", "--timeout", "1")
+    with serving(argv, port, env=_env()) as url:
         yield url
 
 
@@ -152,3 +153,21 @@ def test_large_payload_runs_off_the_event_loop(sk_url, model_dirs):
     rows = [[0.1 * (i % 40), i % 2] for i in range(20000)]  # > 64 KiB body: worker thread path
     r = post(sk_url, {"dataframe_split": {"columns": ["a", "b"], "data": rows}})
     assert r.status_code == 200 and len(r.json()["predictions"]) == 20000
+
+
+def test_slow_large_request_times_out_with_504(custom_url):
+    body = {"inputs": ["sleep"] + ["x" * 100] * 800}  # > 64 KiB: predicted in a worker thread
+    r = post(custom_url, body)
+    assert r.status_code == 504 and "timed out" in r.text
+    assert httpx.get(custom_url + "/ping").status_code == 200
+
+
+def test_parquet_body(sk_url, model_dirs):
+    import io
+
+    pytest.importorskip("pyarrow")
+    buf = io.BytesIO()
+    model_dirs["X"].to_parquet(buf, index=False)
+    r = post(sk_url, buf.getvalue(), "application/vnd.apache.parquet")
+    assert r.status_code == 200
+    assert r.json() == {"predictions": model_dirs["clf"].predict(model_dirs["X"]).tolist()}
