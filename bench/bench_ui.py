@@ -257,6 +257,13 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used: a figure the machine's load does not inflate."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def median_request(client, method: str, url: str, n: int, **kw) -> float:
     times = []
     for i in range(n + 2):
@@ -332,7 +339,11 @@ def main() -> None:
         try:
             with httpx.Client() as c:
                 page_url = f"{lk.url}/experiments/{lk_exp}"
+                cpu0 = proc_cpu(lk.proc.pid)
                 lk_html = median_request(c, "GET", page_url, a.requests)
+                notes["labkeep_page_server_cpu_s_per_request"] = (proc_cpu(lk.proc.pid) - cpu0) / (
+                    a.requests + 2
+                )
                 lk_json = median_request(c, "GET", page_url + ".json", a.requests)
                 lk_sorted = median_request(c, "GET", page_url, a.requests, params={"sort": "metrics.loss"})
                 lk_filter = median_request(
@@ -358,9 +369,10 @@ def main() -> None:
             with httpx.Client(timeout=60) as c:
                 series_url = f"{big.url}/ui-api/metric-series"
                 series_params = {"run_ids": big_run, "key": "loss", "max_points": 1000}
-                t0 = time.perf_counter()
+                t0, cpu0 = time.perf_counter(), proc_cpu(big.proc.pid)
                 c.get(series_url, params=series_params).raise_for_status()
                 series_cold = time.perf_counter() - t0  # first request: every point is read
+                notes["series_first_request_server_cpu_s"] = proc_cpu(big.proc.pid) - cpu0
                 series_t = median_request(
                     c,
                     "GET",
@@ -370,7 +382,7 @@ def main() -> None:
                 )
             # the server restarts between draws so each one reads all points (no series cache)
             big.stop()
-            draws = []
+            draws, draw_cpu = [], []
             for _ in range(3):
                 big = Server(
                     [*labkeep_cmd, "--backend-store-uri", f"sqlite:///{big_db}"], big_db.parent, "/health"
@@ -379,12 +391,15 @@ def main() -> None:
                 httpx.get(f"{big.url}/runs/{big_run}", timeout=60).raise_for_status()
                 ctx = browser.new_context()
                 page = ctx.new_page()
+                cpu0 = proc_cpu(big.proc.pid)
                 page.goto(f"{big.url}/runs/{big_run}")
                 page.wait_for_selector("#charts[data-drawn-ms]", timeout=120000)
                 draws.append(float(page.get_attribute("#charts", "data-drawn-ms")) / 1000)
+                draw_cpu.append(proc_cpu(big.proc.pid) - cpu0)
                 ctx.close()
                 big.stop()
             chart_draw = statistics.median(draws)
+            notes["chart_page_server_cpu_s"] = statistics.median(draw_cpu)
         finally:
             big.stop()
         ml = {"api": None, "fcp": None, "text": None, "weight": None}
