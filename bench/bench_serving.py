@@ -69,6 +69,27 @@ def _command(lib: str, model: Path, port: int) -> list[str]:
     return cmd + ["--env-manager", "local"]
 
 
+def _tree_cpu(root: int) -> float:
+    """CPU seconds (user + sys, incl. reaped children) of a process and all its descendants."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, _ticks) in stats.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    return sum(stats[p][1] for p in tree if p in stats) / os.sysconf("SC_CLK_TCK")
+
+
 def _wait_ping(port: int, proc: subprocess.Popen, started: float, timeout: float = 180) -> float:
     while True:
         if proc.poll() is not None:
@@ -94,7 +115,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def _start(lib: str, model: Path, work: Path) -> tuple[subprocess.Popen, int, float]:
+def _start(lib: str, model: Path, work: Path) -> tuple[subprocess.Popen, int, float, float]:
     port = free_port()
     started = time.perf_counter()
     log = open(work / f"{lib}-server.log", "wb")
@@ -102,7 +123,8 @@ def _start(lib: str, model: Path, work: Path) -> tuple[subprocess.Popen, int, fl
         _command(lib, model, port), cwd=work, env=_env(), stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        return proc, port, _wait_ping(port, proc, started)
+        wall = _wait_ping(port, proc, started)
+        return proc, port, wall, _tree_cpu(proc.pid)
     except RuntimeError as e:
         _stop(proc)
         raise RuntimeError(f"{lib}: {e}\n{(work / f'{lib}-server.log').read_text()[-3000:]}")
@@ -131,16 +153,19 @@ def measure(model: Path, work: Path, starts: int, requests: int, big: int) -> di
     other processes on the machine hits both sides alike."""
     libs = ("labkeep", "mlflow")
     startup: dict[str, list[float]] = {lib: [] for lib in libs}
+    cpu: dict[str, list[float]] = {lib: [] for lib in libs}
     for _ in range(starts - 1):
         for lib in libs:
-            proc, _port, t = _start(lib, model, work)
+            proc, _port, t, c = _start(lib, model, work)
             startup[lib].append(t)
+            cpu[lib].append(c)
             _stop(proc)
     procs, conns = {}, {}
     try:
         for lib in libs:
-            proc, port, t = _start(lib, model, work)
+            proc, port, t, c = _start(lib, model, work)
             startup[lib].append(t)
+            cpu[lib].append(c)
             procs[lib] = proc
             conns[lib] = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         small = [_body(1, i) for i in range(requests)]
@@ -174,6 +199,7 @@ def measure(model: Path, work: Path, starts: int, requests: int, big: int) -> di
         results[lib] = {
             "startup_s": times[len(times) // 2],
             "startup_all_s": startup[lib],
+            "startup_cpu_s": sorted(cpu[lib])[len(cpu[lib]) // 2],
             "p50_s": percentile(lat[lib], 50),
             "p99_s": percentile(lat[lib], 99),
             "rows_per_s": big * 1000 / spent[lib],
@@ -193,6 +219,7 @@ def main() -> None:
     lk, ml = results["labkeep"], results["mlflow"]
     measures = [
         Measure("start-up: launch -> first /ping", "s", lk["startup_s"], ml["startup_s"], target=3),
+        Measure("start-up CPU time (process tree)", "s", lk["startup_cpu_s"], ml["startup_cpu_s"]),
         Measure(
             f"1-row dataframe_split p50 ({requests} sequential)", "s", lk["p50_s"], ml["p50_s"], target=3
         ),
