@@ -66,6 +66,7 @@ _LAZY_SUBMODULES = {
     "tracking",
     "xgboost",
     "lightgbm",
+    "openai",
 }
 # Functions that live in heavier modules, imported on first use.
 _LAZY_FUNCTIONS = {

@@ -115,3 +115,30 @@ class Rouge(Scorer):
 
         target = _expected(expectations)
         return None if target is None else rouge(_text(outputs), target)
+
+
+# ---- mlflow 3 judge scorer names (LLM judges from labkeep.genai.judges)
+def Correctness(judge: Callable[..., Any] | None = None, **endpoint: Any) -> Scorer:  # noqa: N802
+    """mlflow's ``Correctness()``: the response agrees with ``expectations`` (judge scores 1-5)."""
+    from labkeep.genai.judges import correctness
+
+    return correctness(judge=judge, **endpoint)
+
+
+def RelevanceToQuery(judge: Callable[..., Any] | None = None, **endpoint: Any) -> Scorer:  # noqa: N802
+    """mlflow's ``RelevanceToQuery()``: the response addresses the request (judge scores 1-5)."""
+    from labkeep.genai.judges import relevance
+
+    return relevance(judge=judge, name="relevance_to_query", **endpoint)
+
+
+def Guidelines(
+    name: str, guidelines: str | list[str], judge: Callable[..., Any] | None = None, **endpoint: Any
+) -> Scorer:  # noqa: N802
+    """mlflow's ``Guidelines(name, guidelines)``: the response follows the given rules."""
+    from labkeep.genai.judges import make_judge
+
+    rules = guidelines if isinstance(guidelines, str) else "\n".join(f"- {g}" for g in guidelines)
+    return make_judge(
+        name, f"You check whether a response follows these guidelines:\n{rules}", judge=judge, **endpoint
+    )

@@ -86,3 +86,29 @@ def test_parse_judge_answer():
     assert judges.parse_judge_answer('Sure! {"score": "3", "rationale": "ok"}').value == 3
     assert judges.parse_judge_answer({"score": 2}).value == 2
     assert judges.parse_judge_answer('{"rating": 2}').error.startswith("Malformed judge answer (no 'score')")
+
+
+def test_mlflow_named_judge_scorers(tracking):
+    from labkeep.genai.scorers import Correctness, Guidelines, RelevanceToQuery
+
+    seen = []
+
+    def judge(prompt):
+        seen.append(prompt)
+        return '{"score": 4, "rationale": "ok"}'
+
+    res = labkeep.genai.evaluate(
+        data=[{"inputs": {"q": "hi"}, "expectations": {"expected_response": "hello"}}],
+        predict_fn=lambda q: "hello",
+        scorers=[
+            Correctness(judge=judge),
+            RelevanceToQuery(judge=judge),
+            Guidelines("polite", ["be polite"], judge=judge),
+        ],
+    )
+    assert {k: v for k, v in res.metrics.items() if k.endswith("/mean") and "latency" not in k} == {
+        "correctness/mean": 4.0,
+        "relevance_to_query/mean": 4.0,
+        "polite/mean": 4.0,
+    }
+    assert any("- be polite" in p for p in seen)

@@ -15,7 +15,7 @@ openai = pytest.importorskip("openai")
 def autolog():
     from labkeep.genai import openai_autolog
 
-    openai_autolog.autolog(prices={"gpt-test": (1.0, 2.0)})
+    labkeep.openai.autolog(prices={"gpt-test": (1.0, 2.0)})  # mlflow.openai.autolog's spelling
     yield openai_autolog
     openai_autolog.autolog(disable=True)
 
