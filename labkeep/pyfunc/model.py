@@ -139,10 +139,13 @@ def _local_artifact(uri: str, model_dir: str) -> str:
         from urllib.parse import unquote, urlparse
 
         return unquote(urlparse(uri).path)
-    if "://" in uri or uri.startswith(("runs:/", "models:/")):
-        from labkeep.models.uris import download_model_uri
+    if "://" in uri or uri.startswith(("runs:/", "models:/", "mlflow-artifacts:")):
+        import tempfile
 
-        return download_model_uri(uri, os.path.join(model_dir, ".tmp_artifacts"))
+        from labkeep.artifacts import download_artifacts
+        from labkeep.models.uris import resolve_artifact_uri
+
+        return download_artifacts(resolve_artifact_uri(uri), tempfile.mkdtemp(prefix="labkeep-artifact-"))
     if not os.path.exists(uri):
         raise InvalidParameterValue(f"Artifact {uri!r} does not exist.")
     return uri

@@ -86,3 +86,19 @@ def test_pyfunc_log_model(tmp_path):
         labkeep.models.get_model_info(info.model_uri).flavors["python_function"]["loader_module"]
         == "mlflow.pyfunc.model"
     )
+
+
+def test_pyfunc_artifacts_from_a_runs_uri(tmp_path):
+    from tests.models.test_pyfunc import Scaler
+
+    (tmp_path / "factor.txt").write_text("4")
+    with labkeep.start_run() as run:
+        labkeep.log_artifact(str(tmp_path / "factor.txt"), "inputs")
+        info = labkeep.pyfunc.log_model(
+            name="scaled",
+            python_model=Scaler(),
+            artifacts={"factor": f"runs:/{run.info.run_id}/inputs/factor.txt"},
+        )
+    import pandas as pd
+
+    assert labkeep.pyfunc.load_model(info.model_uri).predict(pd.DataFrame({"x": [1.0]})).tolist() == [4.0]
