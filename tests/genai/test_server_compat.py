@@ -20,14 +20,15 @@ FLOW = os.path.join(os.path.dirname(__file__), "mlflow_client_flow.py")
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, request):
+    env = getattr(request, "param", None)
     args = [
         "--backend-store-uri",
         f"sqlite:///{tmp_path}/server.db",
         "--artifacts-destination",
         str(tmp_path / "artifacts"),
     ]
-    with running_server(args, cwd=str(tmp_path)) as (url, _proc):
+    with running_server(args, cwd=str(tmp_path), env=env) as (url, _proc):
         yield url, tmp_path
 
 
@@ -87,6 +88,26 @@ def test_official_client_async_logging(server):
     url, tmp = server
     out = _run_flow(url, tmp, async_logging="true")
     assert len(out["spans"]) == 2 and out["assessments"] == [["quality", 0.75]]
+
+
+@pytest.mark.parametrize("server", [{"LABKEEP_DISABLE_OTLP_INGEST": "true"}], indirect=True)
+def test_without_otlp_the_client_falls_back_to_the_traces_json_artifact(server):
+    url, tmp = server
+    r = httpx.post(
+        f"{url}/v1/traces",
+        content=b"",
+        headers={"Content-Type": "application/x-protobuf", "x-mlflow-experiment-id": "0"},
+    )
+    assert r.status_code == 501 and "REST OTLP span logging is not supported" in r.json()["message"]
+    out = _run_flow(url, tmp)
+    assert len(out["spans"]) == 2 and "mlflow.trace.spansLocation" not in out["info_tags"]
+    assert list((tmp / "artifacts").rglob(f"{out['ok_id']}/artifacts/traces.json"))
+    # labkeep reads the spans from the artifact through the server
+    labkeep.set_tracking_uri(url)
+    trace = labkeep.get_trace(out["ok_id"])
+    assert {s.name for s in trace.data.spans} == {"answer", "retrieve"}
+    r = httpx.get(f"{url}/api/3.0/mlflow/traces/get", params={"trace_id": out["ok_id"]})
+    assert len(r.json()["trace"]["spans"]) == 2
 
 
 def test_labkeep_rest_trace_store_round_trip(server):
