@@ -213,3 +213,31 @@ def test_update_current_trace_and_disable(tracking):
         assert len(labkeep.search_traces()) == before
     finally:
         fluent.enable()
+
+
+def test_forked_children_get_their_own_trace_ids(tracking):
+    import multiprocessing
+
+    @labkeep.trace
+    def work(i):
+        return i
+
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=work, args=(i,)) for i in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    traces = labkeep.search_traces(return_type="list")
+    assert sorted(t.data.spans[0].outputs for t in traces) == [0, 1, 2]
+
+
+def test_span_status_accepts_names_and_rejects_others(tracking):
+    with labkeep.start_span("s") as span:
+        span.set_status("error", "custom failure")
+    stored = labkeep.get_trace(labkeep.get_last_active_trace_id()).data.spans[0]
+    assert stored.status == "ERROR" and stored.status_message == "custom failure"
+    with labkeep.start_span("t") as span:
+        with pytest.raises(InvalidParameterValue, match="OK, ERROR or UNSET"):
+            span.set_status("MAYBE")

@@ -41,6 +41,8 @@ COST_METADATA = "mlflow.trace.cost"
 
 _active_span: ContextVar[LiveSpan | None] = ContextVar("labkeep_active_span", default=None)
 _rand = random.Random()
+# A forked child must not repeat its parent's ids (trace ids are primary keys).
+os.register_at_fork(after_in_child=lambda: _rand.seed())
 _state = threading.local()
 _last_trace_id: list[str | None] = [None]
 _enabled = [True]

@@ -180,7 +180,8 @@ class LiveSpan:
         self._attrs[SPAN_TYPE] = json.dumps(span_type)
 
     def set_status(self, status: str, message: str = "") -> None:
-        status = str(getattr(status, "status_code", status)).upper()
+        status = getattr(status, "status_code", status)  # mlflow's SpanStatus
+        status = str(getattr(status, "value", status)).upper()  # an enum member
         status = status.replace("STATUS_CODE_", "")
         if status not in ("OK", "ERROR", "UNSET"):
             from labkeep.exceptions import InvalidParameterValue
