@@ -499,3 +499,31 @@ def test_sigterm_while_environment_builds_kills_run_and_leaves_nothing_ready(tmp
         os.kill(uv_pid, 0)  # the installer was stopped too
     assert [p.name for p in cache.iterdir() if not p.name.endswith(".lock")] == []
     assert _only_run(_store_client(tmp_path / "proj"), "stop").info.status == "KILLED"
+
+
+FAKE_CONDA_VENV = """#!/bin/sh
+# A FAKE conda (conda's channels are unreachable here): it records its arguments and makes the
+# requested prefix a plain virtual environment, so what labkeep adds afterwards is real.
+echo "$@" > {record}
+prefix=""; while [ $# -gt 0 ]; do [ "$1" = "--prefix" ] && prefix="$2"; shift; done
+exec {uv} venv --quiet --python {python} "$prefix"
+"""
+
+
+def test_real_conda_path_gets_labkeep_when_the_code_imports_it(tmp_path):
+    record = tmp_path / "conda-args.txt"
+    fake = tmp_path / "bin/conda"
+    uv = os.path.join(os.path.dirname(sys.executable), "uv")
+    write(fake, FAKE_CONDA_VENV.format(record=record, uv=uv, python=sys.executable))
+    fake.chmod(0o755)
+    project = make_project(
+        tmp_path / "proj", env="conda_env: conda.yaml", files={"conda.yaml": "dependencies: [python=3.11]\n"}
+    )
+    path = f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    result = run_cli(".", "--experiment-name", "conda", cwd=project, env_extra={"PATH": path}, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert record.read_text().startswith("env create --prefix ")
+    assert "installing the running labkeep into the conda environment" in result.stderr
+    run = _only_run(_store_client(project), "conda")
+    assert run.info.status == "FINISHED" and run.data.metrics == {"mse": 0.2}
+    assert run.data.tags["mlflow.project.env"] == "conda"

@@ -55,7 +55,7 @@ def prepare_environment(project: Project, manager: str, build_image: bool = Fals
             )
         exe = find_conda()
         if exe is not None:
-            return build_conda_env(project.env_file, exe)
+            return build_conda_env(project.env_file, exe, project_dir=project.directory)
         return build_translated_env(project.env_file, manager="uv", project_dir=project.directory)
     # uv / virtualenv: same machinery
     from labkeep.projects.env.python_env import PythonSpec, build_python_env, read_python_env

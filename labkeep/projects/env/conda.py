@@ -14,7 +14,16 @@ import yaml
 
 from labkeep.projects.env import cache
 from labkeep.projects.env.base import Environment
-from labkeep.projects.env.python_env import PythonSpec, _run_step, build_python_env
+from labkeep.projects.env.indexes import uv_index_args
+from labkeep.projects.env.python_env import (
+    PythonSpec,
+    _run_step,
+    build_python_env,
+    code_imports_labkeep,
+    find_uv,
+    labkeep_install_args,
+    requirement_name,
+)
 from labkeep.projects.errors import ProjectError
 from labkeep.projects.output import say
 
@@ -135,11 +144,18 @@ def conda_create_argv(exe: str, prefix: str, env_file: str) -> list[str]:
     return [exe, "env", "create", "--prefix", prefix, "--file", env_file]
 
 
-def build_conda_env(env_file: str, exe: str) -> Environment:
-    """Create (or reuse) a real conda environment for ``env_file`` with ``exe``."""
+def build_conda_env(env_file: str, exe: str, project_dir: str | None = None) -> Environment:
+    """Create (or reuse) a real conda environment for ``env_file`` with ``exe``.
+
+    When the project's code imports labkeep and the conda.yaml does not list it, the running
+    labkeep is installed into the new environment afterwards.
+    """
     with open(env_file, "rb") as fh:
         content = fh.read().decode("utf-8", "replace")
+    add_labkeep = _needs_labkeep(env_file, project_dir)
     key = {"kind": "conda", "file": content, "tool": os.path.basename(exe)}
+    if add_labkeep:
+        key["labkeep"] = labkeep_install_args()
     env_dir = os.path.join(cache.cache_root(), f"conda-{cache.spec_hash(key)}")
     bin_dir = os.path.join(env_dir, "bin")
     python = os.path.join(bin_dir, "python")
@@ -155,6 +171,9 @@ def build_conda_env(env_file: str, exe: str) -> Environment:
             _run_step(conda_create_argv(exe, env_dir, env_file), f"{os.path.basename(exe)} env create")
             if not os.path.isdir(env_dir):
                 raise ProjectError(f"{exe} reported success but created no environment at {env_dir}.")
+            if add_labkeep:
+                say("project code imports labkeep: installing the running labkeep into the conda environment")
+                _install_into(python, labkeep_install_args())
             cache.mark_ready(env_dir, key)
         except BaseException:
             cache.clear_partial(env_dir)
@@ -164,6 +183,26 @@ def build_conda_env(env_file: str, exe: str) -> Environment:
         return Environment(
             kind="conda", prefix=env_dir, bin_dir=bin_dir, python=python, build_seconds=elapsed
         )
+
+
+def _needs_labkeep(env_file: str, project_dir: str | None) -> bool:
+    if not project_dir or not code_imports_labkeep(project_dir):
+        return False
+    spec, _ = translate_conda_yaml(env_file)
+    return not any(requirement_name(d) == "labkeep" for d in spec.dependencies)
+
+
+def _install_into(python: str, args: list[str]) -> None:
+    """Install into the environment of ``python``: with uv when available, else its own pip."""
+    uv = find_uv()
+    if uv:
+        env = dict(os.environ)
+        env.pop("VIRTUAL_ENV", None)
+        _run_step(
+            [uv, "pip", "install", "--python", python, *uv_index_args(), *args], "installing labkeep", env
+        )
+    else:
+        _run_step([python, "-m", "pip", "install", *args], "installing labkeep")
 
 
 def build_translated_env(env_file: str, manager: str = "uv", project_dir: str | None = None) -> Environment:
