@@ -86,6 +86,8 @@ def test_tags_assessments_delete(stores):
     assert len(store.get_trace_info(tid).tags["team"]) == 8000  # value truncated, like the reference
     with pytest.raises(InvalidParameterValue):
         store.set_trace_tag(tid, "k" * 251, "v")
+    with pytest.raises(InvalidParameterValue, match="names may only contain"):
+        store.set_trace_tag(tid, "bad*key", "v")
     store.delete_trace_tag(tid, "team")
     with pytest.raises(ResourceDoesNotExist):
         store.delete_trace_tag(tid, "team")

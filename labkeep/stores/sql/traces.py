@@ -231,7 +231,9 @@ class SqlTraceStore:
             raise ResourceDoesNotExist(f"No experiment with id={experiment_id} to store the trace in.")
 
     def set_trace_tag(self, trace_id: str, key: str, value: Any) -> None:
-        key, text = _check_tag(key, value)
+        from labkeep.utils.validation import validate_key
+
+        key, text = _check_tag(validate_key(key, "trace tag key"), value)
         self._require(trace_id)
         with self.db.write() as cur:
             cur.execute(self._sql_tag, (trace_id, key, text))
