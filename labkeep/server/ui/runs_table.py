@@ -2,13 +2,14 @@
 
 Only the requested page is loaded (``search_runs`` with an offset page token), so the page costs
 the same at 100 or 100,000 runs. Sorting uses ``search_runs``'s ``order_by`` for every column it
-knows; duration (end - start) is ordered here with one extra SQL statement. The count and the
-optional grouping are single SQL statements wrapped around the same filtered selection.
+knows; duration (end - start) is ordered here with one extra SQL statement. The total count
+(a scan of every matching run) is not part of the HTML page: the page fetches it afterwards from
+``/ui-api/run-count``. Grouping is one SQL statement around the same filtered selection.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -67,7 +68,6 @@ class TableQuery:
     nested: bool = True
     group: str = ""
     view: str = "active"
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_request(cls, request: Request, experiment_id: str) -> TableQuery:
