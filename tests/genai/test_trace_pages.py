@@ -69,3 +69,41 @@ def test_trace_page_span_tree_and_escaping(ui):
     assert data["trace"]["assessments"][0]["value"] == 5
     missing = client.get("/traces/tr-" + "0" * 32)
     assert missing.status_code == 404
+
+
+def test_evaluation_tables_side_by_side(tmp_path):
+    import pandas as pd
+
+    uri = f"sqlite:///{tmp_path}/eval.db"
+    labkeep.set_tracking_uri(uri)
+    labkeep.set_experiment("eval")
+    data = pd.DataFrame({"question": ["q1", "q2", "<b>q3</b>"], "expected": ["a", "b", "c"]})
+    answers = [
+        {"q1": "a", "q2": "x", "<b>q3</b>": "c"},
+        {"q1": "a", "q2": "b", "<b>q3</b>": "<script>x</script>"},
+    ]
+    run_ids = []
+    for ans in answers:
+        res = labkeep.evaluate(
+            ans.get, data=data, targets="expected", evaluator_config={"metrics": ["exact_match"]}
+        )
+        run_ids.append(res.run_id)
+    with labkeep.start_run() as empty:
+        pass
+    app = create_app(ServerSettings(backend_store_uri=uri, artifacts_destination=str(tmp_path / "art")))
+    with TestClient(app, base_url="http://localhost") as client:
+        body = client.get(
+            "/compare-eval.json", params={"runs": ",".join([*run_ids, empty.info.run_id])}
+        ).json()
+        assert body["key"] == "question" and body["score_columns"] == ["exact_match"]
+        assert [r["key"] for r in body["rows"]] == ["q1", "q2", "<b>q3</b>"]
+        q2 = body["rows"][1]["cells"]
+        assert (q2[0]["output"], q2[0]["scores"]["exact_match"]) == ("x", 0.0)
+        assert (q2[1]["output"], q2[1]["scores"]["exact_match"]) == ("b", 1.0)
+        assert q2[2] is None and [r["has_table"] for r in body["runs"]] == [True, True, False]
+        page = client.get("/compare-eval", params={"runs": ",".join(run_ids)})
+        assert page.status_code == 200 and 'id="eval-compare"' in page.text
+        assert "<script>x</script>" not in page.text and "&lt;b&gt;q3&lt;/b&gt;" in page.text
+        assert client.get("/compare-eval").status_code == 400
+        bad = client.get("/compare-eval", params={"runs": run_ids[0], "table": "../../etc/passwd"})
+        assert bad.status_code == 400

@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from labkeep.exceptions import LabkeepException
-from labkeep.server.ui import compare, experiments, models, run_page, runs_table, traces
+from labkeep.server.ui import compare, eval_compare, experiments, models, run_page, runs_table, traces
 from labkeep.server.ui.common import HERE, Ui, forbidden_cross_site, same_origin
 
 log = logging.getLogger("labkeep.server.ui")
@@ -94,5 +94,7 @@ def build_routes(ctx: Any, prefix: str) -> list[Any]:
         get("/experiments/{experiment_id}/traces", traces.traces_page),
         get("/experiments/{experiment_id}/traces.json", json_twin(traces.traces_page)),
         get("/traces/{trace_id}", traces.trace_page),
+        get("/compare-eval", eval_compare.eval_compare_page),
+        get("/compare-eval.json", json_twin(eval_compare.eval_compare_page)),
         Mount(f"{p}/static", app=StaticFiles(directory=os.path.join(HERE, "static")), name="static"),
     ]
