@@ -42,6 +42,7 @@ def serve(settings: ServerSettings) -> None:
     signal.signal(signal.SIGINT, _exit)
     uvicorn.run(
         "labkeep.server.main:app_from_env",
+        http=_http_protocol(),
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -55,3 +56,12 @@ def serve(settings: ServerSettings) -> None:
 
 def _display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def _http_protocol() -> Any:
+    """httptools with coalesced response writes when httptools is installed, else uvicorn's choice."""
+    try:
+        from labkeep.server.protocol import CoalescingHttpToolsProtocol
+    except ImportError:
+        return "auto"
+    return CoalescingHttpToolsProtocol
