@@ -304,3 +304,17 @@ def test_quiet_installer_gets_elapsed_time_lines(monkeypatch, capfd):
         python_env._run_step(
             [sys.executable, "-c", "import sys; print('error: no such thing'); sys.exit(2)"], "installing"
         )
+
+
+def test_unquoted_python_version_is_read_as_written(tmp_path):
+    from labkeep.projects.env.python_env import read_python_env
+
+    write(
+        tmp_path / "python_env.yaml",
+        "python: 3.10\nbuild_dependencies:\n  - pip\ndependencies:\n  - numpy==1.10\n",
+    )
+    spec = read_python_env(str(tmp_path / "python_env.yaml"))
+    assert spec.python == "3.10" and spec.dependencies == ["numpy==1.10"]
+    write(tmp_path / "conda.yaml", "dependencies:\n  - python=3.10\n  - pip:\n    - six\n")
+    conda_spec, _ = translate_conda_yaml(str(tmp_path / "conda.yaml"))
+    assert conda_spec.python == "3.10" and conda_spec.dependencies == ["six"]

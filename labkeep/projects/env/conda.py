@@ -70,7 +70,8 @@ _CONDA_DEP_RE = re.compile(r"^\s*(?:[\w.\-]+::)?([A-Za-z0-9_.\-]+)\s*(.*?)\s*$")
 def read_conda_yaml(path: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+            # Scalars stay text: an unquoted `python: 3.10` must not become the float 3.1.
+            data = yaml.load(fh, Loader=yaml.BaseLoader) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ProjectError(f"Cannot read conda environment file {path}: {exc}")
     if not isinstance(data, dict) or not isinstance(data.get("dependencies", []), list):

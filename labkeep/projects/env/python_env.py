@@ -49,7 +49,8 @@ def read_python_env(path: str) -> PythonSpec:
     """Parse a python_env.yaml (``python``, ``build_dependencies``, ``dependencies``)."""
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+            # Scalars stay text: an unquoted `python: 3.10` must not become the float 3.1.
+            data = yaml.load(fh, Loader=yaml.BaseLoader) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ProjectError(f"Cannot read python_env file {path}: {exc}")
     if not isinstance(data, dict):
