@@ -21,13 +21,19 @@ def serve(settings: ServerSettings) -> None:
     import uvicorn
 
     os.environ.update(settings.to_env())
-    # Build the stores once in this process: creates/upgrades the schema before workers race for it.
-    from labkeep.server.stores import open_stores
+    if settings.workers > 1:
+        # Open the stores once here: creates/upgrades the schema before the workers race for it.
+        from labkeep.server.stores import open_stores
 
-    tracking, registry, _ = open_stores(settings)
-    for store in (tracking, registry):
-        if store is not None:
-            store.close()
+        tracking, registry, _ = open_stores(settings)
+        for store in (tracking, registry):
+            if store is not None:
+                store.close()
+        app: Any = "labkeep.server.main:app_from_env"
+    else:
+        from labkeep.server.app import create_app
+
+        app = create_app(settings)
     url = f"http://{_display_host(settings.host)}:{settings.port}{settings.static_prefix.rstrip('/')}/"
     print(f"labkeep server listening on {url} (Ctrl-C to stop)", file=sys.stderr, flush=True)
     # uvicorn shuts down gracefully, then re-raises the signal it caught; these handlers turn that
@@ -41,9 +47,9 @@ def serve(settings: ServerSettings) -> None:
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     uvicorn.run(
-        "labkeep.server.main:app_from_env",
+        app,
         http=_http_protocol(),
-        factory=True,
+        factory=isinstance(app, str),
         host=settings.host,
         port=settings.port,
         workers=settings.workers if settings.workers > 1 else None,
