@@ -68,6 +68,7 @@ def fill(uri: str, workdir: str) -> dict:
         labkeep.log_text("import os\n\ndef f(x):\n    return x + 1  # comment\n", "code/script.py")
         labkeep.log_dict({"a": 1, "b": [True, None], "evil": HOSTILE}, "config.json")
         labkeep.log_text("a: 1\nb: hello\n", "config.yaml")
+        labkeep.log_text("named badly", "odd/<img src=x onerror=alert(3)>.txt")
         labkeep.log_text("x,y,label\n3,9,c\n1,1,a\n2,4,b\n", "data/points.csv")
         labkeep.log_text("x\ty\n5\t25\n4\t16\n", "data/points.tsv")
         labkeep.log_text(

@@ -318,5 +318,14 @@ def test_hostile_strings_render_as_text_everywhere(ui_server, page):
         _no_script_ran(page)
     page.goto(f"{url}/runs/{hostile}")
     assert page.locator("#run-name").inner_text().startswith("hostile <script>")
+    # an artifact whose name is markup: listed, previewed and downloadable as text
+    page.locator("#artifact-tree a[data-path='odd']").click()
+    odd = page.get_by_text("<img src=x onerror=alert(3)>.txt", exact=True)
+    odd.click()
+    page.wait_for_selector("#artifact-preview pre")
+    assert page.locator("#artifact-preview pre").inner_text().strip() == "named badly"
+    assert "<img src=x onerror=alert(3)>.txt" in page.locator("#artifact-preview .preview-name").inner_text()
+    assert page.locator("#artifact-preview img, #artifact-tree img").count() == 0
+    _no_script_ran(page)
     assert HOSTILE in page.locator("#description").inner_text()
     assert page.js_errors == []
