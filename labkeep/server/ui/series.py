@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from labkeep.utils import validation as v
@@ -31,13 +33,48 @@ def _finite(value: float, kind: int) -> float | None:
     return float(value)
 
 
+_LOCAL = threading.local()
+
+
+@contextmanager
+def _reader(store: Any) -> Iterator[Any]:
+    """A cursor for reading a series.
+
+    On SQLite the store serialises every statement on one connection; a million-point read would
+    hold every other request (logging included) for its duration. Series are read instead on a
+    per-thread read-only connection of the same file, in one read transaction (WAL lets it run
+    beside the writer and gives it one snapshot). Other databases use the store's own reader.
+    """
+    db = store.db
+    path = getattr(db, "path", None)
+    if db.dialect != "sqlite" or not path:
+        with db.read() as cur:
+            yield cur
+        return
+    conns = getattr(_LOCAL, "conns", None)
+    if conns is None:
+        conns = _LOCAL.conns = {}
+    conn = conns.get(path)
+    if conn is None:
+        import sqlite3
+
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA case_sensitive_like = ON")
+        conns[path] = conn
+    conn.execute("BEGIN")
+    try:
+        yield conn.cursor()
+    finally:
+        conn.execute("COMMIT")
+
+
 def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_MAX_POINTS) -> dict[str, Any]:
     """One run's metric as ``{step, ts, value, min, max, count, downsampled}`` column lists."""
     v.validate_run_id(run_id)
     max_points = max(10, min(MAX_MAX_POINTS, int(max_points)))
     db = store.db
     where = "run_id = ? AND name = ?"
-    with db.read() as cur:
+    with _reader(store) as cur:
         rows = cur.execute(
             f"SELECT step, ts, value, kind FROM metrics WHERE {where} ORDER BY step, ts LIMIT ?",
             (run_id, key, max_points + 1),
@@ -133,8 +170,8 @@ def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_M
 def series_for_runs(store: Any, run_ids: list[str], key: str, max_points: int) -> list[dict[str, Any]]:
     out = []
     for run_id in run_ids:
-        s = metric_series(store, run_id, key, max_points)
         run = store.get_run(run_id)
+        s = metric_series(store, run_id, key, max_points)
         s["run_name"] = run.info.run_name
         s["start_time"] = run.info.start_time
         out.append(s)
