@@ -361,7 +361,15 @@
       for (var i = 0; i < n; i++) { xs.push(value(xi, i)); ys.push(value(yi, i)); }
       var ax = axisOf(xs), ay = axisOf(ys);
       ctx.strokeStyle = "#333"; ctx.beginPath(); ctx.moveTo(50, 20); ctx.lineTo(50, H - 40); ctx.lineTo(W - 20, H - 40); ctx.stroke();
-      ctx.fillStyle = "#222"; ctx.font = "12px sans-serif"; ctx.fillText(xi, W / 2 - 40, H - 12); ctx.save(); ctx.translate(14, H / 2); ctx.rotate(-Math.PI / 2); ctx.fillText(yi, -40, 0); ctx.restore();
+      ctx.fillStyle = "#222"; ctx.font = "12px sans-serif"; ctx.fillText(xi, W / 2 - 40, H - 12); ctx.save(); ctx.translate(12, H / 2 + 40); ctx.rotate(-Math.PI / 2); ctx.fillText(yi, -40, 0); ctx.restore();
+      var ticks = function (axis, at) {  // range ends, or the categories, along an axis
+        var labels = axis.cats ? axis.cats.map(function (c) { return [c.slice(0, 12), axis.pos(c)]; })
+          : axis.lo == null ? [] : [[String(+axis.lo.toPrecision(4)), 0], [String(+axis.hi.toPrecision(4)), 1]];
+        labels.forEach(function (l) { at(l[0], l[1]); });
+      };
+      ctx.fillStyle = "#555";
+      ticks(ax, function (t, p) { ctx.fillText(t, 60 + p * (W - 100) - 10, H - 26); });
+      ticks(ay, function (t, p) { ctx.fillText(t.slice(0, 7), 4, H - 50 - p * (H - 90) + 4); });
       var drawn = 0;
       for (var j = 0; j < n; j++) {
         var tx = ax.pos(xs[j]), ty = ay.pos(ys[j]); if (tx == null || ty == null) continue;
