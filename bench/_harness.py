@@ -73,9 +73,13 @@ def summarize(values: list[float]) -> dict[str, float]:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The current environment without any MLFLOW_*/LABKEEP_* setting, plus ``extra``."""
+    """The current environment without any MLFLOW_*/LABKEEP_* setting, plus ``extra``.
+
+    Both sides get a bytecode cache under ``bench/.cache/pycache`` (machines that set
+    PYTHONDONTWRITEBYTECODE would otherwise recompile every module of each import)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "LABKEEP_"))}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(CACHE_DIR / "pycache")
     env.update(extra)
     return env
 
