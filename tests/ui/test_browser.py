@@ -147,6 +147,16 @@ def test_run_page_overview_params_metrics_and_charts(ui_server, page):
     assert page.js_errors == []
 
 
+def test_run_page_links_parent_and_children(ui_server, page):
+    url, ids, _ = ui_server
+    page.goto(f"{url}/runs/{ids['parent_id']}")
+    assert sorted(page.locator("#children a").all_inner_texts()) == ["child-0", "child-1"]
+    page.locator("#children a", has_text="child-1").click()
+    page.wait_for_selector("#parent-link")
+    assert page.locator("#parent-link").inner_text() == "sweep-parent"
+    assert page.locator("#run-name").inner_text().strip() == "child-1"
+
+
 def test_long_history_is_downsampled_with_spikes_and_range_filled(ui_server, page):
     url, ids, _ = ui_server
     page.goto(f"{url}/runs/{ids['long_run_id']}")
@@ -318,6 +328,8 @@ def test_hostile_strings_render_as_text_everywhere(ui_server, page):
         _no_script_ran(page)
     page.goto(f"{url}/runs/{hostile}")
     assert page.locator("#run-name").inner_text().startswith("hostile <script>")
+    versions = page.locator("#model-versions").inner_text()  # registered versions made from it
+    assert "demo-model v1" in versions and "demo-model v2" in versions and "@champion" in versions
     # an artifact whose name is markup: listed, previewed and downloadable as text
     page.locator("#artifact-tree a[data-path='odd']").click()
     odd = page.get_by_text("<img src=x onerror=alert(3)>.txt", exact=True)
