@@ -29,7 +29,22 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 def json_bytes(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode()
+    try:
+        return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode()
+    except ValueError:  # a NaN/Infinity float somewhere: use MLflow's string spellings
+        return json.dumps(_specials_as_strings(obj), separators=(",", ":"), allow_nan=False).encode()
+
+
+def _specials_as_strings(obj: Any) -> Any:
+    from labkeep.entities.tracking import float_to_json
+
+    if isinstance(obj, float):
+        return float_to_json(obj)
+    if isinstance(obj, dict):
+        return {k: _specials_as_strings(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_specials_as_strings(v) for v in obj]
+    return obj
 
 
 def error_response(exc: LabkeepException) -> Response:
