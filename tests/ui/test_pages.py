@@ -187,11 +187,22 @@ def test_pages_have_json_twins_and_errors_are_pages(app_client):
     exp = store.create_experiment("twins")
     rid = _run(store, exp, "r", 1000, params={"a": "1"}, metrics={"m": 2.0})
     assert any(e["name"] == "twins" for e in client.get("/experiments.json").json()["experiments"])
+    store.create_experiment("Other's run")
+    found = client.get("/experiments.json", params={"q": "WIN"}).json()["experiments"]
+    assert [e["name"] for e in found] == ["twins"]  # case-insensitive name search
+    found = client.get("/experiments.json", params={"q": "other's"}).json()["experiments"]
+    assert [e["name"] for e in found] == ["Other's run"]
+    twin = next(e for e in client.get("/experiments.json").json()["experiments"] if e["name"] == "twins")
+    assert twin["run_count"] == 1 and twin["last_activity"] >= 1000
     assert client.get(f"/runs/{rid}.json").json()["params"] == [["a", "1"]]
     assert client.get("/", headers={"Accept": "application/json"}).json()["experiments"]
     cmp = client.get(f"/compare.json?runs={rid}").json()
     assert cmp["metrics"][0]["key"] == "m"
     assert client.get("/models.json").json()["models"] == []
+    ctx.registry_store.create_registered_model("Fraud-Model")
+    assert [m["name"] for m in client.get("/models.json", params={"q": "fraud"}).json()["models"]] == [
+        "Fraud-Model"
+    ]
     missing = client.get("/runs/" + "0" * 32)
     assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
     assert client.get("/runs/" + "0" * 32 + ".json").json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
