@@ -61,7 +61,7 @@ def predict_file(
             )
             handle = getattr(reader, "handles", None)
             for chunk in reader:
-                predictions.extend(payloads.to_jsonable(model.predict(chunk)))
+                predictions.extend(payloads.to_jsonable(_predict(model, chunk, None)))
                 rows += len(chunk)
                 if progress is not None and (total > 8 * 1024 * 1024 or rows > CSV_CHUNK_ROWS):
                     pos = 0
@@ -77,7 +77,7 @@ def predict_file(
     else:
         body = open(input_path, "rb").read() if input_path is not None else sys.stdin.buffer.read()
         data, params = _parse_json_file(body, model.input_schema)
-        out = model.predict(data, params=params)
+        out = _predict(model, data, params)
         predictions = payloads.to_jsonable(out)
         rows = len(predictions) if isinstance(predictions, list) else 1
     text = json.dumps({"predictions": predictions}, default=payloads._default)
@@ -87,6 +87,20 @@ def predict_file(
     else:
         sys.stdout.write(text + "\n")
     return rows
+
+
+def _predict(model: Any, data: Any, params: dict | None) -> Any:
+    """Predict; the model's own exceptions become one-line errors (schema errors pass as they are)."""
+    from labkeep.exceptions import LabkeepException
+
+    try:
+        return model.predict(data, params=params)
+    except LabkeepException:
+        raise
+    except Exception as e:
+        raise LabkeepException(
+            f"The model failed to predict: {type(e).__name__}: {e}", error_code="BAD_REQUEST"
+        )
 
 
 def _parse_json_file(body: bytes, schema: Any) -> tuple[Any, dict | None]:

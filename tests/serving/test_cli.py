@@ -134,3 +134,13 @@ def test_seed_flow_serve_registered_version(tmp_path):
         r = httpx.post(url + "/invocations", json={"inputs": {"x": [5.0, 6.0]}})
         assert r.status_code == 200
         assert [round(v, 6) for v in r.json()["predictions"]] == [10.0, 12.0]
+
+
+def test_predict_model_failure_is_one_line(tmp_path, model_dirs):
+    (tmp_path / "in.json").write_text('{"inputs": ["boom"]}')
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    }
+    r = run("predict", "-m", model_dirs["custom"], "-i", str(tmp_path / "in.json"), env=env)
+    assert r.returncode != 0 and "the model exploded" in r.stderr and "Traceback" not in r.stderr
