@@ -156,7 +156,7 @@ Handler = Callable[[ApiContext, ApiRequest], Any]
 
 
 def inline(func: Handler) -> Handler:
-    """Mark a handler as short (one small indexed query): run it on the event loop, not a thread.
+    """Mark a handler as short (one small indexed query): on SQLite, run it on the event loop.
 
     A thread hand-off costs more than such a handler itself; searches, histories and anything that
     may scan many rows or touch artifact storage must stay unmarked.

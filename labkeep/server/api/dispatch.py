@@ -98,6 +98,10 @@ class ApiDispatcher:
 
     def __init__(self, ctx: ApiContext, routes: list[tuple[tuple[str, ...], str, str]]) -> None:
         self.ctx = ctx
+        # Short handlers run on the event loop only over an embedded SQLite store; a networked
+        # database's round trip would hold up every other request, so those go to the thread pool.
+        db = getattr(ctx.tracking_store, "db", None)
+        self.inline_ok = getattr(db, "dialect", None) == "sqlite"
         self.exact: dict[str, dict[str, Callable[..., Any]]] = {}
         self.patterns: list[tuple[_Pattern, dict[str, Callable[..., Any]]]] = []
         for methods, path, ref in routes:
@@ -151,7 +155,7 @@ class ApiDispatcher:
             if inspect.iscoroutinefunction(func):
                 return await func(self.ctx, Request(scope, receive), params)
             req = await build_request(scope, receive, params)
-            if getattr(func, "labkeep_inline", False):
+            if self.inline_ok and getattr(func, "labkeep_inline", False):
                 result = func(self.ctx, req)
             else:
                 result = await anyio.to_thread.run_sync(func, self.ctx, req)
