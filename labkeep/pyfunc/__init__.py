@@ -60,6 +60,7 @@ def save_model(
     loader_module: str | None = None,
     data_path: str | None = None,
     code_paths: list[str] | None = None,
+    infer_code_paths: bool = False,
     conda_env=None,
     mlflow_model: Model | None = None,
     python_model: Any = None,
@@ -80,6 +81,12 @@ def save_model(
     from labkeep.models.builder import copy_code_paths, pyfunc_flavor_conf, save_model_dir
     from labkeep.pyfunc.model import PythonModelContext, _PythonModelWrapper, save_python_model
 
+    if infer_code_paths:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "infer_code_paths is not supported; list modules in code_paths=[...]."
+        )
     if (python_model is None) == (loader_module is None):
         raise InvalidParameterValue("Pass either python_model=... or loader_module=... (exactly one).")
 
@@ -135,6 +142,7 @@ def log_model(
     loader_module: str | None = None,
     data_path: str | None = None,
     code_paths: list[str] | None = None,
+    infer_code_paths: bool = False,
     conda_env=None,
     python_model: Any = None,
     artifacts: dict[str, str] | None = None,
@@ -163,6 +171,7 @@ def log_model(
             loader_module=loader_module,
             data_path=data_path,
             code_paths=code_paths,
+            infer_code_paths=infer_code_paths,
             conda_env=conda_env,
             python_model=python_model,
             artifacts=artifacts,

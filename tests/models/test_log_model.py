@@ -102,3 +102,13 @@ def test_pyfunc_artifacts_from_a_runs_uri(tmp_path):
     import pandas as pd
 
     assert labkeep.pyfunc.load_model(info.model_uri).predict(pd.DataFrame({"x": [1.0]})).tolist() == [4.0]
+
+
+def test_runs_uri_to_a_model_stored_inside_the_run(tmp_path, classifier, iris_like):
+    """MLflow 2 layout: the model directory is a run artifact, not a logged model."""
+    X, _ = iris_like
+    labkeep.sklearn.save_model(classifier, str(tmp_path / "legacy"))
+    with labkeep.start_run() as run:
+        labkeep.log_artifacts(str(tmp_path / "legacy"), "legacy_model")
+    model = labkeep.pyfunc.load_model(f"runs:/{run.info.run_id}/legacy_model")
+    assert list(model.predict(X)) == list(classifier.predict(X))
