@@ -34,9 +34,9 @@ IMAGE_EXT = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", "
 RAW_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
-def _store(ctx: Any, run: Any, path: str) -> tuple[Any, str]:
+def _store(ctx: Any, root_uri: str, path: str) -> tuple[Any, str]:
     rel = safe_relative_path(path or "", "artifact path")
-    store, prefix = resolve_uri(ctx, run.info.artifact_uri)
+    store, prefix = resolve_uri(ctx, root_uri)
     return store, _join(prefix, rel)
 
 
@@ -47,11 +47,11 @@ def list_artifacts(ctx: Any, run: Any, path: str) -> list[dict[str, Any]]:
         return []
 
 
-def read_head(ctx: Any, run: Any, path: str, limit: int = PREVIEW_BYTES) -> tuple[bytes, int]:
-    """(first ``limit`` bytes, total size) of one artifact file."""
-    store, rel = _store(ctx, run, path)
+def read_head(ctx: Any, root_uri: str, path: str, limit: int = PREVIEW_BYTES) -> tuple[bytes, int]:
+    """(first ``limit`` bytes, total size) of one artifact file below ``root_uri``."""
+    store, rel = _store(ctx, root_uri, path)
     if store.kind(rel) != "file":
-        raise ResourceDoesNotExist(f"Artifact {path!r} is not a file of this run.")
+        raise ResourceDoesNotExist(f"Artifact {path!r} is not a file.")
     size = int(store.size(rel))
     buf = bytearray()
     for chunk in store.iter_bytes(rel):
@@ -62,7 +62,7 @@ def read_head(ctx: Any, run: Any, path: str, limit: int = PREVIEW_BYTES) -> tupl
 
 
 def raw_response(ctx: Any, run: Any, path: str, download: bool) -> Response:
-    store, rel = _store(ctx, run, path)
+    store, rel = _store(ctx, run.info.artifact_uri, path)
     if store.kind(rel) != "file":
         raise ResourceDoesNotExist(f"Artifact {path!r} is not a file of this run.")
     name = posixpath.basename(rel)
@@ -196,13 +196,14 @@ def _num(s: str) -> Any:
             return s
 
 
-def model_summary(ctx: Any, run: Any, folder: str) -> dict[str, Any] | None:
-    """Flavors, signature and input example of a model folder (one holding an ``MLmodel`` file)."""
+def model_summary(ctx: Any, root_uri: str, folder: str) -> dict[str, Any] | None:
+    """Flavors, signature and input example of a model folder (one holding an ``MLmodel`` file)
+    at ``folder`` below the artifact root ``root_uri``; None when there is no MLmodel."""
     import yaml
 
     path = _join(folder, "MLmodel")
     try:
-        data, _ = read_head(ctx, run, path)
+        data, _ = read_head(ctx, root_uri, path)
     except ResourceDoesNotExist:
         return None
     try:
@@ -243,7 +244,7 @@ def model_summary(ctx: Any, run: Any, folder: str) -> dict[str, Any] | None:
     info = mlmodel.get("saved_input_example_info")
     if isinstance(info, dict) and isinstance(info.get("artifact_path"), str):
         try:
-            raw, size = read_head(ctx, run, _join(folder, info["artifact_path"]), 16 * 1024)
+            raw, size = read_head(ctx, root_uri, _join(folder, info["artifact_path"]), 16 * 1024)
             example = {"path": info["artifact_path"], "text": raw.decode("utf-8", "replace"), "size": size}
         except (ResourceDoesNotExist, InvalidParameterValue):
             example = None
@@ -262,13 +263,14 @@ def model_summary(ctx: Any, run: Any, folder: str) -> dict[str, Any] | None:
 def preview(ctx: Any, run: Any, path: str) -> dict[str, Any]:
     """What the preview pane shows for ``path``: kind plus the data for that kind."""
     path = safe_relative_path(path or "", "artifact path")
-    store, rel = _store(ctx, run, path)
+    root = run.info.artifact_uri
+    store, rel = _store(ctx, root, path)
     kind = store.kind(rel)
     name = posixpath.basename(path)
     if kind is None:
         raise ResourceDoesNotExist(f"Artifact {path!r} does not exist in run {run.info.run_id}.")
     if kind == "dir":
-        summary = model_summary(ctx, run, path)
+        summary = model_summary(ctx, root, path)
         files = list_artifacts(ctx, run, path)
         return {
             "kind": "model" if summary else "dir",
@@ -283,7 +285,7 @@ def preview(ctx: Any, run: Any, path: str) -> dict[str, Any]:
         return {**base, "kind": "image"}
     if ext in (".html", ".htm"):
         return {**base, "kind": "html"}
-    data, size = read_head(ctx, run, path)
+    data, size = read_head(ctx, root, path)
     text = _decode(data)
     if text is None:
         return {**base, "kind": "binary"}

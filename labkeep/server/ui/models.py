@@ -75,31 +75,13 @@ def model_page(ui: Ui, request: Request, name: str) -> Response:
 
 def _signature(ui: Ui, name: str, version: str) -> dict[str, Any] | None:
     """The version's MLmodel summary (flavors, signature), read from its download URI."""
-    import yaml
-
-    from labkeep.server.api.artifacts import _join, resolve_uri
     from labkeep.server.ui.artifacts import model_summary
 
     try:
         uri = ui.registry.get_model_version_download_uri(name, version)
-        store, prefix = resolve_uri(ui.ctx, uri)
-        rel = _join(prefix, "MLmodel")
-        if store.kind(rel) != "file":
-            return None
-        raw = b"".join(store.iter_bytes(rel))[: 1024 * 1024]
+        return model_summary(ui.ctx, uri, "")
     except (LabkeepException, OSError):
         return None
-
-    class _FakeRun:  # model_summary reads through a run; give it the version's root instead
-        class info:  # noqa: N801
-            artifact_uri = uri
-            run_id = ""
-
-    try:
-        yaml.safe_load(raw)
-    except yaml.YAMLError:
-        return {"error": "MLmodel is not valid YAML.", "flavors": [], "signature": None}
-    return model_summary(ui.ctx, _FakeRun, "")
 
 
 def version_page(ui: Ui, request: Request, name: str, version: str) -> Response:
