@@ -14,11 +14,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labkeep.exceptions import InvalidParameterValue, LabkeepException, ResourceDoesNotExist
+from labkeep.exceptions import InvalidParameterValue, LabkeepException
 from labkeep.genai.tracing.entities import (
     ARTIFACT_LOCATION_TAG,
     INFO_FINALIZED_METADATA,
-    SPANS_LOCATION_TAG,
     Assessment,
     Trace,
     TraceInfo,
@@ -229,10 +228,3 @@ def search_traces(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     if token:
         out["next_page_token"] = token
     return out
-
-
-def _require_spans_tag(info: TraceInfo) -> bool:
-    return info.tags.get(SPANS_LOCATION_TAG) == "TRACKING_STORE"
-
-
-__all__ = ["ResourceDoesNotExist"]
