@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from labkeep.entities import RunTag, ViewType
@@ -58,11 +59,20 @@ def create_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 
 def _local_roots(ctx: ApiContext) -> list[str]:
+    """The local directories a client-chosen artifact location may point into."""
+    from urllib.parse import unquote, urlparse
+
     roots = [ctx.artifact_root]
     settings = ctx.settings
-    if settings is not None and getattr(settings, "default_artifact_root", None):
-        roots.append(settings.default_artifact_root)
-    return [r for r in roots if r and "://" not in r]
+    if settings is not None:
+        roots.append(settings.resolved_default_artifact_root())
+    out = []
+    for root in roots:
+        if root and root.startswith("file://"):
+            root = unquote(urlparse(root).path)
+        if root and os.path.isabs(root):
+            out.append(root)
+    return out
 
 
 @inline
