@@ -64,7 +64,7 @@ def _local_roots(ctx: ApiContext) -> list[str]:
 
     roots = [ctx.artifact_root]
     settings = ctx.settings
-    if settings is not None:
+    if hasattr(settings, "resolved_default_artifact_root"):
         roots.append(settings.resolved_default_artifact_root())
     out = []
     for root in roots:
