@@ -33,6 +33,12 @@ def _finite(value: float, kind: int) -> float | None:
     return float(value)
 
 
+# Per bucket: min and max of the finite values, the largest step (or time) of a finite point, and
+# every point counted (NaN and infinities too, so the total needs no extra scan).
+_AGG = (
+    "MIN(CASE WHEN kind = 0 THEN value END), MAX(CASE WHEN kind = 0 THEN value END),"
+    " MAX(CASE WHEN kind = 0 THEN {col} END), COUNT(*)"
+)
 _LOCAL = threading.local()
 
 
@@ -100,13 +106,14 @@ def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_M
         count, last_ts = cur.execute(
             f"SELECT COUNT(*), MAX(ts) FROM metrics WHERE {where} AND step = ?", (run_id, key, hi_step)
         ).fetchone()
-        total = cur.execute(f"SELECT COUNT(*) FROM metrics WHERE {where}", (run_id, key)).fetchone()[0]
-        token = (int(total), int(hi_step), int(count), int(last_ts or 0))
         cache_key = (id(store), run_id, key, max_points)
         with _CACHE_LOCK:
             hit = _CACHE.get(cache_key)
-            if hit is not None and hit[0] == token:
-                _CACHE.move_to_end(cache_key)
+        if hit is not None:  # validating costs an index-only count; a first view skips it
+            total = cur.execute(f"SELECT COUNT(*) FROM metrics WHERE {where}", (run_id, key)).fetchone()[0]
+            if hit[0] == (int(total), int(hi_step), int(count), int(last_ts or 0)):
+                with _CACHE_LOCK:
+                    _CACHE.move_to_end(cache_key)
                 return dict(hit[1])
         lo_ts = hi_ts = 0
         if int(hi_step) - int(lo_step) < max_points // 3:
@@ -121,25 +128,25 @@ def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_M
             # SQLite sorts the whole series for a GROUP BY; one index range per bucket reads the
             # points in index order instead (about 2.5x less CPU at a million points)
             rows = []
-            agg = (
-                f"SELECT MIN(value), MAX(value), MAX(step), COUNT(*) FROM metrics WHERE {where} AND kind = 0"
-            )
+            agg = f"SELECT {_AGG.format(col='step')} FROM metrics WHERE {where}"
             for b in range((hi - lo) // width + 1):
                 start = lo + b * width
                 r = cur.execute(
                     f"{agg} AND step >= ? AND step < ?", (run_id, key, start, start + width)
                 ).fetchone()
                 if r[3]:
-                    rows.append((b, *r))
+                    rows.append((b, *r))  # (bucket, min, max, last finite step, points)
         else:
             div = "DIV" if db.dialect == "mysql" else "/"
             rows = cur.execute(
-                f"SELECT ({col} - ?) {div} ? AS b, MIN(value), MAX(value), MAX({col}), COUNT(*)"
-                f" FROM metrics WHERE {where} AND kind = 0 GROUP BY b ORDER BY b",
+                f"SELECT ({col} - ?) {div} ? AS b, {_AGG.format(col=col)}"
+                f" FROM metrics WHERE {where} GROUP BY b ORDER BY b",
                 (lo, width, run_id, key),
             ).fetchall()
         # the last point of each bucket: the row at the bucket's largest step (or ts)
         lasts: dict[int, tuple[int, int, float]] = {}
+        total = sum(int(r[4]) for r in rows)
+        rows = [r for r in rows if r[3] is not None]  # buckets holding only NaN/inf draw nothing
         ends = [int(r[3]) for r in rows]
         order = "step, ts" if by_step else "ts, step"
         for i in range(0, len(ends), 500):
@@ -161,6 +168,7 @@ def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_M
         mins.append(float(mn))
         maxs.append(float(mx))
     out.update(step=steps, ts=tss, value=values, min=mins, max=maxs, downsampled=True)
+    token = (int(total), int(hi_step), int(count), int(last_ts or 0))
     with _CACHE_LOCK:
         _CACHE[cache_key] = (token, dict(out))
         while len(_CACHE) > _CACHE_SIZE:
