@@ -8,6 +8,7 @@ A row whose model call raises is kept with its error message and left out of the
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -192,6 +193,7 @@ def evaluate(
     price_per_1k_output_tokens: float | None = None,
     run_id: str | None = None,
     table_artifact: str = "eval_results_table.json",
+    dataset_name: str | None = None,
     **_ignored: Any,
 ) -> EvaluationResult:
     """Run ``model`` on every row of ``data`` and log text metrics to the active run (or a new one).
@@ -350,6 +352,7 @@ def evaluate(
     table = pd.DataFrame(rows)
     with _RunScope(run_id) as scope:
         rid = _log_results(scope.run_id, agg, table, table_artifact)  # type: ignore[arg-type]
+        _log_dataset(scope.run_id, df, dataset_name, targets)  # type: ignore[arg-type]
     return EvaluationResult(
         metrics=agg,
         tables={"eval_results_table": table},
@@ -482,6 +485,26 @@ def _log_results(run_id: str, agg: dict[str, float], table: Any, artifact_file: 
     client.log_batch(run_id, metrics=[Metric(k, float(v), ts, 0) for k, v in agg.items()])
     client.log_table(run_id, _jsonable(table), artifact_file)
     return run_id
+
+
+def _log_dataset(run_id: str, df: Any, name: str | None, targets: str | None) -> None:
+    """Record the evaluation data as a run input (context ``evaluation``), as mlflow.evaluate does."""
+    import hashlib
+
+    from labkeep.client import Client
+    from labkeep.entities import Dataset, DatasetInput, InputTag
+
+    digest_src = df.to_json(orient="split", index=False, default_handler=str).encode()
+    schema = {"mlflow_colspec": [{"name": str(c), "type": str(df[c].dtype)} for c in df.columns]}
+    dataset = Dataset(
+        name=name or "evaluation_data",
+        digest=hashlib.sha256(digest_src).hexdigest()[:8],
+        source_type="code",
+        source=json.dumps({"rows": len(df), "targets": targets}),
+        schema=json.dumps(schema),
+        profile=json.dumps({"num_rows": len(df)}),
+    )
+    Client().log_inputs(run_id, [DatasetInput(dataset, [InputTag("mlflow.data.context", "evaluation")])])
 
 
 def _jsonable(table: Any) -> Any:

@@ -74,6 +74,9 @@ def test_evaluate_logs_metrics_table_and_keeps_failed_rows(tracking, tmp_path):
 
     logged = labkeep.get_run(run.info.run_id)
     assert logged.data.metrics["exact_match/v1"] == 0.5
+    (ds_input,) = logged.inputs.dataset_inputs
+    assert ds_input.dataset.name == "evaluation_data" and len(ds_input.dataset.digest) == 8
+    assert {t.key: t.value for t in ds_input.tags} == {"mlflow.data.context": "evaluation"}
     path = labkeep.Client().download_artifacts(
         run.info.run_id, "eval_results_table.json", str(tmp_path / "dl")
     )
