@@ -160,3 +160,37 @@ def test_trace_endpoints_reject_bad_input(server):
     assert r.status_code == 400
     r = httpx.patch(f"{url}/api/2.0/mlflow/traces/tr-missing/tags", json={"key": "a", "value": "b"})
     assert r.status_code == 404
+
+
+GENAI_EVAL = """
+import json, sys, mlflow
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment("official-genai-eval")
+from mlflow.genai.scorers import scorer
+
+@scorer
+def exact(outputs, expectations):
+    return outputs == expectations["expected_response"]
+
+data = [{"inputs": {"q": f"q{i}"}, "expectations": {"expected_response": "q1"}} for i in range(4)]
+r = mlflow.genai.evaluate(data=data, predict_fn=lambda q: q, scorers=[exact])
+traces = mlflow.search_traces(run_id=r.run_id, return_type="list")
+print("RESULT " + json.dumps({"metrics": {k: float(v) for k, v in r.metrics.items()}, "run_id": r.run_id,
+      "traces": len(traces), "names": sorted({a.name for t in traces for a in t.info.assessments})}))
+"""
+
+
+def test_official_client_genai_evaluate_lands_in_labkeep(server):
+    url, tmp = server
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "LABKEEP_"))}
+    env.update(MLFLOW_DISABLE_TELEMETRY="true", MLFLOW_GENAI_EVAL_MAX_WORKERS="1")
+    proc = subprocess.run(
+        [sys.executable, "-c", GENAI_EVAL, url], cwd=tmp, env=env, capture_output=True, text=True, timeout=240
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][7:])
+    assert out["metrics"]["exact/mean"] == 0.25 and out["traces"] == 4
+    assert out["names"] == ["exact", "expected_response"]
+    labkeep.set_tracking_uri(url)
+    assert labkeep.get_run(out["run_id"]).data.metrics["exact/mean"] == 0.25
+    assert len(labkeep.search_traces(experiment_ids=[labkeep.get_run(out["run_id"]).info.experiment_id])) == 4
