@@ -112,3 +112,20 @@ def test_runs_uri_to_a_model_stored_inside_the_run(tmp_path, classifier, iris_li
         labkeep.log_artifacts(str(tmp_path / "legacy"), "legacy_model")
     model = labkeep.pyfunc.load_model(f"runs:/{run.info.run_id}/legacy_model")
     assert list(model.predict(X)) == list(classifier.predict(X))
+
+
+def test_lightgbm_log_model_and_pyfunc(iris_like):
+    lgb = pytest.importorskip("lightgbm")
+    import labkeep.lightgbm
+
+    X, y = iris_like
+    booster = lgb.train(
+        {"verbose": -1, "objective": "regression", "min_data_in_leaf": 1}, lgb.Dataset(X, y), 3
+    )
+    with labkeep.start_run():
+        info = labkeep.lightgbm.log_model(booster, name="lgb", input_example=X.head(2))
+    assert info.flavors["lightgbm"]["data"] == "model.lgb"
+    assert info.flavors["python_function"]["loader_module"] == "mlflow.lightgbm"
+    expected = booster.predict(X).tolist()
+    assert labkeep.pyfunc.load_model(info.model_uri).predict(X).tolist() == expected
+    assert labkeep.lightgbm.load_model(info.model_uri).predict(X).tolist() == expected
