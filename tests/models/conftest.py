@@ -20,3 +20,9 @@ def classifier(iris_like):
 
     X, y = iris_like
     return LogisticRegression().fit(X, y)
+
+
+@pytest.fixture(autouse=True)
+def _private_skops_cache(monkeypatch, tmp_path_factory):
+    """Keep the skops load cache of these tests out of the user's ~/.cache."""
+    monkeypatch.setenv("LABKEEP_SKOPS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "skops-cache"))

@@ -84,3 +84,9 @@ def model_dirs(tmp_path_factory):
         input_example=(pd.DataFrame({"text": ["a", "b"]}), {"suffix": "!", "times": 1}),
     )
     return {"sklearn": sk, "custom": custom, "X": X, "clf": clf}
+
+
+@pytest.fixture(autouse=True)
+def _private_skops_cache(monkeypatch, tmp_path_factory):
+    """Keep the skops load cache of these tests out of the user's ~/.cache."""
+    monkeypatch.setenv("LABKEEP_SKOPS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "skops-cache"))
