@@ -64,7 +64,6 @@ _LAZY_SUBMODULES = {
     "pyfunc",
     "sklearn",
     "tracking",
-    "xgboost",
     "lightgbm",
     "openai",
 }

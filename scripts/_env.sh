@@ -2,6 +2,10 @@
 # Source it (". scripts/_env.sh"), then call the functions you need. Safe to re-run: each step
 # checks first and does nothing when the work is already done.
 
+# Write bytecode caches: with PYTHONDONTWRITEBYTECODE set, every process of the test suite
+# (servers, CLIs, training scripts) would recompile sklearn, pandas and mlflow from source.
+unset PYTHONDONTWRITEBYTECODE
+
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO_ROOT/.venv"
 VPY="$VENV/bin/python"
