@@ -21,14 +21,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0, prefix: str = "") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             out = proc.stdout.read().decode() if proc.stdout else ""
             raise RuntimeError(f"server exited with {proc.returncode}: {out}")
         try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
+            if httpx.get(url + prefix + "/health", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -37,7 +37,9 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> Non
 
 
 @contextmanager
-def running_server(args: list[str], cwd: str, env: dict[str, str] | None = None, port: int | None = None):
+def running_server(
+    args: list[str], cwd: str, env: dict[str, str] | None = None, port: int | None = None, prefix: str = ""
+):
     """Yield ``(url, proc)`` of a server started with ``args``; stop it with SIGTERM afterwards."""
     port = port or free_port()
     full_env = dict(os.environ)
@@ -52,7 +54,7 @@ def running_server(args: list[str], cwd: str, env: dict[str, str] | None = None,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, proc)
+        wait_healthy(url, proc, prefix=prefix)
         yield url, proc
     finally:
         if proc.poll() is None:

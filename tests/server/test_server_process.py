@@ -170,3 +170,42 @@ def test_keep_alive_requests_do_not_stall(tmp_path):
             assert s.post(f"{url}/api/2.0/mlflow/runs/log-metric", json=body).status_code == 200
             times.append(time.perf_counter() - t0)
         assert statistics.median(times[5:]) < 0.025, times
+
+
+def test_static_prefix_and_ui_command(tmp_path):
+    """``labkeep ui --static-prefix /lk``: every route moves below the prefix; clients follow it."""
+    import subprocess
+    import sys
+
+    from .helpers import free_port, wait_healthy
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from labkeep.cli.server import ui; ui()",
+            "--port",
+            str(port),
+            "--static-prefix",
+            "/lk",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, prefix="/lk")
+        store = _store(url + "/lk")
+        exp_id = store.create_experiment("prefixed")
+        assert store.get_experiment(exp_id).name == "prefixed"
+        assert (
+            httpx.get(f"{url}/api/2.0/mlflow/experiments/get", params={"experiment_id": exp_id}).status_code
+            == 404
+        )
+        assert httpx.get(f"{url}/lk/").status_code == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(15)
