@@ -6,7 +6,8 @@ A handler is a plain synchronous function::
         name = req.str("name", required=True)
         return {"registered_model": ctx.registry_store.get_registered_model(name).to_dict()}
 
-The framework (``labkeep.server.api.dispatch``) runs it in a worker thread, serialises the returned
+The framework (``labkeep.server.api.dispatch``) runs it in a worker thread (or, for handlers marked
+``@inline`` and an embedded SQLite store, directly on the event loop), serialises the returned
 dict as JSON (a returned Starlette ``Response`` is sent as is), turns a ``LabkeepException`` into
 ``{"error_code", "message"}`` with the matching HTTP status and any other exception into a 500 JSON
 body without a traceback (the traceback is logged server-side).
