@@ -91,6 +91,18 @@ def test_nested_runs_page_only_top_level_with_children(app_client):
     assert [c["run_name"] for c in j["rows"][0]["children"]] == ["kid"]
     flat = client.get(f"/experiments/{exp}.json", params={"nested": "0"}).json()
     assert sorted(r["run_name"] for r in flat["rows"]) == ["kid", "parent"]
+    # a big sweep: the page carries a bounded number of children and links to all of them
+    sweep = _run(store, exp, "sweep", 2000)
+    for i in range(60):
+        _run(store, exp, f"t{i}", 2001 + i, tags={"mlflow.parentRunId": sweep})
+    top = client.get(f"/experiments/{exp}.json").json()["rows"][0]
+    assert top["run_name"] == "sweep" and top["child_count"] == 60 and len(top["children"]) == 50
+    html = client.get(f"/experiments/{exp}").text
+    assert "all 60 child runs of sweep" in html
+    every = client.get(
+        f"/experiments/{exp}.json", params={"filter": top["children_filter"], "per": 100}
+    ).json()
+    assert len(every["rows"]) == 60 and every["total"] == 60
 
 
 def test_metric_series_downsampling_keeps_spikes(app_client, monkeypatch):

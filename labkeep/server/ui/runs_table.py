@@ -29,7 +29,7 @@ ATTR_SORTS = {
     "run_id": "attributes.run_id",
 }
 MAX_PER_PAGE = 1000
-MAX_CHILDREN = 1000
+MAX_CHILDREN_PER_PARENT = 50
 AUTO_COLUMNS = 8
 
 
@@ -238,24 +238,40 @@ def has_nested(store: Any, experiment_id: str) -> bool:
     return row is not None
 
 
-def children_of(store: Any, q: TableQuery, parent_ids: list[str]) -> dict[str, list[Run]]:
+def children_of(
+    store: Any, q: TableQuery, parent_ids: list[str]
+) -> tuple[dict[str, list[Run]], dict[str, int]]:
+    """(up to ``MAX_CHILDREN_PER_PARENT`` child runs per parent, number of children per parent).
+
+    Both come from the parent-tag index: a sweep parent with 100,000 children costs one counted
+    index range and one short one, not 100,000 rows in the page.
+    """
     if not parent_ids:
-        return {}
+        return {}, {}
     marks = ",".join("?" * len(parent_ids))
     hint = _tag_name_index_hint(store)
+    parent_of: dict[str, str] = {}
     with store.db.read() as cur:
-        rows = cur.execute(
-            f"SELECT run_id, value FROM tags{hint} WHERE name = ? AND value IN ({marks}) LIMIT {MAX_CHILDREN}",
-            [PARENT_TAG, *parent_ids],
-        ).fetchall()
-    parent_of = {r[0]: r[1] for r in rows}
+        counts = {
+            r[0]: int(r[1])
+            for r in cur.execute(
+                f"SELECT value, COUNT(*) FROM tags{hint} WHERE name = ? AND value IN ({marks}) GROUP BY value",
+                [PARENT_TAG, *parent_ids],
+            ).fetchall()
+        }
+        for parent in counts:
+            for (child,) in cur.execute(
+                f"SELECT run_id FROM tags{hint} WHERE name = ? AND value = ? LIMIT {MAX_CHILDREN_PER_PARENT}",
+                (PARENT_TAG, parent),
+            ).fetchall():
+                parent_of[child] = parent
     out: dict[str, list[Run]] = {}
     runs = _runs_by_ids(store, q, list(parent_of))
     runs.sort(key=lambda r: r.info.start_time or 0)
     for run in runs:
         if run.info.lifecycle_stage in LifecycleStage.for_view(q.view_type):
             out.setdefault(parent_of[run.info.run_id], []).append(run)
-    return out
+    return out, counts
 
 
 def distinct_keys(store: Any, experiment_id: str, sample: int = 2000) -> dict[str, list[str]]:
@@ -382,11 +398,15 @@ def runs_page(ui: Ui, request: Request, experiment_id: str) -> Response:
     except LabkeepException as exc:
         error = exc.message
     cols = q.cols if q.cols is not None else auto_columns(runs)
-    children = children_of(ui.store, q, [r.info.run_id for r in runs]) if nested and runs else {}
+    children, child_counts = (
+        children_of(ui.store, q, [r.info.run_id for r in runs]) if nested and runs else ({}, {})
+    )
     rows = []
     for r in runs:
         row = run_row(r, cols)
         row["children"] = [run_row(c, cols) for c in children.get(r.info.run_id, [])]
+        row["child_count"] = child_counts.get(r.info.run_id, 0)
+        row["children_filter"] = f"tags.{quote_key(PARENT_TAG)} = '{r.info.run_id}'"
         rows.append(row)
     if q.group and error is None:
         try:
