@@ -144,3 +144,20 @@ def test_official_mlflow_client_extra_flow(server, tmp_path):
     assert r["search_logged_models"] == ["model"]
     assert r["deleted_stage"] == "deleted" and r["restored_stage"] == "active" and r["resumed_metric"] == 1.0
     assert r["autolog"]["has_metrics"] is True and r["autolog"]["tags"] == "LinearRegression"
+
+
+def test_official_mlflow_client_full_flow_on_every_database(tmp_path, db_uri):
+    """The same §10 flow against a 2-worker server on each SQL backend (PostgreSQL, MariaDB too)."""
+    if db_uri.startswith("sqlite"):
+        pytest.skip("SQLite is covered by test_official_mlflow_client_full_flow")
+    srv = tmp_path / "server"
+    srv.mkdir()
+    args = ["--backend-store-uri", db_uri, "--workers", "2"]
+    with running_server(args, cwd=str(srv)) as (url, _proc):
+        r = run_flow("mlflow", url, tmp_path)
+    _assert_tracking(r, srv)
+    assert r["registered_versions"] == ["1", "2"] and r["aliases"] == {"champion": "1"}
+    assert r["v2"]["stage"] == "Staging" and r["v2"]["status"] == "READY"
+    p = r["predictions"]
+    assert p["alias"] == pytest.approx(p["original1"]) and p["version2"] == pytest.approx(p["original2"])
+    assert p["runs_uri"] == pytest.approx(p["original1"])
