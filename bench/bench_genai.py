@@ -8,6 +8,8 @@ Each side runs in a fresh subprocess in a new temporary directory with its defau
 
 * ``trace``: a ``@trace``-decorated no-op function called N times (one single-span trace per
   call); time per call including the store write (mlflow: async export, flushed at the end).
+  A second row runs labkeep with ``LABKEEP_ASYNC_TRACE_LOGGING=true`` (background batched
+  export, flushed before the clock stops), mlflow's default mode.
 * ``evaluate``: ``evaluate()`` of a trivial model (returns its input) over 1,000 rows with
   an exact-match metric and a target column (mlflow: ``mlflow.evaluate`` with the same metric
   via ``make_metric``; its built-in QA metrics need ``tiktoken`` encodings from the internet);
@@ -140,8 +142,8 @@ def _genai_evaluate(mlf, lib: str, n: int) -> float:
 
 
 # ====================================================================== driver side
-def _side(lib: str, workload: str, n: int) -> dict:
-    env = clean_env(MLFLOW_DISABLE_TELEMETRY="true", MLFLOW_GENAI_EVAL_MAX_WORKERS="1")
+def _side(lib: str, workload: str, n: int, **extra_env: str) -> dict:
+    env = clean_env(MLFLOW_DISABLE_TELEMETRY="true", MLFLOW_GENAI_EVAL_MAX_WORKERS="1", **extra_env)
     with temp_dir(f"genai-{lib}") as cwd:
         return run_json([__file__, "--worker", lib, workload, str(n)], cwd, env)
 
@@ -164,6 +166,17 @@ def main() -> None:
             "@trace no-op, per span (local store)",
             "s",
             lk,
+            ml,
+            target=TARGET,
+            notes={"calls_labkeep": sizes["trace_labkeep"], "calls_mlflow": sizes["trace_mlflow"]},
+        )
+    )
+    lk_async = _side("labkeep", "trace", sizes["trace_labkeep"], LABKEEP_ASYNC_TRACE_LOGGING="true")
+    measures.append(
+        Measure(
+            "@trace no-op, per span, both async export",
+            "s",
+            lk_async["seconds_per_call"],
             ml,
             target=TARGET,
             notes={"calls_labkeep": sizes["trace_labkeep"], "calls_mlflow": sizes["trace_mlflow"]},

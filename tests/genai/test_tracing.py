@@ -241,3 +241,42 @@ def test_span_status_accepts_names_and_rejects_others(tracking):
     with labkeep.start_span("t") as span:
         with pytest.raises(InvalidParameterValue, match="OK, ERROR or UNSET"):
             span.set_status("MAYBE")
+
+
+def test_async_export_batches_and_flushes_before_reads(tracking, monkeypatch):
+    monkeypatch.setenv("LABKEEP_ASYNC_TRACE_LOGGING", "true")
+
+    @labkeep.trace
+    def work(i):
+        return i
+
+    with labkeep.start_run() as run:
+        for i in range(300):
+            work(i)
+    traces = labkeep.search_traces(max_results=1000, return_type="list")  # flushes the queue first
+    assert sorted(t.data.spans[0].outputs for t in traces) == list(range(300))
+    assert {t.info.run_id for t in traces} == {run.info.run_id}
+    work("last")
+    assert labkeep.get_trace(labkeep.get_last_active_trace_id()).data.spans[0].outputs == "last"
+
+
+def test_async_export_survives_a_failing_batch(tracking, monkeypatch, caplog):
+    from labkeep.genai.tracing.entities import TraceInfo
+    from labkeep.genai.tracing.export import exporter
+
+    class BrokenStore:  # a store whose writes fail (e.g. the database went away)
+        def log_traces(self, items):
+            raise RuntimeError("database is gone")
+
+    monkeypatch.setenv("LABKEEP_ASYNC_TRACE_LOGGING", "true")
+
+    @labkeep.trace
+    def work():
+        return 1
+
+    with caplog.at_level("WARNING", logger="labkeep.tracing"):
+        exporter().submit(BrokenStore(), TraceInfo("tr-x", "0", 0), [])
+        labkeep.flush_trace_async_logging()
+        assert work() == 1
+        assert len(labkeep.search_traces()) == 1  # the exporter kept going
+    assert "could not store 1 trace(s): database is gone" in caplog.text

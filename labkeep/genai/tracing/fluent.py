@@ -410,9 +410,14 @@ def _export(root: LiveSpan) -> None:
     try:
         experiment_id, run_id = _target()
         info = build_trace_info(root, buf, experiment_id, run_id)
+        from labkeep.genai.tracing.export import async_enabled, exporter
         from labkeep.genai.tracing.store import get_trace_store
 
-        get_trace_store().log_trace(info, [s.to_dict() for s in buf.spans])
+        spans = [s.to_dict() for s in buf.spans]
+        if async_enabled():
+            exporter().submit(get_trace_store(), info, spans)
+        else:
+            get_trace_store().log_trace(info, spans)
     except Exception as exc:  # never break the traced code
         log.warning("labkeep could not store trace %s: %s", buf.request_id, exc)
         if os.environ.get("LABKEEP_TRACE_RAISE_ON_EXPORT_ERROR") == "1":
@@ -422,6 +427,7 @@ def _export(root: LiveSpan) -> None:
 # ---------------------------------------------------------------- reading back
 def get_trace(trace_id: str) -> Any:
     """The stored ``Trace`` (info + spans) with this id."""
+    _flush()
     from labkeep.genai.tracing.store import get_trace_store
 
     return get_trace_store().get_trace(trace_id)
@@ -455,6 +461,7 @@ def search_traces(
     if run_id:
         clause = f"metadata.`{SOURCE_RUN_METADATA}` = '{run_id}'"
         filter_string = f"{filter_string} AND {clause}" if filter_string else clause
+    _flush()
     store = get_trace_store()
     infos: list[TraceInfo] = []
     token = None
@@ -536,12 +543,14 @@ _DF_COLUMNS = [
 def set_trace_tag(trace_id: str, key: str, value: Any) -> None:
     from labkeep.genai.tracing.store import get_trace_store
 
+    _flush()
     get_trace_store().set_trace_tag(trace_id, key, value)
 
 
 def delete_trace_tag(trace_id: str, key: str) -> None:
     from labkeep.genai.tracing.store import get_trace_store
 
+    _flush()
     get_trace_store().delete_trace_tag(trace_id, key)
 
 
@@ -580,6 +589,7 @@ def _log_assessment(
     from labkeep.genai.tracing.entities import Assessment
     from labkeep.genai.tracing.store import get_trace_store
 
+    _flush()
     source_type, source_id = "HUMAN", _user()
     if isinstance(source, dict):
         source_type = str(source.get("source_type", source_type))
@@ -610,7 +620,14 @@ def _log_assessment(
 
 
 def flush_trace_async_logging(terminate: bool = False) -> None:
-    """Traces are written synchronously; kept for mlflow API compatibility."""
+    """Wait until traces queued for background export (``LABKEEP_ASYNC_TRACE_LOGGING``) are stored."""
+    _flush()
+
+
+def _flush() -> None:
+    from labkeep.genai.tracing.export import flush
+
+    flush()
 
 
 def _reset_for_tests() -> None:
