@@ -139,6 +139,7 @@ class HttpArtifactRepository(ArtifactRepository):
         progress = _Progress(f"Uploading {os.path.basename(local_file)}", size)
 
         def body() -> Iterator[bytes]:
+            progress.done = 0  # a retry starts the file again
             with open(local_file, "rb") as f:
                 while chunk := f.read(_CHUNK):
                     progress.update(len(chunk))
@@ -152,7 +153,7 @@ class HttpArtifactRepository(ArtifactRepository):
             with open(local_file, "rb") as f:
                 resp = self.rest.request("PUT", self._url_path(dest), content=f.read(), headers=headers)
         else:
-            resp = self.rest.request("PUT", self._url_path(dest), content=body(), headers=headers)
+            resp = self.rest.request("PUT", self._url_path(dest), content_factory=body, headers=headers)
         self._check(resp)
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:

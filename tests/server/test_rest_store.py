@@ -197,3 +197,35 @@ def test_auth_from_env(monkeypatch):
 def test_make_store_for_http_uri():
     store = make_store("http://127.0.0.1:1/")
     assert store.host_creds.host == "http://127.0.0.1:1"
+
+
+def test_streamed_upload_is_rebuilt_for_a_retry():
+    """A large artifact PUT answered 503 once is sent again whole (a stream can be read once only)."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    seen = []
+
+    async def put(request):
+        body = await request.body()
+        seen.append(len(body))
+        if len(seen) == 1:
+            return JSONResponse({"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"}, 503)
+        return Response(b"")
+
+    app = Starlette(routes=[Route("/api/2.0/mlflow-artifacts/artifacts/{p:path}", put, methods=["PUT"])])
+    client = _rest(app)
+    import os
+    import tempfile
+
+    from labkeep.artifacts.http import PROGRESS_MIN_BYTES, HttpArtifactRepository
+
+    repo = HttpArtifactRepository("http://testserver/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts")
+    repo.rest = client
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "big.bin")
+        with open(path, "wb") as f:
+            f.write(b"x" * (PROGRESS_MIN_BYTES + 10))
+        repo.log_artifact(path)
+    assert seen == [PROGRESS_MIN_BYTES + 10, PROGRESS_MIN_BYTES + 10]

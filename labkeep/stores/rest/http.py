@@ -166,12 +166,19 @@ class RestClient:
         self._client = None
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send with retries; returns the final response (any status)."""
+        """Send with retries; returns the final response (any status).
+
+        ``content_factory=callable`` (instead of ``content``) rebuilds a streamed body per attempt.
+        """
         url = self.creds.host + path
         headers = dict(self.creds.auth_headers())
         headers.update(kwargs.pop("headers", None) or {})
+        # A streamed body can be sent once only: ``content_factory`` makes a fresh one per attempt.
+        content_factory = kwargs.pop("content_factory", None)
         attempt = 0
         while True:
+            if content_factory is not None:
+                kwargs["content"] = content_factory()
             try:
                 resp = self.client.request(method, url, headers=headers, **kwargs)
             except httpx.TransportError as exc:
