@@ -59,7 +59,7 @@ def test_experiments_page_lists_counts_and_manages_experiments(ui_server, page):
 
 
 def _run_names(page):
-    return page.locator("#runs tbody tr.run:not([hidden]) td.name a").all_inner_texts()
+    return page.locator("#runs tbody tr.run:not([hidden]) td.name a:not(.toggle)").all_inner_texts()
 
 
 def test_runs_table_sorts_filters_and_shows_errors(ui_server, page):
@@ -101,10 +101,14 @@ def test_runs_table_nested_rows_column_picker_and_compare(ui_server, page):
     page.goto(f"{url}/experiments/{exp}")
     parent_row = page.locator(f"tr[data-run-id='{ids['parent_id']}']")
     children = page.locator(f"tr[data-parent='{ids['parent_id']}']")
-    assert children.count() == 2 and not children.first.is_visible()
-    parent_row.locator("button.toggle").click()
-    assert children.first.is_visible()
+    assert children.count() == 0  # fetched when the parent is expanded
+    assert parent_row.locator("a.toggle").inner_text() == "▸ 2"
+    parent_row.locator("a.toggle").click()
+    children.first.wait_for()
+    assert children.count() == 2 and children.first.is_visible()
     assert sorted(children.locator("td.name a").all_inner_texts()) == ["child-0", "child-1"]
+    parent_row.locator("a.toggle").click()  # collapse
+    assert not children.first.is_visible()
     # column picker: add the 'team' tag column; the choice lands in the URL
     page.click("#col-picker-btn")
     page.locator("#col-picker input[value='tags.team']").check()

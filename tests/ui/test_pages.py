@@ -87,8 +87,12 @@ def test_nested_runs_page_only_top_level_with_children(app_client):
     _run(store, exp, "kid", 1001, tags={"mlflow.parentRunId": parent})
     j = client.get(f"/experiments/{exp}.json").json()
     assert j["nested"] is True
-    assert [r["run_name"] for r in j["rows"]] == ["parent"]
-    assert [c["run_name"] for c in j["rows"][0]["children"]] == ["kid"]
+    assert [r["run_name"] for r in j["rows"]] == ["parent"] and j["rows"][0]["child_count"] == 1
+    as_json = {"Accept": "application/json"}
+    kids = client.get(
+        "/ui-api/children", params={"experiment_id": exp, "parent": parent}, headers=as_json
+    ).json()
+    assert [c["run_name"] for c in kids["rows"]] == ["kid"] and kids["total"] == 1
     flat = client.get(f"/experiments/{exp}.json", params={"nested": "0"}).json()
     assert sorted(r["run_name"] for r in flat["rows"]) == ["kid", "parent"]
     # a big sweep: the page carries a bounded number of children and links to all of them
@@ -96,9 +100,13 @@ def test_nested_runs_page_only_top_level_with_children(app_client):
     for i in range(60):
         _run(store, exp, f"t{i}", 2001 + i, tags={"mlflow.parentRunId": sweep})
     top = client.get(f"/experiments/{exp}.json").json()["rows"][0]
-    assert top["run_name"] == "sweep" and top["child_count"] == 60 and len(top["children"]) == 50
-    html = client.get(f"/experiments/{exp}").text
-    assert "all 60 child runs of sweep" in html
+    assert top["run_name"] == "sweep" and top["child_count"] == 60
+    kids = client.get(
+        "/ui-api/children", params={"experiment_id": exp, "parent": sweep}, headers=as_json
+    ).json()
+    assert len(kids["rows"]) == 50 and kids["total"] == 60
+    rows_html = client.get("/ui-api/children", params={"experiment_id": exp, "parent": sweep}).text
+    assert rows_html.count('class="run child"') == 50 and "all 60 child runs" in rows_html
     every = client.get(
         f"/experiments/{exp}.json", params={"filter": top["children_filter"], "per": 100}
     ).json()

@@ -86,6 +86,7 @@ def build_routes(ctx: Any, prefix: str) -> list[Any]:
         post("/models/{name}/versions/{version}/action", models.version_action),
         get("/ui-api/columns", runs_table.columns_api),
         get("/ui-api/run-count", runs_table.count_api),
+        get("/ui-api/children", runs_table.children_api),
         get("/ui-api/metric-series", run_page.series_api),
         get("/ui-api/artifacts", run_page.artifacts_api),
         get("/ui-api/artifact-preview", run_page.preview_api),

@@ -238,40 +238,44 @@ def has_nested(store: Any, experiment_id: str) -> bool:
     return row is not None
 
 
-def children_of(
-    store: Any, q: TableQuery, parent_ids: list[str]
-) -> tuple[dict[str, list[Run]], dict[str, int]]:
-    """(up to ``MAX_CHILDREN_PER_PARENT`` child runs per parent, number of children per parent).
-
-    Both come from the parent-tag index: a sweep parent with 100,000 children costs one counted
-    index range and one short one, not 100,000 rows in the page.
-    """
+def child_counts(store: Any, parent_ids: list[str]) -> dict[str, int]:
+    """Number of child runs per parent, from the parent-tag index (no run rows are read)."""
     if not parent_ids:
-        return {}, {}
+        return {}
     marks = ",".join("?" * len(parent_ids))
-    hint = _tag_name_index_hint(store)
-    parent_of: dict[str, str] = {}
     with store.db.read() as cur:
-        counts = {
+        return {
             r[0]: int(r[1])
             for r in cur.execute(
-                f"SELECT value, COUNT(*) FROM tags{hint} WHERE name = ? AND value IN ({marks}) GROUP BY value",
+                f"SELECT value, COUNT(*) FROM tags{_tag_name_index_hint(store)} WHERE name = ? AND value IN ({marks})"
+                " GROUP BY value",
                 [PARENT_TAG, *parent_ids],
             ).fetchall()
         }
-        for parent in counts:
-            for (child,) in cur.execute(
-                f"SELECT run_id FROM tags{hint} WHERE name = ? AND value = ? LIMIT {MAX_CHILDREN_PER_PARENT}",
-                (PARENT_TAG, parent),
-            ).fetchall():
-                parent_of[child] = parent
-    out: dict[str, list[Run]] = {}
-    runs = _runs_by_ids(store, q, list(parent_of))
+
+
+def children_of(store: Any, q: TableQuery, parent_id: str) -> list[Run]:
+    """Up to ``MAX_CHILDREN_PER_PARENT`` child runs of one parent, oldest first.
+
+    Loaded when the user expands a parent (``/ui-api/children``): a sweep parent with 100,000
+    children costs one short index range, and the page itself carries only the counts.
+    """
+    with store.db.read() as cur:
+        ids = [
+            r[0]
+            for r in cur.execute(
+                f"SELECT run_id FROM tags{_tag_name_index_hint(store)} WHERE name = ? AND value = ?"
+                f" LIMIT {MAX_CHILDREN_PER_PARENT}",
+                (PARENT_TAG, parent_id),
+            ).fetchall()
+        ]
+    runs = [
+        r
+        for r in _runs_by_ids(store, q, ids)
+        if r.info.lifecycle_stage in LifecycleStage.for_view(q.view_type)
+    ]
     runs.sort(key=lambda r: r.info.start_time or 0)
-    for run in runs:
-        if run.info.lifecycle_stage in LifecycleStage.for_view(q.view_type):
-            out.setdefault(parent_of[run.info.run_id], []).append(run)
-    return out, counts
+    return runs
 
 
 def distinct_keys(store: Any, experiment_id: str, sample: int = 2000) -> dict[str, list[str]]:
@@ -398,15 +402,16 @@ def runs_page(ui: Ui, request: Request, experiment_id: str) -> Response:
     except LabkeepException as exc:
         error = exc.message
     cols = q.cols if q.cols is not None else auto_columns(runs)
-    children, child_counts = (
-        children_of(ui.store, q, [r.info.run_id for r in runs]) if nested and runs else ({}, {})
-    )
+    counts = child_counts(ui.store, [r.info.run_id for r in runs]) if nested and runs else {}
     rows = []
     for r in runs:
         row = run_row(r, cols)
-        row["children"] = [run_row(c, cols) for c in children.get(r.info.run_id, [])]
-        row["child_count"] = child_counts.get(r.info.run_id, 0)
-        row["children_filter"] = f"tags.{quote_key(PARENT_TAG)} = '{r.info.run_id}'"
+        row["child_count"] = counts.get(r.info.run_id, 0)
+        row["children_filter"] = _children_filter(r.info.run_id)
+        row["children_url"] = ui.url(
+            f"/experiments/{experiment_id}",
+            **{**q.state(), "filter": row["children_filter"], "page": 1, "group": ""},
+        )
         rows.append(row)
     if q.group and error is None:
         try:
@@ -431,6 +436,28 @@ def runs_page(ui: Ui, request: Request, experiment_id: str) -> Response:
     data["count_url"] = ui.url("/ui-api/run-count", experiment_id=experiment_id, **state)
     data["sortable"] = ["run_name", "status", "start_time", "duration", "user_id"]
     return ui.page(request, "runs.html", data)
+
+
+def _children_filter(parent_id: str) -> str:
+    return f"tags.{quote_key(PARENT_TAG)} = {quote_value(parent_id)}"
+
+
+def children_api(ui: Ui, request: Request) -> Response:
+    """The rows of one parent's child runs: HTML ``<tr>``s for the table, or JSON."""
+    exp_id = request.query_params.get("experiment_id", "")
+    parent = request.query_params.get("parent", "")
+    ui.store.get_experiment(exp_id)
+    q = TableQuery.from_request(request, exp_id)
+    cols = q.cols or []
+    rows = [run_row(c, cols) for c in children_of(ui.store, q, parent)]
+    total = child_counts(ui.store, [parent]).get(parent, 0)
+    if wants_json(request):
+        from labkeep.server.ui.common import json_response
+
+        return json_response({"rows": rows, "total": total})
+    all_url = ui.url(f"/experiments/{exp_id}", **{**q.state(), "filter": _children_filter(parent), "page": 1})
+    data = {"children": rows, "total": total, "parent": parent, "columns": cols, "all_url": all_url}
+    return ui.render("_children.html", data)
 
 
 def count_api(ui: Ui, request: Request) -> Response:

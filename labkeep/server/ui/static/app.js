@@ -47,12 +47,27 @@
       $$("tr.run:not([hidden]) input.pick").forEach(function (c) { c.checked = all.checked; }); refresh();
     });
     compareBtn.addEventListener("click", function () { location.href = P + "/compare?runs=" + picked().join(","); });
-    $$("button.toggle").forEach(function (b) {
-      b.addEventListener("click", function () {
-        var open = b.getAttribute("aria-expanded") !== "true";
-        b.setAttribute("aria-expanded", open ? "true" : "false");
-        b.textContent = (open ? "▾ " : "▸ ") + b.textContent.slice(2);
-        $$('tr[data-parent="' + CSS.escape(b.getAttribute("data-toggle")) + '"]').forEach(function (r) { r.hidden = !open; });
+    // a parent's children are fetched (as server-rendered rows) the first time it is expanded
+    var colsInput = $("#cols-input");
+    $$("a.toggle").forEach(function (b) {
+      b.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        var id = b.getAttribute("data-toggle"), open = b.getAttribute("aria-expanded") !== "true";
+        var rows = function () { return $$('tr[data-parent="' + CSS.escape(id) + '"]'); };
+        var show = function () {
+          b.setAttribute("aria-expanded", open ? "true" : "false");
+          b.textContent = (open ? "▾ " : "▸ ") + b.textContent.slice(2);
+          rows().forEach(function (r) { r.hidden = !open; });
+        };
+        if (!open || b.getAttribute("data-loaded")) { show(); return; }
+        var url = P + "/ui-api/children?" + qs({
+          experiment_id: runsTable.getAttribute("data-experiment"), parent: id, cols: colsInput ? colsInput.value : "",
+        });
+        fetch(url, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
+          b.closest("tr").insertAdjacentHTML("afterend", html);  // server-rendered, autoescaped rows
+          b.setAttribute("data-loaded", "1");
+          show();
+        });
       });
     });
     refresh();
