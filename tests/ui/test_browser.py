@@ -345,3 +345,25 @@ def test_hostile_strings_render_as_text_everywhere(ui_server, page):
     _no_script_ran(page)
     assert HOSTILE in page.locator("#description").inner_text()
     assert page.js_errors == []
+
+
+def test_every_page_loads_without_script_errors(ui_server, page):
+    url, ids, _ = ui_server
+    exp = ids["experiment_id"]
+    for path in (
+        "/",
+        f"/experiments/{exp}",
+        f"/experiments/{exp}?group=params.optimizer&cols=metrics.loss",
+        f"/runs/{ids['run_ids'][0]}",
+        f"/runs/{ids['long_run_id']}",
+        f"/compare?runs={','.join(ids['run_ids'])}",
+        "/models",
+        "/models/demo-model",
+        "/models/demo-model/versions/2",
+        "/runs/" + "0" * 32,  # an error page
+    ):
+        page.goto(url + path)
+        page.wait_for_load_state("networkidle")
+        assert page.locator("header.top .brand").inner_text() == "labkeep", path
+    assert page.js_errors == []
+    assert page.locator("#page-error").inner_text().startswith("Run with id=")
