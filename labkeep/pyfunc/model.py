@@ -145,7 +145,7 @@ def _local_artifact(uri: str, model_dir: str) -> str:
         from labkeep.artifacts import download_artifacts
         from labkeep.models.uris import resolve_artifact_uri
 
-        return download_artifacts(resolve_artifact_uri(uri), tempfile.mkdtemp(prefix="labkeep-artifact-"))
+        return download_artifacts(resolve_artifact_uri(uri), dst_path=tempfile.mkdtemp(prefix="labkeep-artifact-"))
     if not os.path.exists(uri):
         raise InvalidParameterValue(f"Artifact {uri!r} does not exist.")
     return uri
