@@ -31,10 +31,7 @@ from labkeep.entities import (
     ViewType,
 )
 from labkeep.exceptions import InvalidParameterValue
-
 from labkeep.registry_client import RegistryClientMixin
-
-
 from labkeep.utils import validation as v
 from labkeep.utils.clock import now_ms
 
