@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
+from aio import run_coroutine
 
 import labkeep
 
@@ -58,7 +57,7 @@ def test_async_client_and_errors_and_disable(tracking, fake_llm, autolog):
     async def go():
         return await aclient.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
 
-    assert asyncio.run(go()).choices[0].message.content == "echo: hi"
+    assert run_coroutine(go()).choices[0].message.content == "echo: hi"
     span = labkeep.get_trace(labkeep.get_last_active_trace_id()).data.spans[0]
     assert span.name == "ChatCompletion" and "mlflow.llm.cost" not in span.attributes  # no price for "m"
 

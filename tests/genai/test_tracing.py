@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from aio import run_coroutine
 
 import labkeep
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
@@ -65,7 +66,7 @@ def test_async_and_generator_functions(tracking):
     async def outer(x):
         return await inner(x) + 1
 
-    assert asyncio.run(outer(4)) == 9
+    assert run_coroutine(outer(4)) == 9
     trace = labkeep.get_trace(labkeep.get_last_active_trace_id())
     names = {s.name: s for s in trace.data.spans}
     assert names["inner"].parent_id == names["outer"].span_id

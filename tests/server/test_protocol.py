@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+from aio import run_coroutine
+
 from labkeep.server.protocol import _CoalescingTransport
 
 
@@ -44,4 +46,4 @@ def test_head_and_body_leave_in_one_write():
         assert raw.writes[-1] == b"last" and raw.closed
         assert t.get_extra_info("peername") == ("127.0.0.1", 1)
 
-    asyncio.run(main())
+    run_coroutine(main())

@@ -109,42 +109,61 @@ class SQLiteDatabase(Database):
         self._lock = threading.RLock()
         self._conn: Any = None
         self._pid = -1
+        self._local = threading.local()  # per-thread read connection; "inside a write" flag
         self._stats_checked_at = -1e9
 
-    def _connection(self) -> Any:
-        if self._conn is None or self._pid != os.getpid():
-            import sqlite3
+    def _open(self) -> Any:
+        import sqlite3
 
-            conn = sqlite3.connect(
-                self.path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-            # WAL lets readers work while one writer commits; it persists in the file once set.
-            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            # WAL commits survive a killed process; NORMAL skips the fsync per commit.
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA case_sensitive_like = ON")
-            conn.execute("PRAGMA foreign_keys = OFF")
-            self._conn = conn
+        conn = sqlite3.connect(
+            self.path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        # WAL lets readers work while one writer commits; it persists in the file once set.
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        # WAL commits survive a killed process; NORMAL skips the fsync per commit.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA case_sensitive_like = ON")
+        conn.execute("PRAGMA foreign_keys = OFF")
+        return conn
+
+    def _connection(self) -> Any:
+        """The process's write connection (writes are serialized by ``self._lock``)."""
+        if self._conn is None or self._pid != os.getpid():
+            self._conn = self._open()
             self._pid = os.getpid()
         return self._conn
 
+    def _reader(self) -> Any:
+        """This thread's read connection: a long read never holds up writers or other readers."""
+        local = self._local
+        if getattr(local, "conn", None) is None or local.pid != os.getpid():
+            local.conn = self._open()
+            local.pid = os.getpid()
+        return local.conn
+
     @contextmanager
     def read(self) -> Iterator[Cursor]:
-        with self._lock:
-            yield Cursor(self._connection().cursor(), False)
+        if getattr(self._local, "in_write", False):
+            # Inside a write transaction on this thread: read through it to see its own changes.
+            yield Cursor(self._conn.cursor(), False)
+            return
+        yield Cursor(self._reader().cursor(), False)
 
     @contextmanager
     def write(self) -> Iterator[Cursor]:
         with self._lock:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
+            self._local.in_write = True
             try:
                 yield Cursor(conn.cursor(), False)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._local.in_write = False
             conn.execute("COMMIT")
 
     def refresh_statistics(self) -> None:
@@ -179,6 +198,10 @@ class SQLiteDatabase(Database):
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None
+        reader = getattr(self._local, "conn", None)
+        if reader is not None and self._local.pid == os.getpid():
+            reader.close()
+        self._local.conn = None
 
 
 class SqlAlchemyDatabase(Database):
