@@ -53,6 +53,12 @@ def _options(func):
         click.option(
             "--cors-allowed-origins", default=None, help="Comma-separated origins allowed for CORS requests."
         ),
+        click.option(
+            "--registry-stages",
+            default=None,
+            help="Comma-separated model version stages, e.g. 'Dev,QA,Staging,Production,Archived' "
+            "(default: None,Staging,Production,Archived; sets LABKEEP_REGISTRY_STAGES).",
+        ),
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -78,6 +84,15 @@ def _run(**kw) -> None:
         raise click.UsageError("--static-prefix must start with '/'.")
     if kw["workers"] < 1:
         raise click.UsageError("--workers must be at least 1.")
+    if kw["registry_stages"]:
+        from labkeep.exceptions import LabkeepException
+        from labkeep.stores.registry_stages import STAGES_ENV, parse_stages
+
+        try:
+            parse_stages(kw["registry_stages"])
+        except LabkeepException as exc:
+            raise click.UsageError(exc.message) from None
+        os.environ[STAGES_ENV] = kw["registry_stages"]  # read by every worker process
     settings = ServerSettings(
         backend_store_uri=backend,
         registry_store_uri=kw["registry_store_uri"],
