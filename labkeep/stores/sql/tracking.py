@@ -111,18 +111,32 @@ def _metric_row(run_id: str, m: Metric) -> tuple:
     return (run_id, m.key, step, ts, stored, kind, m.model_id, m.dataset_name, m.dataset_digest)
 
 
+_METRIC_FIELDS = ("key", "value", "timestamp", "step", "model_id", "dataset_name", "dataset_digest", "run_id")
+_new_object = object.__new__
+
+
 def _metric_from_row(row: tuple, run_id: str | None = None) -> Metric:
+    """A Metric from a ``_METRIC_COLUMNS`` row (hot path: reading runs and histories)."""
     name, value, kind, ts, step, model_id, dataset_name, dataset_digest = row
-    return Metric(
-        key=name,
-        value=v.decode_metric_value(float(value), int(kind)),
-        timestamp=int(ts),
-        step=int(step),
-        model_id=model_id,
-        dataset_name=dataset_name,
-        dataset_digest=dataset_digest,
-        run_id=run_id,
+    metric = _new_object(Metric)
+    # Filling __dict__ directly is ~2x faster than the frozen dataclass __init__ for 100k+ rows.
+    metric.__dict__.update(
+        zip(
+            _METRIC_FIELDS,
+            (
+                name,
+                float(value) if kind == 0 else v.decode_metric_value(float(value), int(kind)),
+                int(ts),
+                int(step),
+                model_id,
+                dataset_name,
+                dataset_digest,
+                run_id,
+            ),
+            strict=True,
+        )
     )
+    return metric
 
 
 class SqlTrackingStore(TrackingStore):
@@ -447,7 +461,9 @@ class SqlTrackingStore(TrackingStore):
                     lifecycle_stage=r[8],
                 )
             for r in cur.execute(
-                f"SELECT run_id, {_METRIC_COLUMNS} FROM latest_metrics WHERE run_id IN ({marks})", chunk
+                f"SELECT run_id, {_METRIC_COLUMNS} FROM latest_metrics WHERE run_id IN ({marks})"
+                " ORDER BY run_id, name",
+                chunk,
             ).fetchall():
                 metrics.setdefault(r[0], []).append(_metric_from_row(r[1:]))
             for r in cur.execute(
@@ -474,11 +490,12 @@ class SqlTrackingStore(TrackingStore):
                     model_out.setdefault(r[0], []).append(LoggedModelOutput(r[1], int(r[3])))
         runs: dict[str, Run] = {}
         for run_id, info in infos.items():
-            metric_objs = sorted(metrics.get(run_id, []), key=lambda m: m.key)
             runs[run_id] = Run(
                 info=info,
                 data=RunData(
-                    metric_objs=metric_objs, params=params.get(run_id, {}), tags=tags.get(run_id, {})
+                    metric_objs=metrics.get(run_id, []),
+                    params=params.get(run_id, {}),
+                    tags=tags.get(run_id, {}),
                 ),
                 inputs=RunInputs(datasets.get(run_id, []), model_in.get(run_id, [])),
                 outputs=RunOutputs(model_out.get(run_id, [])),
@@ -681,12 +698,7 @@ class SqlTrackingStore(TrackingStore):
 
             rows = rows[: int(max_results)]
             token = search.make_page_token(offset + int(max_results))
-        decode = v.decode_metric_value
-        metrics = [
-            Metric(name, decode(float(value), kind), int(ts), int(step), model_id, ds_name, ds_digest, run_id)
-            for name, value, kind, ts, step, model_id, ds_name, ds_digest in rows
-        ]
-        return PagedList(metrics, token)
+        return PagedList([_metric_from_row(row, run_id) for row in rows], token)
 
     def get_metric_history_bulk(
         self, run_ids: Sequence[str], metric_key: str, max_results: int = 25000
