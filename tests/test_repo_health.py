@@ -169,3 +169,12 @@ def test_tutorial_runs_end_to_end_and_is_readable_with_the_cli(tmp_path):
     assert listed.returncode == 0, listed.stderr
     for name in ("linreg-intercept-False", "linreg-intercept-True", "evaluation"):
         assert name in listed.stdout, listed.stdout
+
+
+def test_readme_lists_every_install_extra():
+    tomllib = pytest.importorskip("tomllib")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    install = _section(_readme(), "Quick start")
+    line = install[install.index("pip install -e .") :]
+    missing = [name for name in extras if f"`{name}`" not in line]
+    assert not missing, f"extras missing from the README's install line: {missing}"
