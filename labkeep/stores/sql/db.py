@@ -124,6 +124,9 @@ class SQLiteDatabase(Database):
             conn.execute("PRAGMA journal_mode = WAL")
         # WAL commits survive a killed process; NORMAL skips the fsync per commit.
         conn.execute("PRAGMA synchronous = NORMAL")
+        # Checkpoint (copy the WAL into the database file) every ~40 MB instead of every 4 MB:
+        # bulk metric logging spends a fifth of its time in checkpoints at the default.
+        conn.execute("PRAGMA wal_autocheckpoint = 10000")
         conn.execute("PRAGMA case_sensitive_like = ON")
         conn.execute("PRAGMA foreign_keys = OFF")
         return conn
