@@ -56,6 +56,7 @@ class Client(RegistryClientMixin):
         else:
             self._registry_uri = config.get_registry_uri()
         self._artifact_uris: dict[str, str] = {}
+        self._store_cache: tuple[int, Any] | None = None
 
     @property
     def tracking_uri(self) -> str:
@@ -63,9 +64,14 @@ class Client(RegistryClientMixin):
 
     @property
     def _tracking_store(self) -> Any:
+        cached = self._store_cache
+        if cached is not None and cached[0] == os.getpid():
+            return cached[1]
         from labkeep.stores import get_tracking_store
 
-        return get_tracking_store(self._tracking_uri)
+        store = get_tracking_store(self._tracking_uri)
+        self._store_cache = (os.getpid(), store)
+        return store
 
     @property
     def _registry_store(self) -> Any:

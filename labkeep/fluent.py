@@ -47,11 +47,23 @@ def _stack() -> list[ActiveRun]:
     return stack
 
 
+_URI_ENV_VARS = ("LABKEEP_TRACKING_URI", "MLFLOW_TRACKING_URI", "LABKEEP_REGISTRY_URI", "MLFLOW_REGISTRY_URI")
+
+
 def _client() -> Client:
-    key = (config.get_tracking_uri(), config.get_registry_uri(), os.getpid())
+    # Keyed by what the URIs are computed from (cheap to read), not by the normalized URIs:
+    # resolving them costs more than a whole log_metric transaction.
+    environ = os.environ
+    key = (
+        config._tracking_uri,
+        config._registry_uri,
+        *[environ.get(name) for name in _URI_ENV_VARS],
+        os.getcwd(),
+        os.getpid(),
+    )
     client = _client_cache.get(key)
     if client is None:
-        client = _client_cache[key] = Client(key[0], key[1])
+        client = _client_cache[key] = Client(config.get_tracking_uri(), config.get_registry_uri())
     return client
 
 

@@ -14,9 +14,8 @@ def get_tracking_store(uri: str | None = None, artifact_root: str | None = None)
     from labkeep import config, plugins
 
     uri = config.normalize_store_uri(uri) if uri else config.get_tracking_uri()
-    factory = plugins.tracking_store_factory(uri)
     args = (uri,) if artifact_root is None else (uri, artifact_root)
-    return _cached(("tracking", uri, artifact_root), lambda: factory(*args))
+    return _cached(("tracking", uri, artifact_root), lambda: plugins.tracking_store_factory(uri)(*args))
 
 
 def get_registry_store(uri: str | None = None) -> Any:
