@@ -23,6 +23,31 @@ from typing import Any
 from labkeep.exceptions import InvalidParameterValue
 
 SQLITE_BUSY_TIMEOUT_S = 120.0
+IN_LIST_CHUNK = 500  # ids per IN (...) list: well under every driver's parameter limit
+
+
+def chunks(items: Sequence[Any], size: int = IN_LIST_CHUNK) -> Iterator[Sequence[Any]]:
+    """``items`` in slices of ``size`` (for IN lists)."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def placeholders(n: int) -> str:
+    """``?, ?, …`` with ``n`` marks."""
+    return ", ".join("?" * n)
+
+
+def upsert_sql(dialect: str, table: str, keys: tuple[str, ...], cols: tuple[str, ...]) -> str:
+    """INSERT … that overwrites ``cols`` when the row with ``keys`` exists."""
+    all_cols = keys + cols
+    base = f"INSERT INTO {table} ({', '.join(all_cols)}) VALUES ({placeholders(len(all_cols))})"
+    if dialect == "mysql":
+        return base + " ON DUPLICATE KEY UPDATE " + ", ".join(f"{c} = VALUES({c})" for c in cols)
+    return (
+        base
+        + f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in cols)
+    )
 
 
 class Cursor:

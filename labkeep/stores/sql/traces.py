@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
@@ -19,35 +19,16 @@ from labkeep.genai.tracing.entities import (
     Trace,
     TraceInfo,
 )
-from labkeep.stores.sql.db import Database, open_database
+from labkeep.stores.sql.db import IN_LIST_CHUNK, Database, open_database
+from labkeep.stores.sql.db import chunks as _chunks
+from labkeep.stores.sql.db import placeholders as _marks
+from labkeep.stores.sql.db import upsert_sql as _upsert
 from labkeep.utils.clock import now_ms
 
 TAG_KEY_MAX = 250
 TAG_VALUE_MAX = 8000
 SEARCH_TRACES_DEFAULT_MAX_RESULTS = 100
 SEARCH_TRACES_MAX_RESULTS = 50_000
-_CHUNK = 500
-
-
-def _upsert(dialect: str, table: str, keys: tuple[str, ...], cols: tuple[str, ...]) -> str:
-    all_cols = keys + cols
-    base = f"INSERT INTO {table} ({', '.join(all_cols)}) VALUES ({', '.join('?' * len(all_cols))})"
-    if dialect == "mysql":
-        return base + " ON DUPLICATE KEY UPDATE " + ", ".join(f"{c} = VALUES({c})" for c in cols)
-    return (
-        base
-        + f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in cols)
-    )
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def _marks(n: int) -> str:
-    return ", ".join("?" * n)
 
 
 def _check_tag(key: str, value: Any) -> tuple[str, str]:
@@ -452,7 +433,7 @@ class SqlTraceStore:
         if not exp_ids:
             return [], None
         sql_order = _SQL_ORDER.get(tuple(order))
-        if not clauses and sql_order is not None and len(exp_ids) <= _CHUNK:
+        if not clauses and sql_order is not None and len(exp_ids) <= IN_LIST_CHUNK:
             # the common case (listing, paging): one indexed query for just this page
             with self.db.read() as cur:
                 rows = cur.execute(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from labkeep.entities import (
@@ -42,6 +42,9 @@ from labkeep.stores.base import (
     TrackingStore,
 )
 from labkeep.stores.sql.db import Cursor, Database, open_database
+from labkeep.stores.sql.db import chunks as _chunks
+from labkeep.stores.sql.db import placeholders as _marks
+from labkeep.stores.sql.db import upsert_sql as _upsert_sql
 from labkeep.stores.sql.migrate import ensure_schema
 from labkeep.utils import validation as v
 from labkeep.utils.clock import now_ms
@@ -49,7 +52,6 @@ from labkeep.utils.names import generate_run_name
 
 RUN_NAME_TAG = "mlflow.runName"
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"
-_CHUNK = 500  # ids per IN (...) list
 
 _RUN_COLUMNS = (
     "run_id, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage"
@@ -82,28 +84,6 @@ _METRIC_INSERT = (
     "INSERT INTO metrics (run_id, name, step, ts, value, kind, model_id, dataset_name, dataset_digest)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-def _upsert_sql(dialect: str, table: str, keys: tuple[str, ...], cols: tuple[str, ...]) -> str:
-    """INSERT … that overwrites ``cols`` when the row with ``keys`` exists."""
-    all_cols = keys + cols
-    base = f"INSERT INTO {table} ({', '.join(all_cols)}) VALUES ({', '.join('?' * len(all_cols))})"
-    if dialect == "mysql":
-        return base + " ON DUPLICATE KEY UPDATE " + ", ".join(f"{c} = VALUES({c})" for c in cols)
-    return (
-        base
-        + f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in cols)
-    )
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def _marks(n: int) -> str:
-    return ", ".join("?" * n)
 
 
 def _metric_row(run_id: str, m: Metric) -> tuple:
