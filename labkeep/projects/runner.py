@@ -200,12 +200,20 @@ class _Supervisor:
 def _pump(fd: int, stream: Any, log: Any, lock: threading.Lock, echo: bool) -> None:
     """Read ``fd`` until EOF, appending each chunk to ``log`` and (if ``echo``) to ``stream``."""
     out = getattr(stream, "buffer", None)
+    pending = b""  # the log gets whole lines, so stdout and stderr never merge mid-line
     while True:
         chunk = os.read(fd, 65536)
         if not chunk:
+            if pending:
+                with lock:
+                    log.write(pending)
             return
-        with lock:
-            log.write(chunk)
+        pending += chunk
+        cut = pending.rfind(b"\n") + 1
+        if cut:
+            with lock:
+                log.write(pending[:cut])
+            pending = pending[cut:]
         if echo:
             try:
                 if out is not None:
