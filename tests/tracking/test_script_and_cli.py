@@ -113,3 +113,15 @@ def test_db_upgrade_creates_schema(tmp_path):
     assert f"to {SCHEMA_HEAD}" in out.stdout
     again = labkeep_cli("db", "upgrade", f"sqlite:///{target}", cwd=tmp_path)
     assert "already" in again.stdout
+
+
+def test_unreachable_or_missing_database_is_one_line(tmp_path, free_port):
+    for uri in (
+        f"postgresql://postgres:secret@127.0.0.1:{free_port}/nope",
+        f"sqlite:///{tmp_path}/no/such/folder/x.db",
+        "mysql+pymysql://root@127.0.0.1:3306/lk_does_not_exist",
+    ):
+        out = labkeep_cli("runs", "list", "--tracking-uri", uri, cwd=tmp_path)
+        assert out.returncode == 1, uri
+        assert "TEMPORARILY_UNAVAILABLE" in out.stderr and "Cannot open the database" in out.stderr
+        assert "Traceback" not in out.stderr and "secret" not in out.stderr

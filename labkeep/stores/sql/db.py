@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from labkeep.exceptions import InvalidParameterValue
+from labkeep.exceptions import InvalidParameterValue, TemporarilyUnavailable
 
 SQLITE_BUSY_TIMEOUT_S = 120.0
 IN_LIST_CHUNK = 500  # ids per IN (...) list: well under every driver's parameter limit
@@ -47,6 +47,17 @@ def upsert_sql(dialect: str, table: str, keys: tuple[str, ...], cols: tuple[str,
         base
         + f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in cols)
+    )
+
+
+def _unreachable(uri: str, exc: BaseException) -> TemporarilyUnavailable:
+    """The one error every backend gives when its database cannot be opened."""
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    scheme, sep, rest = uri.partition("://")
+    shown = f"{scheme}{sep}{rest.rsplit('@', 1)[-1]}"  # never echo a password
+    return TemporarilyUnavailable(
+        f"Cannot open the database {shown}: {detail}. Check that the server is running, the database "
+        "exists (labkeep db upgrade creates the tables, not the database) and the URI is right."
     )
 
 
@@ -140,13 +151,16 @@ class SQLiteDatabase(Database):
     def _open(self) -> Any:
         import sqlite3
 
-        conn = sqlite3.connect(
-            self.path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-        # WAL lets readers work while one writer commits; it persists in the file once set.
-        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            # WAL lets readers work while one writer commits; it persists in the file once set.
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:  # a missing folder, a file that isn't a database
+            raise _unreachable(self.uri, exc) from None
         # WAL commits survive a killed process; NORMAL skips the fsync per commit.
         conn.execute("PRAGMA synchronous = NORMAL")
         # Checkpoint (copy the WAL into the database file) every ~40 MB instead of every 4 MB:
@@ -255,7 +269,10 @@ class SqlAlchemyDatabase(Database):
         if self._pid != os.getpid():  # never share pooled sockets across a fork
             self.engine.dispose(close=False)
             self._pid = os.getpid()
-        return self.engine.raw_connection()
+        try:
+            return self.engine.raw_connection()
+        except Exception as exc:  # the driver's OperationalError, wrapped by SQLAlchemy
+            raise _unreachable(self.uri, exc) from None
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:
