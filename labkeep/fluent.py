@@ -26,7 +26,7 @@ from labkeep.entities import (
     RunTag,
     ViewType,
 )
-from labkeep.exceptions import InvalidParameterValue, LabkeepException, ResourceDoesNotExist
+from labkeep.exceptions import InvalidParameterValue, LabkeepException
 from labkeep.utils.clock import now_ms
 
 SEARCH_PAGE_SIZE = 10000
@@ -562,7 +562,7 @@ def _end_all_runs_at_exit() -> None:
     while stack:
         try:
             _end_run_by_id(stack[-1].info.run_id, status)
-        except (LabkeepException, OSError, ResourceDoesNotExist):
+        except (LabkeepException, OSError):  # the store went away: still clear the stack
             stack.pop()
 
 
