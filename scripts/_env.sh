@@ -60,3 +60,18 @@ install_project() {
         || die "dependency install failed"
     echo "$want" > "$stamp"
 }
+
+# PyTorch for the framework tests (PyTorch, Lightning, Transformers, PEFT), CPU build. Installed
+# with pip before the uv step: pip honours the machine's pip configuration (a local CPU wheel
+# where one lies on disk), while uv would resolve a multi-GB CUDA build. The uv step then finds
+# torch already satisfied and leaves it alone.
+TORCH_VERSION="${LABKEEP_TORCH_VERSION:-2.13.0}"
+ensure_torch() {
+    if "$VPY" -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] == '$TORCH_VERSION' else 1)" \
+        >/dev/null 2>&1; then
+        return 0
+    fi
+    log "installing torch==$TORCH_VERSION (CPU) into .venv with pip"
+    "$VPY" -m pip install --quiet --disable-pip-version-check "torch==$TORCH_VERSION" \
+        || die "could not install torch==$TORCH_VERSION"
+}

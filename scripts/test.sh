@@ -69,6 +69,7 @@ ensure_chromium() {
 }
 
 ensure_venv
+ensure_torch
 install_project dev
 ensure_services
 ensure_chromium
