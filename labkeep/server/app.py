@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import HTMLResponse
-from starlette.routing import Route
 
 from labkeep.server.api import routes as table
 from labkeep.server.api.common import ApiContext
 from labkeep.server.api.dispatch import ApiDispatcher
+from labkeep.server.api.routes import ApiRoute
 from labkeep.server.security import SecurityMiddleware
 from labkeep.server.settings import ServerSettings
+from labkeep.server.ui import routes as ui_routes
 
 
-def full_route_table(static_prefix: str = "") -> list[tuple[tuple[str, ...], str, str]]:
+def full_route_table(static_prefix: str = "") -> list[ApiRoute]:
     """Every API route with its full path (both /api and /ajax-api mirrors, static prefix applied)."""
     p = static_prefix.rstrip("/")
-    rows = []
+    rows: list[ApiRoute] = []
     for base in ("/api", "/ajax-api"):
-        rows += [(m, f"{p}{base}{path}", ref) for m, path, ref in table.ROUTES]
-        rows += [
-            (m, f"{p}{base}{table.ARTIFACT_PREFIX}{path}", ref) for m, path, ref in table.ARTIFACT_ROUTES
-        ]
-    rows += [(m, f"{p}/ajax-api{path}", ref) for m, path, ref in table.AJAX_ONLY_ROUTES]
-    rows += [(m, f"{p}{path}", ref) for m, path, ref in table.TOP_ROUTES]
+        rows += [r._replace(path=f"{p}{base}{r.path}") for r in table.ROUTES]
+        rows += [r._replace(path=f"{p}{base}{table.ARTIFACT_PREFIX}{r.path}") for r in table.ARTIFACT_ROUTES]
+    rows += [r._replace(path=f"{p}/ajax-api{r.path}") for r in table.AJAX_ONLY_ROUTES]
+    rows += [r._replace(path=f"{p}{r.path}") for r in table.TOP_ROUTES]
     return rows
 
 
@@ -68,7 +64,7 @@ def create_app(settings: ServerSettings, ctx: ApiContext | None = None) -> Starl
     ctx = ctx or build_context(settings)
     prefix = settings.static_prefix.rstrip("/")
     dispatcher = ApiDispatcher(ctx, full_route_table(prefix))
-    page_routes = _page_routes(ctx, prefix)
+    page_routes = ui_routes.build_routes(ctx, prefix)
     app = Starlette(
         routes=page_routes,
         middleware=[
@@ -80,25 +76,3 @@ def create_app(settings: ServerSettings, ctx: ApiContext | None = None) -> Starl
     )
     app.state.ctx = ctx
     return app
-
-
-def _page_routes(ctx: ApiContext, prefix: str) -> list[Any]:
-    """The web UI's routes when it is installed, else a minimal experiments page at ``/``."""
-    try:
-        from labkeep.server.ui import routes as ui_routes  # the UI engineer's package
-    except ImportError:
-        ui_routes = None
-    if ui_routes is not None and hasattr(ui_routes, "build_routes"):
-        return ui_routes.build_routes(ctx, prefix)
-
-    def index(request: Request) -> HTMLResponse:
-        exps = ctx.tracking_store.search_experiments(max_results=1000)
-        items = "".join(
-            f"<li>{html.escape(e.name)} <small>(id {html.escape(e.experiment_id)})</small></li>" for e in exps
-        )
-        return HTMLResponse(
-            "<!doctype html><html><head><meta charset='utf-8'><title>labkeep</title></head>"
-            f"<body><h1>labkeep</h1><h2>Experiments</h2><ul>{items}</ul></body></html>"
-        )
-
-    return [Route(f"{prefix}/", index)]

@@ -253,14 +253,9 @@ GARBAGE_BODIES = [
 
 
 def _json_routes():
-    import importlib.util
-
     from labkeep.server.api.routes import ROUTES
 
-    has_registry = importlib.util.find_spec("labkeep.server.api.registry") is not None
-    for methods, path, ref in ROUTES:
-        if ref.startswith("registry:") and not has_registry:
-            continue
+    for methods, path, _handler in ROUTES:
         for m in methods:
             yield m, "/api" + path.replace("{model_id}", "m-nope").replace("{tag_key}", "k")
 

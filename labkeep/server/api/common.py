@@ -6,8 +6,7 @@ A handler is a plain synchronous function::
         name = req.str("name", required=True)
         return {"registered_model": ctx.registry_store.get_registered_model(name).to_dict()}
 
-The framework (``labkeep.server.api.dispatch``) runs it in a worker thread (or, for handlers marked
-``@inline`` and an embedded SQLite store, directly on the event loop), serialises the returned
+The framework (``labkeep.server.api.dispatch``) runs it in a worker thread, serialises the returned
 dict as JSON (a returned Starlette ``Response`` is sent as is), turns a ``LabkeepException`` into
 ``{"error_code", "message"}`` with the matching HTTP status and any other exception into a 500 JSON
 body without a traceback (the traceback is logged server-side).
@@ -154,16 +153,6 @@ class ApiRequest:
 
 
 Handler = Callable[[ApiContext, ApiRequest], Any]
-
-
-def inline(func: Handler) -> Handler:
-    """Mark a handler as short (one small indexed query): on SQLite, run it on the event loop.
-
-    A thread hand-off costs more than such a handler itself; searches, histories and anything that
-    may scan many rows or touch artifact storage must stay unmarked.
-    """
-    func.labkeep_inline = True  # type: ignore[attr-defined]
-    return func
 
 
 def _type(value: Any) -> str:

@@ -1,19 +1,19 @@
 """Turns the route table into one ASGI app: exact-path dict lookup, JSON in, JSON out.
 
-JSON handlers (``common.Handler``) run in a worker thread; raw handlers (artifact proxy) are
-``async def h(ctx, request: starlette.requests.Request) -> Response`` and run on the event loop.
-Every response body is sent in a single ``http.response.body`` message.
+JSON handlers (``common.Handler``) always run in the worker thread pool, so a store call that
+waits (a database lock, a network round trip) never holds up the event loop; raw handlers
+(artifact proxy, OTLP) are ``async def h(ctx, request, path_params) -> Response`` and run on
+the loop. Every response body is sent in a single ``http.response.body`` message.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import anyio.to_thread
@@ -22,6 +22,9 @@ from starlette.responses import Response
 
 from labkeep.exceptions import LabkeepException
 from labkeep.server.api.common import ApiContext, ApiRequest
+
+if TYPE_CHECKING:
+    from labkeep.server.api.routes import ApiRoute
 
 log = logging.getLogger("labkeep.server")
 
@@ -57,29 +60,6 @@ def internal_error_response() -> Response:
     return Response(json_bytes(body), status_code=500, media_type="application/json")
 
 
-def _not_implemented(module: str) -> Callable[[ApiContext, ApiRequest], Any]:
-    def handler(ctx: ApiContext, req: ApiRequest) -> Any:
-        raise LabkeepException(
-            f"This endpoint is not available on this server ({module} handlers are not installed).",
-            error_code="NOT_IMPLEMENTED",
-        )
-
-    return handler
-
-
-def resolve(ref: str) -> Callable[..., Any]:
-    """``"module:function"`` inside ``labkeep.server.api`` → the function (or a 501 stub)."""
-    module_name, func_name = ref.split(":")
-    try:
-        module = importlib.import_module(f"labkeep.server.api.{module_name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"labkeep.server.api.{module_name}":
-            raise
-        return _not_implemented(module_name)
-    func = getattr(module, func_name, None)
-    return func if func is not None else _not_implemented(f"{module_name}.{func_name}")
-
-
 class _Pattern:
     def __init__(self, template: str) -> None:
         names = re.findall(r"{(\w+)}", template)
@@ -96,16 +76,11 @@ class _Pattern:
 class ApiDispatcher:
     """ASGI app for every table route below one mount point (``/api`` or ``/ajax-api``)."""
 
-    def __init__(self, ctx: ApiContext, routes: list[tuple[tuple[str, ...], str, str]]) -> None:
+    def __init__(self, ctx: ApiContext, routes: list[ApiRoute]) -> None:
         self.ctx = ctx
-        # Short handlers run on the event loop only over an embedded SQLite store; a networked
-        # database's round trip would hold up every other request, so those go to the thread pool.
-        db = getattr(ctx.tracking_store, "db", None)
-        self.inline_ok = getattr(db, "dialect", None) == "sqlite"
         self.exact: dict[str, dict[str, Callable[..., Any]]] = {}
         self.patterns: list[tuple[_Pattern, dict[str, Callable[..., Any]]]] = []
-        for methods, path, ref in routes:
-            func = resolve(ref)
+        for methods, path, func in routes:
             if "{" in path:
                 pat = next(
                     (p for p in self.patterns if p[0].regex.pattern == _Pattern(path).regex.pattern), None
@@ -155,10 +130,7 @@ class ApiDispatcher:
             if inspect.iscoroutinefunction(func):
                 return await func(self.ctx, Request(scope, receive), params)
             req = await build_request(scope, receive, params)
-            if self.inline_ok and getattr(func, "labkeep_inline", False):
-                result = func(self.ctx, req)
-            else:
-                result = await anyio.to_thread.run_sync(func, self.ctx, req)
+            result = await anyio.to_thread.run_sync(func, self.ctx, req)
             if isinstance(result, Response):
                 return result
             return Response(json_bytes(result if result is not None else {}), media_type="application/json")

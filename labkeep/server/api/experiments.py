@@ -7,7 +7,7 @@ from typing import Any
 
 from labkeep.entities import RunTag, ViewType
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
-from labkeep.server.api.common import ApiContext, ApiRequest, check_uri_confined, inline
+from labkeep.server.api.common import ApiContext, ApiRequest, check_uri_confined
 
 
 def _experiment_id(req: ApiRequest) -> str:
@@ -39,7 +39,6 @@ def view_type(req: ApiRequest, name: str) -> int:
     return ViewType.from_string(value)
 
 
-@inline
 def get_experiment_by_name(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     name = req.str("experiment_name", required=True)
     exp = ctx.tracking_store.get_experiment_by_name(name)
@@ -48,7 +47,6 @@ def get_experiment_by_name(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {"experiment": exp.to_dict()}
 
 
-@inline
 def create_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     name = req.str("name", required=True)
     location = req.str("artifact_location") or None
@@ -75,7 +73,6 @@ def _local_roots(ctx: ApiContext) -> list[str]:
     return out
 
 
-@inline
 def get_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {"experiment": ctx.tracking_store.get_experiment(_experiment_id(req)).to_dict()}
 
@@ -113,7 +110,6 @@ def update_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
-@inline
 def set_experiment_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     exp_id = _experiment_id(req)
     key = req.str("key", required=True)

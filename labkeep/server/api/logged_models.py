@@ -6,7 +6,7 @@ from typing import Any
 
 from labkeep.entities import LoggedModelStatus
 from labkeep.exceptions import InvalidParameterValue
-from labkeep.server.api.common import ApiContext, ApiRequest, inline
+from labkeep.server.api.common import ApiContext, ApiRequest
 from labkeep.server.api.experiments import tags_from
 from labkeep.server.api.runs import params_from
 
@@ -18,7 +18,6 @@ def _model_id(req: ApiRequest) -> str:
     return req.str("model_id", required=True)
 
 
-@inline
 def create_logged_model(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     exp_id = req.str("experiment_id", required=True)
     if not exp_id.isdigit():
@@ -34,7 +33,6 @@ def create_logged_model(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {"model": model.to_dict()}
 
 
-@inline
 def get_logged_model(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     allow_deleted = req.bool("allow_deleted", default=False)
     return {
@@ -42,7 +40,6 @@ def get_logged_model(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     }
 
 
-@inline
 def finalize_logged_model(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     status = req.raw("status")
     if status is None:
@@ -56,7 +53,6 @@ def delete_logged_model(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
-@inline
 def set_logged_model_tags(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     ctx.tracking_store.set_logged_model_tags(_model_id(req), tags_from(req))
     return {}

@@ -6,22 +6,19 @@ from typing import Any
 
 from starlette.responses import PlainTextResponse
 
-from labkeep.server.api.common import ApiContext, ApiRequest, inline
+from labkeep.server.api.common import ApiContext, ApiRequest
 from labkeep.version import MLFLOW_COMPAT_VERSION
 
 
-@inline
 def health(ctx: ApiContext, req: ApiRequest) -> PlainTextResponse:
     return PlainTextResponse("OK")
 
 
-@inline
 def version(ctx: ApiContext, req: ApiRequest) -> PlainTextResponse:
     # The mlflow client parses this as a version (OTLP span upload needs >= 3.4).
     return PlainTextResponse(MLFLOW_COMPAT_VERSION)
 
 
-@inline
 def server_info(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {
         "store_type": "SqlStore",

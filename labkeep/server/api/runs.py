@@ -8,7 +8,7 @@ from typing import Any
 from labkeep.entities import DatasetInput, LoggedModelInput, LoggedModelOutput, Metric, Param, RunTag
 from labkeep.entities.tracking import float_from_json
 from labkeep.exceptions import InvalidParameterValue
-from labkeep.server.api.common import ApiContext, ApiRequest, inline
+from labkeep.server.api.common import ApiContext, ApiRequest
 from labkeep.server.api.experiments import tags_from, view_type
 
 MAX_BATCH_METRICS = 1000
@@ -113,7 +113,6 @@ def params_from(items: list[dict[str, Any]]) -> list[Param]:
     return out
 
 
-@inline
 def create_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     exp_id = req.str("experiment_id") or "0"
     if not exp_id.isdigit():
@@ -128,7 +127,6 @@ def create_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {"run": run.to_dict()}
 
 
-@inline
 def update_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     status = req.raw("status")
@@ -155,7 +153,6 @@ def restore_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
-@inline
 def get_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {"run": ctx.tracking_store.get_run(req.run_id()).to_dict()}
 
@@ -178,7 +175,6 @@ def search_runs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return out
 
 
-@inline
 def log_metric(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     body = dict(req.body) if req.body else {k: v[0] for k, v in req.query.items()}
@@ -186,7 +182,6 @@ def log_metric(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
-@inline
 def log_param(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     key = req.str("key", required=True)
@@ -194,7 +189,6 @@ def log_param(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
-@inline
 def set_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     key = req.str("key", required=True)
@@ -202,13 +196,11 @@ def set_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
-@inline
 def delete_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     ctx.tracking_store.delete_tag(req.run_id(), req.str("key", required=True))
     return {}
 
 
-@inline
 def log_batch(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     if getattr(req, "body_size", 0) > MAX_BATCH_BYTES:
@@ -244,7 +236,6 @@ def log_batch(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
-@inline
 def log_inputs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     try:
@@ -256,7 +247,6 @@ def log_inputs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
-@inline
 def log_outputs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     models = []
