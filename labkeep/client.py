@@ -60,6 +60,7 @@ class Client(RegistryClientMixin):
 
     @property
     def tracking_uri(self) -> str:
+        """The tracking URI this client talks to."""
         return self._tracking_uri
 
     @property
@@ -83,13 +84,16 @@ class Client(RegistryClientMixin):
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
     ) -> str:
+        """Create an experiment and return its id; ``artifact_location`` defaults to the store's root."""
         tag_list = [RunTag(k, str(val)) for k, val in (tags or {}).items()]
         return self._tracking_store.create_experiment(name, artifact_location, tag_list)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with this id (raises ``RESOURCE_DOES_NOT_EXIST`` when there is none)."""
         return self._tracking_store.get_experiment(str(experiment_id))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment with this name, or ``None``."""
         return self._tracking_store.get_experiment_by_name(name)
 
     def search_experiments(
@@ -100,6 +104,7 @@ class Client(RegistryClientMixin):
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Experiment]:
+        """Experiments matching ``filter_string`` (e.g. ``name LIKE 'demo%'``), one page at a time."""
         return self._tracking_store.search_experiments(
             ViewType.from_string(view_type),
             1000 if max_results is None else max_results,
@@ -109,18 +114,23 @@ class Client(RegistryClientMixin):
         )
 
     def delete_experiment(self, experiment_id: str) -> None:
+        """Mark an experiment and its runs deleted (restorable until garbage-collected)."""
         self._tracking_store.delete_experiment(str(experiment_id))
 
     def restore_experiment(self, experiment_id: str) -> None:
+        """Bring a deleted experiment back."""
         self._tracking_store.restore_experiment(str(experiment_id))
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Give an experiment a new, unused name."""
         self._tracking_store.rename_experiment(str(experiment_id), new_name)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        """Set a tag on an experiment (the value is stored as a string)."""
         self._tracking_store.set_experiment_tag(str(experiment_id), RunTag(key, str(value)))
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove a tag from an experiment."""
         self._tracking_store.delete_experiment_tag(str(experiment_id), key)
 
     # ------------------------------------------------------------ runs
@@ -131,6 +141,7 @@ class Client(RegistryClientMixin):
         tags: dict[str, Any] | None = None,
         run_name: str | None = None,
     ) -> Run:
+        """Start a run in an experiment and return it; ``mlflow.user`` defaults to the current user."""
         from labkeep.context import default_user
 
         tags = dict(tags or {})
@@ -144,23 +155,29 @@ class Client(RegistryClientMixin):
         )
 
     def get_run(self, run_id: str) -> Run:
+        """The run with its info, params, latest metrics, tags and inputs."""
         return self._tracking_store.get_run(run_id)
 
     def get_parent_run(self, run_id: str) -> Run | None:
+        """The parent of a nested run, or ``None`` for a top-level run."""
         parent = self.get_run(run_id).data.tags.get("mlflow.parentRunId")
         return self.get_run(parent) if parent else None
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> RunInfo:
+        """Change a run's status and/or name."""
         return self._tracking_store.update_run_info(run_id, status, None, name)
 
     def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> RunInfo:
+        """End a run: status ``FINISHED`` unless given, end time now unless given."""
         status = RunStatus.validate(status or RunStatus.FINISHED)
         return self._tracking_store.update_run_info(run_id, status, end_time or now_ms(), None)
 
     def delete_run(self, run_id: str) -> None:
+        """Mark a run deleted (restorable)."""
         self._tracking_store.delete_run(run_id)
 
     def restore_run(self, run_id: str) -> None:
+        """Bring a deleted run back."""
         self._tracking_store.restore_run(run_id)
 
     def log_metric(
@@ -175,6 +192,7 @@ class Client(RegistryClientMixin):
         dataset_digest: str | None = None,
         model_id: str | None = None,
     ) -> None:
+        """Log one metric point; ``timestamp`` defaults to now, ``step`` to 0."""
         metric = Metric(
             key,
             _to_float(key, value),
@@ -187,13 +205,16 @@ class Client(RegistryClientMixin):
         self._tracking_store.log_metric(run_id, metric)
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        """Log a parameter (stored as a string; a param cannot change once logged). Returns ``value``."""
         self._tracking_store.log_param(run_id, Param(key, _stringify(value)))
         return value
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+        """Set a run tag (the value is stored as a string)."""
         self._tracking_store.set_tag(run_id, RunTag(key, _stringify(value)))
 
     def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag from a run."""
         self._tracking_store.delete_tag(run_id, key)
 
     def log_batch(
@@ -226,6 +247,7 @@ class Client(RegistryClientMixin):
             store.log_batch(run_id, m, p, t)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point of one metric of a run, ordered by step then timestamp."""
         return list(self._tracking_store.get_metric_history(run_id, key))
 
     def search_runs(
@@ -237,6 +259,7 @@ class Client(RegistryClientMixin):
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Run]:
+        """Runs of the given experiments that match ``filter_string``, ordered by ``order_by``, one page at a time."""
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [str(experiment_ids)]
         return self._tracking_store.search_runs(
@@ -254,9 +277,11 @@ class Client(RegistryClientMixin):
         datasets: Sequence[DatasetInput] | None = None,
         models: Sequence[LoggedModelInput] | None = None,
     ) -> None:
+        """Record datasets (and logged models) as inputs of a run."""
         self._tracking_store.log_inputs(run_id, list(datasets or []), list(models or []))
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        """Record logged models as outputs of a run."""
         self._tracking_store.log_outputs(run_id, list(models))
 
     # ------------------------------------------------------------ artifacts
@@ -269,6 +294,7 @@ class Client(RegistryClientMixin):
         return get_artifact_repository(uri, self._tracking_uri)
 
     def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
+        """Upload a local file (or a folder, under its own name) into the run's artifacts."""
         local_path = os.fspath(local_path)
         if not os.path.exists(local_path):
             raise InvalidParameterValue(f"Cannot log artifact: local path '{local_path}' does not exist.")
@@ -280,6 +306,7 @@ class Client(RegistryClientMixin):
             repo.log_artifact(local_path, artifact_path)
 
     def log_artifacts(self, run_id: str, local_dir: str, artifact_path: str | None = None) -> None:
+        """Upload the contents of a local folder into the run's artifacts."""
         local_dir = os.fspath(local_dir)
         if not os.path.isdir(local_dir):
             raise InvalidParameterValue(f"Cannot log artifacts: '{local_dir}' is not a directory.")
@@ -289,9 +316,11 @@ class Client(RegistryClientMixin):
         self._artifact_repo(run_id).write_bytes(data, artifact_file)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Write ``text`` as a UTF-8 artifact file."""
         self._log_bytes(run_id, text.encode("utf-8"), artifact_file)
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        """Write a dict as JSON or YAML (by the file's extension) artifact."""
         from labkeep.artifact_formats import dump_dict
 
         self._log_bytes(run_id, dump_dict(dictionary, artifact_file), artifact_file)
@@ -299,6 +328,7 @@ class Client(RegistryClientMixin):
     def log_figure(
         self, run_id: str, figure: Any, artifact_file: str, *, save_kwargs: dict | None = None
     ) -> None:
+        """Save a matplotlib or plotly figure as an artifact."""
         from labkeep.artifact_formats import figure_bytes
 
         self._log_bytes(run_id, figure_bytes(figure, artifact_file, save_kwargs), artifact_file)
@@ -313,6 +343,7 @@ class Client(RegistryClientMixin):
         timestamp: int | None = None,
         synchronous: bool | None = None,
     ) -> None:
+        """Save an image (numpy array or PIL image) as a PNG artifact; with ``key`` and ``step`` it joins an image series."""
         from labkeep.artifact_formats import image_png_bytes
 
         if artifact_file is None and key is None:
@@ -325,6 +356,7 @@ class Client(RegistryClientMixin):
         self._append_artifact_tag(run_id, "mlflow.loggedImages", artifact_file)
 
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
+        """Save a table (DataFrame or dict of columns) as a JSON artifact that the UI shows as a table."""
         from labkeep.artifact_formats import table_json_bytes
 
         if not artifact_file.endswith(".json"):
@@ -343,9 +375,11 @@ class Client(RegistryClientMixin):
             self.set_tag(run_id, tag, json.dumps(entries))
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """The files and folders directly under ``path`` in the run's artifacts."""
         return self._artifact_repo(run_id).list_artifacts(path)
 
     def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
+        """Download an artifact file or folder of the run and return the local path."""
         return self._artifact_repo(run_id).download_artifacts(path, dst_path)
 
     # ------------------------------------------------------------ logged models
@@ -358,6 +392,7 @@ class Client(RegistryClientMixin):
         params: dict[str, Any] | None = None,
         model_type: str | None = None,
     ) -> LoggedModel:
+        """Create a logged model (MLflow 3) in an experiment, optionally tied to its source run."""
         return self._tracking_store.create_logged_model(
             str(experiment_id),
             name,
@@ -368,23 +403,29 @@ class Client(RegistryClientMixin):
         )
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
+        """The logged model with this id."""
         return self._tracking_store.get_logged_model(model_id)
 
     def finalize_logged_model(self, model_id: str, status: str = LoggedModelStatus.READY) -> LoggedModel:
+        """Mark a logged model ``READY`` (or ``FAILED``) once its files are uploaded."""
         return self._tracking_store.finalize_logged_model(model_id, status)
 
     def set_logged_model_tags(self, model_id: str, tags: dict[str, Any]) -> None:
+        """Set tags on a logged model."""
         self._tracking_store.set_logged_model_tags(model_id, [RunTag(k, str(val)) for k, val in tags.items()])
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        """Remove a tag from a logged model."""
         self._tracking_store.delete_logged_model_tag(model_id, key)
 
     def log_model_params(self, model_id: str, params: dict[str, Any]) -> None:
+        """Log parameters on a logged model."""
         self._tracking_store.log_logged_model_params(
             model_id, [Param(k, _stringify(val)) for k, val in params.items()]
         )
 
     def delete_logged_model(self, model_id: str) -> None:
+        """Delete a logged model."""
         self._tracking_store.delete_logged_model(model_id)
 
     def search_logged_models(
@@ -396,17 +437,20 @@ class Client(RegistryClientMixin):
         order_by: list[dict] | None = None,
         page_token: str | None = None,
     ) -> PagedList[LoggedModel]:
+        """Logged models of the given experiments matching ``filter_string``."""
         return self._tracking_store.search_logged_models(
             [str(e) for e in experiment_ids], filter_string, datasets, max_results, order_by, page_token
         )
 
     def log_model_artifacts(self, model_id: str, local_dir: str) -> None:
+        """Upload a local model folder into a logged model's artifact location."""
         from labkeep.artifacts import get_artifact_repository
 
         model = self.get_logged_model(model_id)
         get_artifact_repository(model.artifact_location, self._tracking_uri).log_artifacts(local_dir)
 
     def list_logged_model_artifacts(self, model_id: str, path: str | None = None) -> list[FileInfo]:
+        """The files under ``path`` in a logged model's artifacts."""
         from labkeep.artifacts import get_artifact_repository
 
         model = self.get_logged_model(model_id)
@@ -415,6 +459,7 @@ class Client(RegistryClientMixin):
     def download_logged_model_artifacts(
         self, model_id: str, path: str = "", dst_path: str | None = None
     ) -> str:
+        """Download a logged model's files (or one path of them) and return the local path."""
         from labkeep.artifacts import get_artifact_repository
 
         model = self.get_logged_model(model_id)

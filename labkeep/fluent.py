@@ -91,14 +91,17 @@ def set_tracking_uri(uri: str | os.PathLike | None) -> None:
 
 
 def get_tracking_uri() -> str:
+    """The tracking URI in force: ``set_tracking_uri`` > ``LABKEEP_TRACKING_URI`` > ``MLFLOW_TRACKING_URI`` > the embedded store."""
     return config.get_tracking_uri()
 
 
 def set_registry_uri(uri: str | None) -> None:
+    """Use this URI for the model registry (defaults to the tracking URI)."""
     config.set_registry_uri(uri)
 
 
 def get_registry_uri() -> str:
+    """The model registry URI in force."""
     return config.get_registry_uri()
 
 
@@ -156,14 +159,17 @@ def _get_experiment_id() -> str:
 def create_experiment(
     name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
 ) -> str:
+    """Create an experiment and return its id."""
     return _client().create_experiment(name, artifact_location, tags)
 
 
 def get_experiment(experiment_id: str) -> Experiment:
+    """The experiment with this id."""
     return _client().get_experiment(experiment_id)
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:
+    """The experiment with this name, or ``None``."""
     return _client().get_experiment_by_name(name)
 
 
@@ -186,22 +192,27 @@ def search_experiments(
 
 
 def delete_experiment(experiment_id: str) -> None:
+    """Mark an experiment and its runs deleted."""
     _client().delete_experiment(experiment_id)
 
 
 def restore_experiment(experiment_id: str) -> None:
+    """Bring a deleted experiment back."""
     _client().restore_experiment(experiment_id)
 
 
 def rename_experiment(experiment_id: str, new_name: str) -> None:
+    """Give an experiment a new name."""
     _client().rename_experiment(experiment_id, new_name)
 
 
 def set_experiment_tag(key: str, value: Any) -> None:
+    """Set a tag on the active experiment."""
     _client().set_experiment_tag(_get_experiment_id(), key, value)
 
 
 def set_experiment_tags(tags: dict[str, Any]) -> None:
+    """Set several tags on the active experiment."""
     for key, value in tags.items():
         set_experiment_tag(key, value)
 
@@ -328,11 +339,13 @@ def _end_run_by_id(run_id: str, status: str) -> None:
 
 
 def active_run() -> ActiveRun | None:
+    """The active run of this thread, or ``None``."""
     stack = _stack()
     return stack[-1] if stack else None
 
 
 def last_active_run() -> Run | None:
+    """The run that was active most recently (even if it has ended), or ``None``."""
     stack = _stack()
     if stack:
         return _client().get_run(stack[-1].info.run_id)
@@ -350,23 +363,28 @@ def _run_id(run_id: str | None = None) -> str:
 
 
 def get_run(run_id: str) -> Run:
+    """The run with this id."""
     return _client().get_run(run_id)
 
 
 def delete_run(run_id: str) -> None:
+    """Mark a run deleted."""
     _client().delete_run(run_id)
 
 
 def get_parent_run(run_id: str) -> Run | None:
+    """The parent of a nested run, or ``None``."""
     return _client().get_parent_run(run_id)
 
 
 # ------------------------------------------------------------------ logging
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
+    """Log a parameter on the active run (a run is started when none is active). Returns ``value``."""
     return _client().log_param(_run_id(), key, value)
 
 
 def log_params(params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None) -> None:
+    """Log several parameters on the active run (or ``run_id``)."""
     _client().log_batch(_run_id(run_id), params=[Param(k, str(val)) for k, val in params.items()])
 
 
@@ -380,6 +398,7 @@ def log_metric(
     model_id: str | None = None,
     dataset: Any = None,
 ) -> None:
+    """Log one metric point on the active run; ``step`` defaults to 0, ``timestamp`` to now."""
     name, digest = (
         (getattr(dataset, "name", None), getattr(dataset, "digest", None)) if dataset else (None, None)
     )
@@ -395,6 +414,7 @@ def log_metrics(
     model_id: str | None = None,
     dataset: Any = None,
 ) -> None:
+    """Log several metrics at one step on the active run (or ``run_id``)."""
     from labkeep.client import _to_float
 
     ts = now_ms() if timestamp is None else timestamp
@@ -408,34 +428,42 @@ def log_metrics(
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
+    """Set a tag on the active run."""
     _client().set_tag(_run_id(), key, value)
 
 
 def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
+    """Set several tags on the active run."""
     _client().log_batch(_run_id(), tags=[RunTag(k, str(val)) for k, val in tags.items()])
 
 
 def delete_tag(key: str) -> None:
+    """Remove a tag from the active run."""
     _client().delete_tag(_run_id(), key)
 
 
 def log_artifact(local_path: str, artifact_path: str | None = None, run_id: str | None = None) -> None:
+    """Upload a local file or folder into the active run's artifacts."""
     _client().log_artifact(_run_id(run_id), local_path, artifact_path)
 
 
 def log_artifacts(local_dir: str, artifact_path: str | None = None, run_id: str | None = None) -> None:
+    """Upload the contents of a local folder into the active run's artifacts."""
     _client().log_artifacts(_run_id(run_id), local_dir, artifact_path)
 
 
 def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    """Write ``text`` as an artifact file of the active run."""
     _client().log_text(_run_id(run_id), text, artifact_file)
 
 
 def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Write a dict as a JSON or YAML artifact of the active run."""
     _client().log_dict(_run_id(run_id), dictionary, artifact_file)
 
 
 def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict | None = None) -> None:
+    """Save a matplotlib or plotly figure as an artifact of the active run."""
     _client().log_figure(_run_id(), figure, artifact_file, save_kwargs=save_kwargs)
 
 
@@ -447,10 +475,12 @@ def log_image(
     timestamp: int | None = None,
     synchronous: bool | None = None,
 ) -> None:
+    """Save an image as a PNG artifact of the active run (with ``key``/``step``: an image series)."""
     _client().log_image(_run_id(), image, artifact_file, key, step, timestamp)
 
 
 def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Save a table as a JSON artifact of the active run."""
     _client().log_table(_run_id(run_id), data, artifact_file)
 
 

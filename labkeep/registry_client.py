@@ -42,22 +42,27 @@ class RegistryClientMixin:
         description: str | None = None,
         deployment_job_id: str | None = None,
     ) -> RegisteredModel:
+        """Create a registered model (a name that model versions are registered under)."""
         return self._registry_store.create_registered_model(
             name, _rm_tags(tags), description, deployment_job_id
         )
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename a registered model; its versions and aliases follow."""
         return self._registry_store.rename_registered_model(name, new_name)
 
     def update_registered_model(
         self, name: str, description: str | None = None, deployment_job_id: str | None = None
     ) -> RegisteredModel:
+        """Change a registered model's description."""
         return self._registry_store.update_registered_model(name, description, deployment_job_id)
 
     def delete_registered_model(self, name: str) -> None:
+        """Delete a registered model and all its versions."""
         self._registry_store.delete_registered_model(name)
 
     def get_registered_model(self, name: str) -> RegisteredModel:
+        """The registered model with its latest versions, tags and aliases."""
         return self._registry_store.get_registered_model(name)
 
     def search_registered_models(
@@ -67,15 +72,19 @@ class RegistryClientMixin:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[RegisteredModel]:
+        """Registered models matching ``filter_string`` (e.g. ``name LIKE 'fraud%'``)."""
         return self._registry_store.search_registered_models(filter_string, max_results, order_by, page_token)
 
     def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[ModelVersion]:
+        """The newest version in each stage (or in the given stages)."""
         return self._registry_store.get_latest_versions(name, stages)
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Set a tag on a registered model."""
         self._registry_store.set_registered_model_tag(name, RegisteredModelTag(key, str(value)))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Remove a tag from a registered model."""
         self._registry_store.delete_registered_model_tag(name, key)
 
     # ------------------------------------------------------------ model versions
@@ -91,11 +100,13 @@ class RegistryClientMixin:
         model_id: str | None = None,
     ) -> ModelVersion:
         # Versions are READY when created (no asynchronous registration), so nothing to await.
+        """Register a new version (numbered 1, 2, ...) of a model from a source URI."""
         return self._registry_store.create_model_version(
             name, source, run_id, _mv_tags(tags), run_link, description, model_id=model_id
         )
 
     def update_model_version(self, name: str, version: str, description: str | None = None) -> ModelVersion:
+        """Change a model version's description."""
         return self._registry_store.update_model_version(name, str(version), description)
 
     def transition_model_version_stage(
@@ -106,17 +117,21 @@ class RegistryClientMixin:
         archive_existing_versions: bool = False,
         comment: str | None = None,
     ) -> ModelVersion:
+        """Move a version to a stage (``Staging``, ``Production``, ``Archived`` or a user-defined one)."""
         return self._registry_store.transition_model_version_stage(
             name, str(version), stage, archive_existing_versions, comment=comment
         )
 
     def delete_model_version(self, name: str, version: str) -> None:
+        """Delete one model version."""
         self._registry_store.delete_model_version(name, str(version))
 
     def get_model_version(self, name: str, version: str) -> ModelVersion:
+        """One model version."""
         return self._registry_store.get_model_version(name, str(version))
 
     def get_model_version_download_uri(self, name: str, version: str) -> str:
+        """The artifact URI a model version's files can be downloaded from."""
         return self._registry_store.get_model_version_download_uri(name, str(version))
 
     def search_model_versions(
@@ -126,6 +141,7 @@ class RegistryClientMixin:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[ModelVersion]:
+        """Model versions matching ``filter_string`` (e.g. ``name = 'm' and run_id = '...'``)."""
         return self._registry_store.search_model_versions(filter_string, max_results, order_by, page_token)
 
     def _version_for(self, name: str, version: str | None, stage: str | None) -> str:
@@ -148,6 +164,7 @@ class RegistryClientMixin:
         value: Any = None,
         stage: str | None = None,
     ) -> None:
+        """Set a tag on a model version."""
         if key is None:
             raise InvalidParameterValue("Missing value for required parameter 'key'.")
         number = self._version_for(name, version, stage)
@@ -156,6 +173,7 @@ class RegistryClientMixin:
     def delete_model_version_tag(
         self, name: str, version: str | None = None, key: str | None = None, stage: str | None = None
     ) -> None:
+        """Remove a tag from a model version."""
         if key is None:
             raise InvalidParameterValue("Missing value for required parameter 'key'.")
         self._registry_store.delete_model_version_tag(name, self._version_for(name, version, stage), key)
@@ -181,12 +199,15 @@ class RegistryClientMixin:
     def set_registered_model_alias(
         self, name: str, alias: str, version: str, comment: str | None = None
     ) -> None:
+        """Point an alias (e.g. ``champion``) at a model version."""
         self._registry_store.set_registered_model_alias(name, alias, str(version), comment=comment)
 
     def delete_registered_model_alias(self, name: str, alias: str, comment: str | None = None) -> None:
+        """Remove an alias from a registered model."""
         self._registry_store.delete_registered_model_alias(name, alias, comment=comment)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The model version an alias points at."""
         return self._registry_store.get_model_version_by_alias(name, alias)
 
     # ------------------------------------------------------------ history (labkeep)

@@ -178,3 +178,22 @@ def test_readme_lists_every_install_extra():
     line = install[install.index("pip install -e .") :]
     missing = [name for name in extras if f"`{name}`" not in line]
     assert not missing, f"extras missing from the README's install line: {missing}"
+
+
+def test_public_api_has_docstrings():
+    """Every public fluent function and every public Client method says what it does."""
+    import inspect
+
+    import labkeep
+
+    missing = []
+    for name in labkeep.__all__:
+        obj = getattr(labkeep, name)
+        if (inspect.isfunction(obj) or inspect.isclass(obj)) and not inspect.getdoc(obj):
+            missing.append(name)
+    for name, member in inspect.getmembers(labkeep.Client):
+        if name.startswith("_") or not (inspect.isfunction(member) or isinstance(member, property)):
+            continue
+        if not inspect.getdoc(member):
+            missing.append(f"Client.{name}")
+    assert not missing, f"public API without a docstring: {missing}"

@@ -76,10 +76,12 @@ def disable() -> None:
 
 
 def get_current_active_span() -> LiveSpan | None:
+    """The span active in this thread or task, or ``None``."""
     return _active_span.get()
 
 
 def get_last_active_trace_id() -> str | None:
+    """The id of the trace most recently finished in this process, or ``None``."""
     return _last_trace_id[0]
 
 
@@ -541,6 +543,7 @@ _DF_COLUMNS = [
 
 
 def set_trace_tag(trace_id: str, key: str, value: Any) -> None:
+    """Set a tag on a trace."""
     from labkeep.genai.tracing.store import get_trace_store
 
     _flush()
@@ -548,6 +551,7 @@ def set_trace_tag(trace_id: str, key: str, value: Any) -> None:
 
 
 def delete_trace_tag(trace_id: str, key: str) -> None:
+    """Remove a tag from a trace."""
     from labkeep.genai.tracing.store import get_trace_store
 
     _flush()
