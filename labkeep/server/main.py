@@ -48,7 +48,7 @@ def serve(settings: ServerSettings) -> None:
     signal.signal(signal.SIGINT, _exit)
     uvicorn.run(
         app,
-        http=_http_protocol(),
+        http="httptools",
         factory=isinstance(app, str),
         host=settings.host,
         port=settings.port,
@@ -62,12 +62,3 @@ def serve(settings: ServerSettings) -> None:
 
 def _display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-def _http_protocol() -> Any:
-    """httptools with coalesced response writes when httptools is installed, else uvicorn's choice."""
-    try:
-        from labkeep.server.protocol import CoalescingHttpToolsProtocol
-    except ImportError:
-        return "auto"
-    return CoalescingHttpToolsProtocol
