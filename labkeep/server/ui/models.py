@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from labkeep.exceptions import InvalidParameterValue, LabkeepException
 from labkeep.server.ui.common import Ui, read_form, strip_json
+from labkeep.server.ui.logged_models import model_id_of_source
 from labkeep.server.ui.runs_table import quote_value
 
 STAGES = ["None", "Staging", "Production", "Archived"]
@@ -29,6 +30,7 @@ def _version_dict(mv: Any) -> dict[str, Any]:
         "last_updated_timestamp": mv.last_updated_timestamp,
         "user_id": mv.user_id,
         "tags": dict(mv.tags or {}),
+        "model_id": mv.model_id or model_id_of_source(mv.source),
     }
 
 

@@ -19,7 +19,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from labkeep.exceptions import LabkeepException
-from labkeep.server.ui import compare, eval_compare, experiments, models, run_page, runs_table, traces
+from labkeep.server.ui import (
+    compare,
+    eval_compare,
+    experiments,
+    logged_models,
+    models,
+    run_page,
+    runs_table,
+    traces,
+)
 from labkeep.server.ui.common import HERE, Ui, forbidden_cross_site, same_origin
 
 log = logging.getLogger("labkeep.server.ui")
@@ -76,6 +85,8 @@ def build_routes(ctx: Any, prefix: str) -> list[Any]:
         get("/experiments/{experiment_id}", runs_table.runs_page),
         get("/runs/{run_id}", run_page.run_page),
         post("/runs/{run_id}/action", run_page.run_action),
+        get("/logged-models/{model_id}", logged_models.logged_model_page),
+        post("/logged-models/{model_id}/action", logged_models.logged_model_action),
         get("/compare", compare.compare_page),
         get("/compare.json", json_twin(compare.compare_page)),
         get("/models", models.models_page),

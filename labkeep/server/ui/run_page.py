@@ -12,6 +12,7 @@ from labkeep.entities import RunTag
 from labkeep.exceptions import InvalidParameterValue, LabkeepException
 from labkeep.server.ui import artifacts as arts
 from labkeep.server.ui.common import Ui, json_response, read_form, strip_json
+from labkeep.server.ui.logged_models import artifact_root, models_of_run, registered_names
 from labkeep.server.ui.runs_table import PARENT_TAG, quote_key
 
 NOTE_TAG = "mlflow.note.content"
@@ -128,6 +129,8 @@ def run_data(ui: Ui, run_id: str) -> dict[str, Any]:
         "model_versions": _model_versions(ui, run_id),
         "source": {k: data.tags.get(t) for k, t in SOURCE_TAGS.items()},
         "datasets": [d.to_dict() for d in run.inputs.dataset_inputs],
+        "logged_models": models_of_run(ui, run),
+        "registered_names": registered_names(ui),
     }
 
 
@@ -169,26 +172,27 @@ async def run_action(ui: Ui, request: Request, run_id: str) -> Response:
 
 
 def artifacts_api(ui: Ui, request: Request) -> Response:
-    run = ui.store.get_run(request.query_params.get("run_id", ""))
+    """Files below a run's (``run_id=``) or a logged model's (``model_id=``) artifact root."""
+    root, _, _ = artifact_root(ui, request)
     path = request.query_params.get("path", "")
-    return json_response({"root_uri": run.info.artifact_uri, "files": arts.list_artifacts(ui.ctx, run, path)})
+    return json_response({"root_uri": root, "files": arts.list_artifacts(ui.ctx, root, path)})
 
 
 def preview_api(ui: Ui, request: Request) -> Response:
-    run = ui.store.get_run(request.query_params.get("run_id", ""))
-    data = arts.preview(ui.ctx, run, request.query_params.get("path", ""))
-    data["raw_url"] = ui.url("/ui-api/artifact-raw", run_id=run.info.run_id, path=data["path"])
+    root, owner, label = artifact_root(ui, request)
+    data = arts.preview(ui.ctx, root, request.query_params.get("path", ""), label)
+    data["raw_url"] = ui.url("/ui-api/artifact-raw", **owner, path=data["path"])
     if request.query_params.get("format") == "json" or "application/json" in request.headers.get(
         "accept", ""
     ):
         return json_response(data)
-    return ui.render("_preview.html", {"p": data, "run_id": run.info.run_id})
+    return ui.render("_preview.html", {"p": data})
 
 
 def raw_api(ui: Ui, request: Request) -> Response:
-    run = ui.store.get_run(request.query_params.get("run_id", ""))
+    root, _, _ = artifact_root(ui, request)
     return arts.raw_response(
-        ui.ctx, run, request.query_params.get("path", ""), request.query_params.get("download") == "1"
+        ui.ctx, root, request.query_params.get("path", ""), request.query_params.get("download") == "1"
     )
 
 

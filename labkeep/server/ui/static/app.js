@@ -254,36 +254,46 @@
     }).catch(function (e) { target.textContent = e.message; });
   });
 
-  // ------------------------------------------------------------ artifacts browser
-  var artifacts = $("#artifacts");
-  if (artifacts) {
-    var runId = artifacts.getAttribute("data-run-id"), tree = $("#artifact-tree"), pane = $("#artifact-preview");
-    var fmtSize = function (n) { return n == null ? "" : n < 1024 ? n + " B" : n < 1048576 ? (n / 1024).toFixed(1) + " KB" : (n / 1048576).toFixed(1) + " MB"; };
-    var previewSeq = 0;
-    var showPreview = function (path, link) {
+  // ------------------------------------------------------------ artifacts browsers (run + logged models)
+  // Every entry is a real link (?artifact=<path>, plus &model=<id> in a model card): keyboard
+  // reachable, and choosing one puts it in the URL, so a preview can be linked to and Back works.
+  var fmtSize = function (n) { return n == null ? "" : n < 1024 ? n + " B" : n < 1048576 ? (n / 1024).toFixed(1) + " KB" : (n / 1048576).toFixed(1) + " MB"; };
+  function artifactBrowser(box) {
+    var modelId = box.getAttribute("data-model-id"), owner = modelId ? { model_id: modelId } : { run_id: box.getAttribute("data-run-id") };
+    var tree = $(".tree", box), pane = $(".preview", box), previewSeq = 0;
+    var href = function (path) {
+      var q = new URLSearchParams(location.search);
+      q.delete("artifact"); q.delete("model");
+      if (modelId) q.set("model", modelId);
+      q.set("artifact", path);
+      return location.pathname + "?" + q.toString();
+    };
+    var showPreview = function (path) {
       var seq = ++previewSeq;  // a slower, older preview must not overwrite a newer one
-      $$("a.sel", tree).forEach(function (a) { a.classList.remove("sel"); });
-      if (link) link.classList.add("sel");
+      $$("a.sel", tree).forEach(function (a) { a.classList.remove("sel"); a.removeAttribute("aria-current"); });
+      var link = tree.querySelector('a[data-path="' + CSS.escape(path) + '"]');
+      if (link) { link.classList.add("sel"); link.setAttribute("aria-current", "true"); }
       pane.textContent = "Loading…";
-      fetch(P + "/ui-api/artifact-preview?" + qs({ run_id: runId, path: path }), { credentials: "same-origin" })
+      fetch(P + "/ui-api/artifact-preview?" + qs(Object.assign({ path: path }, owner)), { credentials: "same-origin" })
         .then(function (r) { return r.text().then(function (t) { if (!r.ok) { var m; try { m = JSON.parse(t).message; } catch (e) { m = t; } throw new Error(m); } return t; }); })
         .then(function (html) { if (seq !== previewSeq) return; pane.innerHTML = html; /* server-rendered, autoescaped fragment */ makeSortable(pane); pane.setAttribute("data-path", path); })
         .catch(function (e) { if (seq !== previewSeq) return; pane.textContent = ""; pane.appendChild(el("p", { "class": "error" }, e.message)); });
     };
     var list = function (path, into) {
-      return getJSON(P + "/ui-api/artifacts?" + qs({ run_id: runId, path: path })).then(function (body) {
+      return getJSON(P + "/ui-api/artifacts?" + qs(Object.assign({ path: path }, owner))).then(function (body) {
         var ul = el("ul");
         (body.files || []).forEach(function (f) {
-          var li = el("li"), name = f.path.split("/").pop(), a = el("a", { "data-path": f.path }, (f.is_dir ? "▸ " : "") + name);
+          var li = el("li"), name = f.path.split("/").pop();
+          var a = el("a", { "data-path": f.path, href: href(f.path) }, (f.is_dir ? "▸ " : "") + name);
+          if (f.is_dir) a.setAttribute("aria-expanded", "false");
           li.appendChild(a);
           if (!f.is_dir) li.appendChild(el("span", { "class": "size" }, fmtSize(f.file_size)));
-          a.addEventListener("click", function () {
-            if (f.is_dir) {
-              var open = li.querySelector("ul");
-              if (open) { open.remove(); a.textContent = "▸ " + name; }
-              else { a.textContent = "▾ " + name; list(f.path, li); }
-            }
-            showPreview(f.path, a);
+          a.addEventListener("click", function (ev) {
+            if (ev.ctrlKey || ev.metaKey || ev.shiftKey) return;  // open in a new tab as usual
+            ev.preventDefault();
+            if (f.is_dir) toggle(f.path, li, a, name);
+            history.pushState({ artifact: f.path, model: modelId }, "", href(f.path));
+            showPreview(f.path);
           });
           ul.appendChild(li);
         });
@@ -291,9 +301,33 @@
         into.appendChild(ul);
       });
     };
+    var toggle = function (path, li, a, name, forceOpen) {
+      var open = li.querySelector("ul");
+      if (open && !forceOpen) { open.remove(); a.textContent = "▸ " + name; a.setAttribute("aria-expanded", "false"); return Promise.resolve(); }
+      if (open) return Promise.resolve();
+      a.textContent = "▾ " + name; a.setAttribute("aria-expanded", "true");
+      return list(path, li);
+    };
+    // open the folders down to a deep-linked path, then preview it
+    var reveal = function (path) {
+      var parts = path.split("/"), i = 0;
+      var step = function () {
+        if (i >= parts.length - 1) { showPreview(path); var s = tree.querySelector("a.sel"); if (s) s.scrollIntoView({ block: "nearest" }); box.scrollIntoView({ block: "start" }); return; }
+        var dir = parts.slice(0, ++i).join("/"), a = tree.querySelector('a[data-path="' + CSS.escape(dir) + '"]');
+        if (!a) { showPreview(path); return; }
+        toggle(dir, a.parentNode, a, parts[i - 1], true).then(step);
+      };
+      step();
+    };
+    var fromUrl = function () {
+      var q = new URLSearchParams(location.search), path = q.get("artifact");
+      if (path && (q.get("model") || null) === (modelId || null)) reveal(path);
+    };
     tree.textContent = "";
-    list("", tree).catch(function (e) { tree.appendChild(el("p", { "class": "error" }, e.message)); });
+    list("", tree).then(fromUrl).catch(function (e) { tree.appendChild(el("p", { "class": "error" }, e.message)); });
+    window.addEventListener("popstate", fromUrl);
   }
+  $$(".artifacts[data-run-id], .artifacts[data-model-id]").forEach(artifactBrowser);
 
   function makeSortable(root) {
     $$("table.sortable", root).forEach(function (t) {

@@ -1,0 +1,53 @@
+"""The UI's second pass (issue 18), one test per finding, in headless Chromium over a real
+``labkeep ui`` process (fixtures in conftest; data from fill.py)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def _api(url: str, path: str, **params):
+    r = httpx.get(f"{url}/api/2.0/mlflow/{path}", params=params, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+def test_1_logged_model_card_files_register_and_version_link(ui_server, page):
+    url, ids, _ = ui_server
+    model_id = ids["logged_model_id"]
+    page.goto(f"{url}/runs/{ids['model_run_id']}")
+    card = page.locator(f"#model-{model_id}")
+    assert card.locator("h3 a").inner_text() == "echo"
+    assert "python_function" in card.locator(".flavors").inner_text()
+    assert card.locator("table.signature caption").first.inner_text() == "Signature inputs"
+    assert '"x": [1.0, 2.0]' in card.locator(".input-example pre").text_content()
+    # every model file is listed and previewable; choosing one deep-links it
+    names = {"MLmodel", "requirements.txt", "conda.yaml", "python_env.yaml", "input_example.json"}
+    page.wait_for_selector(f"#model-{model_id} .tree a[data-path='MLmodel']")
+    assert names <= set(card.locator(".tree a").all_inner_texts())
+    card.locator(".tree a[data-path='requirements.txt']").click()
+    page.wait_for_selector(f"#model-{model_id} .preview[data-path='requirements.txt']")
+    assert "labkeep" in card.locator(".preview pre").inner_text() or "mlflow" in card.locator(".preview pre").inner_text()
+    assert "artifact=requirements.txt" in page.url and f"model={model_id}" in page.url
+    page.reload()  # the deep link opens the same preview
+    page.wait_for_selector(f"#model-{model_id} .preview[data-path='requirements.txt']")
+    download = card.locator(".preview a.download").get_attribute("href")
+    assert httpx.get(url + download.replace("&amp;", "&"), timeout=10).status_code == 200
+    # register it (confirmed) -> a version whose source links back to the logged model
+    card.locator(".register-form input[name=name]").fill("echo-registered")
+    card.locator(".register-form button").click()
+    page.wait_for_url(re.compile(r"/models/echo-registered/versions/1$"))
+    assert page.dialogs and page.dialogs[-1][0] == "confirm"
+    mv = _api(url, "model-versions/get", name="echo-registered", version="1")["model_version"]
+    assert mv["source"] == f"models:/{model_id}"
+    page.click("#source-model")
+    page.wait_for_url(re.compile(f"/logged-models/{model_id}$"))
+    assert page.locator("#logged-model-name").inner_text().startswith("echo")
+    assert page.locator(".model-card .registered a").inner_text() == "echo-registered v1"
+    assert page.locator("#source-run").get_attribute("href").endswith(ids["model_run_id"])
+    assert page.js_errors == []
