@@ -29,7 +29,7 @@ def test_experiments_page_lists_counts_and_manages_experiments(ui_server, page):
     page.goto(url + "/")
     row = page.locator(f"#experiments tr[data-id='{ids['experiment_id']}']")
     assert row.locator("a.exp-link").inner_text() == "ui-demo"
-    assert row.locator("td.num").inner_text() == "9"  # 4 trials, parent + 2 children, hostile, long
+    assert row.locator("td.runs-count").inner_text() == "9"  # 4 trials, parent + 2 children, hostile, long
     # search by name
     page.fill("#exp-search", "second")
     page.press("#exp-search", "Enter")

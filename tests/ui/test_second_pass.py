@@ -51,3 +51,30 @@ def test_1_logged_model_card_files_register_and_version_link(ui_server, page):
     assert page.locator(".model-card .registered a").inner_text() == "echo-registered v1"
     assert page.locator("#source-run").get_attribute("href").endswith(ids["model_run_id"])
     assert page.js_errors == []
+
+
+def test_2_every_experiment_has_runs_traces_models_tabs_with_counts(ui_server, page):
+    url, ids, _ = ui_server
+    page.goto(url + "/")
+    only = page.locator(f"#experiments tr[data-id='{ids['traces_exp_id']}']")
+    assert only.locator("td.runs-count").inner_text() == "0"
+    assert only.locator("td.traces-count").inner_text() == "1"
+    only.locator("td.traces-count a").click()
+    page.wait_for_url(re.compile(f"/experiments/{ids['traces_exp_id']}/traces$"))
+    assert page.locator("#traces tbody tr").count() == 1
+    assert page.locator("#tab-traces").get_attribute("aria-current") == "page"
+    counts = lambda: {t: page.locator(f"#tab-{t} .count").inner_text() for t in ("runs", "traces", "models")}  # noqa: E731
+    assert counts() == {"runs": "0", "traces": "1", "models": "0"}
+    exp = ids["model_exp_id"]
+    page.goto(f"{url}/experiments/{exp}")
+    assert counts() == {"runs": "2", "traces": "2", "models": "1"}
+    page.click("#tab-models")
+    page.wait_for_url(re.compile(f"/experiments/{exp}/models$"))
+    row = page.locator(f"#logged-models-table tr[data-model-id='{ids['logged_model_id']}']")
+    assert row.locator("a").first.inner_text() == "echo"
+    page.click("#tab-traces")
+    page.wait_for_url(re.compile(f"/experiments/{exp}/traces$"))
+    assert page.locator("#traces tbody tr").count() == 2
+    page.click("#tab-runs")
+    page.wait_for_url(re.compile(f"/experiments/{exp}$"))
+    assert page.js_errors == []

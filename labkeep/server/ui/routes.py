@@ -103,6 +103,8 @@ def build_routes(ctx: Any, prefix: str) -> list[Any]:
         get("/ui-api/artifact-preview", run_page.preview_api),
         get("/ui-api/artifact-raw", run_page.raw_api),
         # LLM traces (labkeep/server/ui/traces.py, the GenAI engineer's module)
+        get("/experiments/{experiment_id}/models", experiments.logged_models_page),
+        get("/experiments/{experiment_id}/models.json", json_twin(experiments.logged_models_page)),
         get("/experiments/{experiment_id}/traces", traces.traces_page),
         get("/experiments/{experiment_id}/traces.json", json_twin(traces.traces_page)),
         get("/traces/{trace_id}", traces.trace_page),

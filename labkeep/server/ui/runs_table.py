@@ -18,6 +18,7 @@ from starlette.responses import Response
 from labkeep.entities import LifecycleStage, Run, ViewType
 from labkeep.exceptions import LabkeepException
 from labkeep.server.ui.common import Ui, fmt_value, strip_json, wants_json
+from labkeep.server.ui.experiments import tabs
 
 PARENT_TAG = "mlflow.parentRunId"
 ATTR_SORTS = {
@@ -429,6 +430,7 @@ def runs_page(ui: Ui, request: Request, experiment_id: str) -> Response:
         "groups": groups,
         "error": error,
         "state": state,
+        "tabs": tabs(ui, exp, "runs"),
     }
     if as_json:
         return ui.page(request, "runs.html", data)

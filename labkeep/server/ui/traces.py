@@ -12,6 +12,7 @@ from labkeep.exceptions import LabkeepException
 from labkeep.genai.tracing.entities import Trace
 from labkeep.genai.tracing.ui_data import span_tree, trace_row, trace_rows
 from labkeep.server.ui.common import Ui, strip_json
+from labkeep.server.ui.experiments import tabs
 
 PAGE_SIZE = 100
 
@@ -37,6 +38,7 @@ def traces_page(ui: Ui, request: Request, experiment_id: str) -> Response:
         "filter": q,
         "filter_error": error,
         "next_page_token": next_token,
+        "tabs": tabs(ui, experiment, "traces"),
     }
     return ui.page(request, "traces.html", data)
 
