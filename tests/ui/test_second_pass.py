@@ -8,6 +8,8 @@ import re
 import httpx
 import pytest
 
+from tests.ui.conftest import wait_js
+
 pytestmark = pytest.mark.browser
 
 
@@ -77,4 +79,35 @@ def test_2_every_experiment_has_runs_traces_models_tabs_with_counts(ui_server, p
     assert page.locator("#traces tbody tr").count() == 2
     page.click("#tab-runs")
     page.wait_for_url(re.compile(f"/experiments/{exp}$"))
+    assert page.js_errors == []
+
+
+def _post(url: str, path: str, body: dict) -> dict:
+    r = httpx.post(f"{url}/api/2.0/mlflow/{path}", json=body, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+def test_3_running_run_page_ticks_and_refreshes_until_it_ends(ui_server, page):
+    url, ids, _ = ui_server
+    run_id = ids["running_run_id"]
+    page.add_init_script("window.labkeepLiveMs = 300")
+    response = page.goto(f"{url}/runs/{run_id}")
+    assert response.status == 200
+    assert page.locator("#run-status").inner_text() == "RUNNING"
+    assert page.locator("#run-ended").inner_text() == "not yet"
+    first = page.locator("#run-duration").inner_text()
+    wait_js(page, f"document.querySelector('#run-duration').textContent !== {first!r}")
+    row = page.locator("#metrics tr[data-key='loss']")
+    assert row.locator(".steps").inner_text() == "5"
+    page.wait_for_selector("#charts .chart")
+    _post(url, "runs/log-metric", {"run_id": run_id, "key": "loss", "value": 0.01, "timestamp": 1_700_000_000_099, "step": 5})
+    wait_js(page, "document.querySelector(\"#metrics tr[data-key='loss'] .steps\").textContent === '6'")
+    assert row.locator("td.num").first.inner_text() == "0.01"
+    _post(url, "runs/update", {"run_id": run_id, "status": "FINISHED", "end_time": 1_900_000_000_000})
+    wait_js(page, "document.querySelector('#run-status').textContent === 'FINISHED'")
+    assert page.locator("#live-note").count() == 0
+    assert page.locator("#run-ended").inner_text() != "not yet"
+    # the runs table shows a ticking duration for running runs too (none left here, so just 200)
+    assert httpx.get(f"{url}/runs/{run_id}", timeout=10).status_code == 200
     assert page.js_errors == []

@@ -36,8 +36,15 @@ STATIC_VERSION = _static_version()
 UPLOT = "uplot-1.6.32"
 
 
+def _missing(v: Any) -> bool:
+    """None, "" or a Jinja2 Undefined (a key the entity's dict left out, e.g. a running run's end)."""
+    from jinja2 import Undefined
+
+    return v is None or v == "" or isinstance(v, Undefined)
+
+
 def fmt_time(ms: Any) -> str:
-    if ms is None or ms == "":
+    if _missing(ms):
         return ""
     try:
         return _dt.datetime.fromtimestamp(int(ms) / 1000).strftime("%Y-%m-%d %H:%M:%S")
@@ -46,7 +53,7 @@ def fmt_time(ms: Any) -> str:
 
 
 def fmt_duration(start: Any, end: Any) -> str:
-    if start is None or end is None:
+    if _missing(start) or _missing(end):
         return ""
     secs = max(0.0, (int(end) - int(start)) / 1000)
     if secs < 60:

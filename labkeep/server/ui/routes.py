@@ -99,6 +99,7 @@ def build_routes(ctx: Any, prefix: str) -> list[Any]:
         get("/ui-api/run-count", runs_table.count_api),
         get("/ui-api/children", runs_table.children_api),
         get("/ui-api/metric-series", run_page.series_api),
+        get("/ui-api/run-live", run_page.live_api),
         get("/ui-api/artifacts", run_page.artifacts_api),
         get("/ui-api/artifact-preview", run_page.preview_api),
         get("/ui-api/artifact-raw", run_page.raw_api),

@@ -27,6 +27,7 @@ SOURCE_TAGS = {
 
 
 EXACT_SUMMARY_POINTS = 20000
+ACTIVE_STATUSES = ("RUNNING", "SCHEDULED")
 
 
 def metric_summary(store: Any, run_id: str) -> list[dict[str, Any]]:
@@ -118,7 +119,8 @@ def run_data(ui: Ui, run_id: str) -> dict[str, Any]:
     exp = ui.store.get_experiment(info.experiment_id)
     return {
         "run": run.to_dict(),
-        "info": info.to_dict(),
+        "info": {**info.to_dict(), "end_time": info.end_time, "start_time": info.start_time},
+        "active": info.status in ACTIVE_STATUSES,
         "experiment": {"experiment_id": exp.experiment_id, "name": exp.name},
         "description": data.tags.get(NOTE_TAG, ""),
         "params": sorted(data.params.items()),
@@ -169,6 +171,23 @@ async def run_action(ui: Ui, request: Request, run_id: str) -> Response:
 
 
 # ---------------------------------------------------------------- JSON islands
+
+
+def live_api(ui: Ui, request: Request) -> Response:
+    """What a watched (running) run's page refreshes: status, times and the metric summary."""
+    run = ui.store.get_run(request.query_params.get("run_id", ""))
+    summary = metric_summary(ui.store, run.info.run_id)
+    for m in summary:
+        m["latest"] = run.data.metrics.get(m["key"])
+    return json_response(
+        {
+            "status": run.info.status,
+            "active": run.info.status in ACTIVE_STATUSES,
+            "start_time": run.info.start_time,
+            "end_time": run.info.end_time,
+            "metrics": summary,
+        }
+    )
 
 
 def artifacts_api(ui: Ui, request: Request) -> Response:

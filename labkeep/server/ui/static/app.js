@@ -217,10 +217,54 @@
     var smoothing = $(".smoothing", controls);
     if (smoothing) smoothing.addEventListener("input", render);
     render();
+    return render;
   }
-  var chartControls = $("#chart-controls");
-  if (chartControls && window.uPlot) setupCharts(chartControls, $("#charts"));
-  else if (chartControls) window.addEventListener("load", function () { setupCharts(chartControls, $("#charts")); });
+  var chartControls = $("#chart-controls"), redrawCharts = null;
+  if (chartControls && window.uPlot) redrawCharts = setupCharts(chartControls, $("#charts"));
+  else if (chartControls) window.addEventListener("load", function () { redrawCharts = setupCharts(chartControls, $("#charts")); });
+
+  // ------------------------------------------------------------ live runs: ticking duration, polled metrics
+  function fmtDur(ms) {
+    var s = Math.max(0, ms / 1000);
+    return s < 60 ? s.toFixed(1) + "s" : s < 3600 ? (s / 60).toFixed(1) + "min" : (s / 3600).toFixed(1) + "h";
+  }
+  function tick() {
+    $$("[data-tick][data-start]").forEach(function (e) {
+      if (!e.getAttribute("data-end")) e.textContent = fmtDur(Date.now() - Number(e.getAttribute("data-start")));
+    });
+  }
+  if ($("[data-tick]")) { tick(); setInterval(tick, 1000); }
+  var live = $("#run-duration[data-live]");
+  if (live) {
+    live.setAttribute("data-tick", "1"); tick(); setInterval(tick, 1000);
+    var fmtNum = function (v) { return v == null || v === "" ? "" : typeof v === "number" ? String(+v.toPrecision(6)) : String(v); };
+    var lastCounts = null, poll = function () {
+      getJSON(P + "/ui-api/run-live?" + qs({ run_id: live.getAttribute("data-live") })).then(function (b) {
+        var st = $("#run-status"); st.textContent = b.status; st.className = "status " + b.status.toLowerCase();
+        var counts = JSON.stringify(b.metrics.map(function (m) { return [m.key, m.steps, m.latest]; }));
+        var known = $$("#metrics tbody tr[data-key]").map(function (r) { return r.getAttribute("data-key"); });
+        if (b.metrics.some(function (m) { return known.indexOf(m.key) < 0; })) { location.reload(); return; }  // a new metric: new rows and charts
+        b.metrics.forEach(function (m) {
+          var row = $('#metrics tr[data-key="' + CSS.escape(m.key) + '"]'); if (!row) return;
+          row.cells[1].textContent = fmtNum(m.latest);
+          if (m.exact) { $(".min", row).textContent = fmtNum(m.min); $(".max", row).textContent = fmtNum(m.max); $(".steps", row).textContent = String(m.steps); }
+        });
+        if (lastCounts !== null && counts !== lastCounts && redrawCharts) { seriesCache = {}; redrawCharts(); }
+        lastCounts = counts;
+        document.body.setAttribute("data-live-polls", String(Number(document.body.getAttribute("data-live-polls") || 0) + 1));
+        if (!b.active) {
+          live.setAttribute("data-end", String(b.end_time || Date.now()));
+          live.textContent = fmtDur((b.end_time || Date.now()) - Number(live.getAttribute("data-start")));
+          $("#run-ended").textContent = b.end_time ? new Date(b.end_time).toLocaleString() : "";
+          var note = $("#live-note"); if (note) note.remove();
+          return;
+        }
+        setTimeout(poll, LIVE_MS);
+      }).catch(function () { setTimeout(poll, LIVE_MS * 2); });
+    };
+    var LIVE_MS = Number(window.labkeepLiveMs || 5000);  // tests shorten the period
+    setTimeout(poll, LIVE_MS);
+  }
 
   // ------------------------------------------------------------ grouped charts (mean with min–max band)
   var groupBtn = $("#group-chart-btn");
