@@ -111,3 +111,29 @@ def test_3_running_run_page_ticks_and_refreshes_until_it_ends(ui_server, page):
     # the runs table shows a ticking duration for running runs too (none left here, so just 200)
     assert httpx.get(f"{url}/runs/{run_id}", timeout=10).status_code == 200
     assert page.js_errors == []
+
+
+def test_4_zoom_fetches_the_visible_range_at_full_resolution(ui_server, page):
+    url, ids, _ = ui_server
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if "metric-series" in r.url else None)
+    page.goto(f"{url}/runs/{ids['long_run_id']}")
+    wait_js(page, "document.querySelector('#charts .chart') && document.querySelector('#charts .chart').__uplot")
+    n_full = page.evaluate("document.querySelector('#charts .chart').__uplot.data[0].length")
+    assert n_full < 1000  # 25,000 points drawn from buckets
+    # zoom (what a drag does) to steps 12300..12400: the chart refetches that range in full
+    page.evaluate("document.querySelector('#charts .chart').__uplot.setScale('x', {min: 12300, max: 12400})")
+    wait_js(page, "document.querySelector('#charts .chart').hasAttribute('data-detail')")
+    xs = page.evaluate("Array.from(document.querySelector('#charts .chart').__uplot.data[0])")
+    assert [x for x in xs if 12300 <= x <= 12400] == list(range(12300, 12401))
+    ys = page.evaluate("Array.from(document.querySelector('#charts .chart').__uplot.data[1])")
+    assert max(ys) == 100.0  # the spike at step 12345 is a real point now, not a bucket's max
+    assert any("x_min=12300" in u and "x_max=12400" in u for u in requests)
+    # double-click resets to the whole (downsampled) series
+    page.dblclick("#charts .chart .u-over")
+    wait_js(page, "!document.querySelector('#charts .chart').hasAttribute('data-detail')")
+    assert page.evaluate("document.querySelector('#charts .chart').__uplot.data[0].length") == n_full
+    # the API refuses a bad window with a clear error
+    r = httpx.get(f"{url}/ui-api/metric-series", params={"run_ids": ids["long_run_id"], "key": "loss", "x_min": "5", "x_max": "1"})
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert page.js_errors == []

@@ -28,6 +28,7 @@ SOURCE_TAGS = {
 
 EXACT_SUMMARY_POINTS = 20000
 ACTIVE_STATUSES = ("RUNNING", "SCHEDULED")
+MAX_SERIES_RUNS = 100  # per request; the compare page fetches more runs in several requests
 
 
 def metric_summary(store: Any, run_id: str) -> list[dict[str, Any]]:
@@ -219,7 +220,7 @@ def series_api(ui: Ui, request: Request) -> Response:
     from labkeep.server.ui.series import DEFAULT_MAX_POINTS, series_for_runs
 
     qp = request.query_params
-    run_ids = [r for r in qp.get("run_ids", "").split(",") if r][:100]
+    run_ids = [r for r in qp.get("run_ids", "").split(",") if r][:MAX_SERIES_RUNS]
     keys = [k for k in qp.getlist("key") if k]
     if not run_ids or not keys:
         raise InvalidParameterValue("metric-series needs run_ids=<id,…> and key=<metric key>.")
@@ -229,5 +230,22 @@ def series_api(ui: Ui, request: Request) -> Response:
         raise InvalidParameterValue("max_points must be an integer.")
     out = []
     for key in keys[:20]:
-        out += series_for_runs(ui.store, run_ids, key, max_points)
+        out += series_for_runs(ui.store, run_ids, key, max_points, _window(qp))
     return json_response({"series": out})
+
+
+def _window(qp: Any) -> tuple[str, int, int] | None:
+    """``x_axis`` (step | time | relative) with ``x_min``/``x_max`` (steps, or ms) → a series window."""
+    if qp.get("x_min") is None and qp.get("x_max") is None:
+        return None
+    axis = {"step": "step", "time": "ts", "relative": "relative"}.get(qp.get("x_axis", "step"))
+    if axis is None:
+        raise InvalidParameterValue("x_axis must be step, time or relative.")
+    try:
+        lo = int(float(qp.get("x_min", -(2**62))))
+        hi = int(float(qp.get("x_max", 2**62)))
+    except ValueError:
+        raise InvalidParameterValue("x_min and x_max must be numbers.")
+    if lo > hi:
+        raise InvalidParameterValue("x_min must not be larger than x_max.")
+    return axis, lo, hi

@@ -107,10 +107,15 @@
 
   // ------------------------------------------------------------ metric charts (uPlot)
   var seriesCache = {};
-  function fetchSeries(runIds, key, maxPoints) {
-    var url = P + "/ui-api/metric-series?" + qs({ run_ids: runIds.join(","), key: key, max_points: maxPoints || 1000 });
-    if (!seriesCache[url]) seriesCache[url] = getJSON(url).then(function (b) { return b.series; });
-    return seriesCache[url];
+  // a metric of many runs, fetched 50 runs a request (URLs stay short), in run order
+  function fetchSeries(runIds, key, maxPoints, extra) {
+    var chunks = [];
+    for (var i = 0; i < runIds.length; i += 50) chunks.push(runIds.slice(i, i + 50));
+    return Promise.all(chunks.map(function (ids) {
+      var url = P + "/ui-api/metric-series?" + qs(Object.assign({ run_ids: ids.join(","), key: key, max_points: maxPoints || 1000 }, extra || {}));
+      if (!seriesCache[url]) seriesCache[url] = getJSON(url).then(function (b) { return b.series; });
+      return seriesCache[url];
+    })).then(function (lists) { return [].concat.apply([], lists); });
   }
   function smooth(ys, alpha) {
     if (!alpha) return ys;
@@ -141,35 +146,106 @@
     if (s.min) { t.push(pick(s.min)); t.push(pick(s.max)); }
     return t;
   }
+  // the uPlot data of a list of series: one [x, value, (min, max)] table per series, joined on x
+  function chartData(seriesList, opts, banded) {
+    var tables = seriesList.map(function (s, i) {
+      var t = table(s, opts.x, opts.alpha);
+      if (banded[i] && t.length === 2) { t.push(t[1].slice()); t.push(t[1].slice()); }  // full detail: min = max = value
+      return t;
+    });
+    return tables.length === 1 ? tables[0] : uPlot.join(tables);
+  }
   function drawChart(container, title, seriesList, opts) {
-    var tables = [], series = [{ label: opts.x === "step" ? "step" : "seconds" }], bands = [], col = 1;
+    var series = [{ label: opts.x === "step" ? "step" : "seconds" }], bands = [], col = 1, banded = [];
     seriesList.forEach(function (s, i) {
-      var color = COLORS[i % COLORS.length], t = table(s, opts.x, opts.alpha), label = s.label;
-      tables.push(t);
+      var color = COLORS[i % COLORS.length], label = s.label;
+      banded.push(!!s.min);
       series.push({ label: label, stroke: color, width: 1.5, spanGaps: true });
-      var lineIdx = col; col++;
-      if (t.length > 2) {
+      col++;
+      if (s.min) {
         series.push({ label: label + " min", stroke: color + "55", width: 0.5, spanGaps: true });
         series.push({ label: label + " max", stroke: color + "55", width: 0.5, spanGaps: true });
         bands.push({ series: [col + 1, col], fill: color + "22" });
         col += 2;
       }
-      void lineIdx;
     });
-    if (!tables.length || !tables.some(function (t) { return t[0].length; })) return null;
-    var data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+    if (!seriesList.some(function (s) { return s.step.length; })) return null;
+    var full = chartData(seriesList, opts, banded);
     var box = el("div", { "class": "chart" });
     box.appendChild(el("h3", null, title));
     container.appendChild(box);
     var width = Math.min(560, Math.max(300, ((container.clientWidth || 600) - 60) / 2));
+    var many = seriesList.length > 8;
+    // zoom: a downsampled chart fetches the visible range again, downsampled to its pixel width
+    var zoomSeq = 0, zoomTimer = null, settingDetail = false;
+    var onScale = function (u, key) {
+      if (key !== "x" || settingDetail || !opts.refetch || !banded.some(Boolean)) return;
+      var mn = u.scales.x.min, mx = u.scales.x.max, xs = full[0];
+      clearTimeout(zoomTimer);
+      if (mn <= xs[0] && mx >= xs[xs.length - 1]) {
+        if (box.getAttribute("data-detail")) { box.removeAttribute("data-detail"); settingDetail = true; u.setData(full, true); settingDetail = false; }
+        return;
+      }
+      zoomTimer = setTimeout(function () {
+        var seq = ++zoomSeq, px = Math.round(u.bbox.width / (window.devicePixelRatio || 1));
+        opts.refetch(mn, mx, px).then(function (list) {
+          if (seq !== zoomSeq) return;
+          list.forEach(function (s, i) { s.label = seriesList[i] ? seriesList[i].label : s.key; });
+          settingDetail = true;
+          u.setData(chartData(list, opts, banded), false);
+          u.setScale("x", { min: mn, max: mx });
+          settingDetail = false;
+          box.setAttribute("data-detail", String(list.reduce(function (n, s) { return n + s.step.length; }, 0)));
+        });
+      }, 120);
+    };
     var u = new uPlot({
       width: width, height: 240, series: series, bands: bands,
       scales: { x: { time: opts.x === "time" }, y: opts.log ? { distr: 3 } : {} },
       cursor: { drag: { x: true, y: false } },
-      legend: { live: true },
-    }, data, box);
+      legend: { show: !many, live: true },
+      hooks: { setScale: [onScale] },
+    }, full, box);
+    u.over.addEventListener("dblclick", function () { settingDetail = true; u.setData(full, true); settingDetail = false; box.removeAttribute("data-detail"); });
     box.__uplot = u;
+    if (many) box.appendChild(legendList(seriesList));
+    box.appendChild(dataTable(title, seriesList, opts));
     return u;
+  }
+  // a collapsed legend for charts of many series (one line per run, in the chart's colours)
+  function legendList(seriesList) {
+    var d = el("details", { "class": "legend" }), ul = el("ul");
+    d.appendChild(el("summary", null, "Legend (" + seriesList.length + " series)"));
+    seriesList.forEach(function (s, i) {
+      var li = el("li"), sw = el("span", { "class": "swatch" });
+      sw.style.background = COLORS[i % COLORS.length];
+      li.appendChild(sw); li.appendChild(document.createTextNode(" " + s.label)); ul.appendChild(li);
+    });
+    d.appendChild(ul);
+    return d;
+  }
+  // the chart's text alternative: its points as a table (the downsampled buckets for long series)
+  function dataTable(title, seriesList, opts) {
+    var d = el("details", { "class": "chart-table" }), tbl = el("table", { "class": "grid" });
+    d.appendChild(el("summary", null, "Data table"));
+    var head = el("tr");
+    [opts.x === "step" ? "step" : opts.x === "time" ? "time" : "seconds", "series", "value", "min", "max"].forEach(function (h) { head.appendChild(el("th", null, h)); });
+    var thead = el("thead"); thead.appendChild(head); tbl.appendChild(thead);
+    var body = el("tbody"), rows = 0, fmt = function (v) { return v == null ? "" : String(+Number(v).toPrecision(6)); };
+    d.addEventListener("toggle", function () {  // built when first opened: a long chart has thousands of rows
+      if (rows || !d.open) return;
+      seriesList.forEach(function (s) {
+        var xs = xValues(s, opts.x);
+        for (var i = 0; i < xs.length && rows < 5000; i++, rows++) {
+          var tr = el("tr");
+          [opts.x === "time" ? new Date(xs[i] * 1000).toISOString() : fmt(xs[i]), s.label, fmt(s.value[i]), s.min ? fmt(s.min[i]) : "", s.max ? fmt(s.max[i]) : ""].forEach(function (c) { tr.appendChild(el("td", null, c)); });
+          body.appendChild(tr);
+        }
+      });
+    });
+    tbl.appendChild(body); d.appendChild(tbl);
+    d.setAttribute("aria-label", "Data of the chart " + title);
+    return d;
   }
 
   // long histories: the page leaves min/max to the downsampled series (bucket min/max are exact)
@@ -198,6 +274,15 @@
         log: $(".log-scale", controls).checked,
       };
       var overlay = $(".overlay", controls).checked;
+      var refetchFor = function (chartKeys) {
+        return function (mn, mx, px) {
+          var scale = opts.x === "step" ? 1 : 1000;  // the time axes are in seconds, the API in ms
+          var lo = Math.floor(mn * scale), hi = Math.ceil(mx * scale);
+          return Promise.all(chartKeys.map(function (k) {
+            return fetchSeries(runIds, k, Math.max(30, px * 3), { x_axis: opts.x, x_min: lo, x_max: hi });
+          })).then(function (lists) { return [].concat.apply([], lists); });
+        };
+      };
       Promise.all(keys.map(function (k) { return fetchSeries(runIds, k); })).then(function (results) {
         target.textContent = "";
         var label = function (s) {
@@ -206,8 +291,8 @@
         };
         results.forEach(function (list) { list.forEach(function (s) { s.label = label(s) || s.key; names[s.run_id] = s.run_name; }); });
         fillRanges(results);
-        if (overlay) drawChart(target, keys.join(", "), [].concat.apply([], results), opts);
-        else results.forEach(function (list, i) { drawChart(target, keys[i], list, opts); });
+        if (overlay) drawChart(target, keys.join(", "), [].concat.apply([], results), Object.assign({ refetch: refetchFor(keys) }, opts));
+        else results.forEach(function (list, i) { drawChart(target, keys[i], list, Object.assign({ refetch: refetchFor([keys[i]]) }, opts)); });
         target.setAttribute("data-drawn-ms", String(performance.now()));  // read by bench/bench_ui.py
         target.setAttribute("data-drawn", String(Date.now()));
       }).catch(function (e) { target.textContent = ""; target.appendChild(el("p", { "class": "error" }, e.message)); });
