@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from tests.ui.conftest import wait_js
+from tests.ui.conftest import canvas_ink, wait_js
 
 pytestmark = pytest.mark.browser
 
@@ -136,4 +136,36 @@ def test_4_zoom_fetches_the_visible_range_at_full_resolution(ui_server, page):
     # the API refuses a bad window with a clear error
     r = httpx.get(f"{url}/ui-api/metric-series", params={"run_ids": ids["long_run_id"], "key": "loss", "x_min": "5", "x_max": "1"})
     assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert page.js_errors == []
+
+
+def test_5_compare_a_sweep_of_120_runs(ui_server, page):
+    url, ids, _ = ui_server
+    page.goto(f"{url}/experiments/{ids['sweep_exp_id']}")
+    page.click("#compare-all")
+    page.wait_for_url(re.compile(r"/compare\?experiment_id="))
+    assert page.locator("h1").inner_text().startswith("Compare 120 runs")
+    # a sweep's table is transposed (one row per run) and stays inside the window
+    assert page.locator("#compare-table").get_attribute("data-layout") == "rows"
+    assert page.locator("#compare-table tbody tr").count() == 120
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1300
+    assert page.evaluate("getComputedStyle(document.querySelector('#compare-table thead th')).position") == "sticky"
+    # the metric logged once per run: a bar per run, not dots at step 0
+    assert page.locator("#charts").count() == 0
+    wait_js(page, "document.querySelector('#single-chart').getAttribute('data-drawn') === '120'")
+    assert canvas_ink(page, "#single-chart") > 2000
+    # against a param: a scatter whose points name their run
+    page.select_option("#single-x", "params.lr")
+    page.locator("#single-chart").scroll_into_view_if_needed()
+    box = page.locator("#single-chart").bounding_box()
+    pts = page.evaluate("document.querySelector('#single-chart').__points.slice(0, 1)")
+    scale = box["width"] / page.evaluate("document.querySelector('#single-chart').width")
+    page.mouse.move(box["x"] + pts[0]["x"] * scale, box["y"] + pts[0]["y"] * scale)
+    tip = page.locator("#single-chart + .tip")
+    assert tip.is_visible() and tip.inner_text().startswith("sweep-")
+    # the other view of the table: one column per run, scrolling inside its box
+    page.click("#layout-columns")
+    page.wait_for_url(re.compile("layout=columns"))
+    assert page.locator("#compare-table thead th").count() == 121
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1300
     assert page.js_errors == []

@@ -501,6 +501,7 @@
     };
     var color = function (t) { t = t == null ? 0.5 : t; return "rgb(" + Math.round(40 + 200 * t) + "," + Math.round(90 + 40 * (1 - Math.abs(t - 0.5) * 2)) + "," + Math.round(235 - 200 * t) + ")"; };
     var n = cmp.runs.length;
+    var fmtV = function (v) { return v == null ? "" : isNaN(Number(v)) ? String(v) : String(+Number(v).toPrecision(4)); };
     var drawParallel = function () {
       var canvas = $("#parallel"); if (!canvas) return;
       var ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
@@ -530,6 +531,18 @@
         else { ctx.fillText(String(+a.axis.hi.toPrecision(4)), x(k), y(1) - 4); ctx.fillText(String(+a.axis.lo.toPrecision(4)), x(k), y(0) + 14); }
       });
       canvas.setAttribute("data-drawn", String(n));
+      // colour legend: line colour = the metric's value
+      var legend = $("#pc-legend");
+      if (legend) {
+        legend.textContent = "";
+        var bar = el("span", { "class": "bar", role: "img", "aria-label": "colour scale of " + mAxis.id });
+        bar.style.background = "linear-gradient(to right, " + [0, 0.25, 0.5, 0.75, 1].map(color).join(", ") + ")";
+        var ends = mAxis.axis.cats ? [mAxis.axis.cats[0], mAxis.axis.cats[mAxis.axis.cats.length - 1]] : [fmtV(mAxis.axis.lo), fmtV(mAxis.axis.hi)];
+        legend.appendChild(el("span", null, "Line colour: " + mAxis.id));
+        legend.appendChild(el("span", { "class": "lo" }, ends[0] == null ? "" : String(ends[0])));
+        legend.appendChild(bar);
+        legend.appendChild(el("span", { "class": "hi" }, ends[1] == null ? "" : String(ends[1])));
+      }
     };
     var drawScatter = function () {
       var canvas = $("#scatter"); if (!canvas || !$("#sc-x")) return;
@@ -548,16 +561,86 @@
       ctx.fillStyle = "#555";
       ticks(ax, function (t, p) { ctx.fillText(t, 60 + p * (W - 100) - 10, H - 26); });
       ticks(ay, function (t, p) { ctx.fillText(t.slice(0, 7), 4, H - 50 - p * (H - 90) + 4); });
-      var drawn = 0;
+      var drawn = 0, pts = [];
       for (var j = 0; j < n; j++) {
         var tx = ax.pos(xs[j]), ty = ay.pos(ys[j]); if (tx == null || ty == null) continue;
+        var px = 60 + tx * (W - 100), py = H - 50 - ty * (H - 90);
         ctx.fillStyle = COLORS[j % COLORS.length]; ctx.beginPath();
-        ctx.arc(60 + tx * (W - 100), H - 50 - ty * (H - 90), 5, 0, 2 * Math.PI); ctx.fill(); drawn++;
+        ctx.arc(px, py, 5, 0, 2 * Math.PI); ctx.fill(); drawn++;
+        pts.push({ x: px, y: py, text: cmp.runs[j].run_name + " — " + xi + "=" + fmtV(xs[j]) + ", " + yi + "=" + fmtV(ys[j]) });
       }
+      canvas.__points = pts;
       canvas.setAttribute("data-drawn", String(drawn));
     };
+    // metrics logged once per run: a bar per run (sorted), or a scatter against a param
+    var drawSingle = function () {
+      var canvas = $("#single-chart"); if (!canvas) return;
+      var key = $("#single-metric").value, against = $("#single-x").value, id = "metrics." + key;
+      var ctx = canvas.getContext("2d"), pts = [], i;
+      var rows = [];
+      for (i = 0; i < n; i++) { var v = value(id, i); if (v != null && v !== "" && isFinite(Number(v))) rows.push({ i: i, v: Number(v) }); }
+      var lo = Math.min.apply(null, rows.map(function (r) { return r.v; }).concat([0])), hi = Math.max.apply(null, rows.map(function (r) { return r.v; }));
+      if (!against) {
+        rows.sort(function (a, b) { return b.v - a.v; });
+        canvas.height = Math.max(120, rows.length * 16 + 30);
+        var W = canvas.width, left = 170, span = (hi - lo) || 1;
+        ctx.clearRect(0, 0, W, canvas.height); ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, canvas.height);
+        ctx.font = "11px sans-serif";
+        rows.forEach(function (r, k) {
+          var y = 10 + k * 16, w = Math.max(1, (r.v - lo) / span * (W - left - 70));
+          ctx.fillStyle = COLORS[r.i % COLORS.length]; ctx.fillRect(left, y, w, 12);
+          ctx.fillStyle = "#222"; ctx.textAlign = "right"; ctx.fillText(String(cmp.runs[r.i].run_name).slice(0, 26), left - 6, y + 10);
+          ctx.textAlign = "left"; ctx.fillText(fmtV(r.v), left + w + 4, y + 10);
+          pts.push({ x: left + w / 2, y: y + 6, text: cmp.runs[r.i].run_name + " — " + key + "=" + fmtV(r.v), box: [left, y, w, 12] });
+        });
+      } else {
+        canvas.height = 320;
+        var Wd = canvas.width, H = canvas.height, xsv = rows.map(function (r) { return value(against, r.i); });
+        var ax = axisOf(xsv), ayRange = (hi - lo) || 1;
+        ctx.clearRect(0, 0, Wd, H); ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, Wd, H);
+        ctx.strokeStyle = "#333"; ctx.beginPath(); ctx.moveTo(50, 20); ctx.lineTo(50, H - 40); ctx.lineTo(Wd - 20, H - 40); ctx.stroke();
+        ctx.fillStyle = "#222"; ctx.font = "12px sans-serif"; ctx.textAlign = "center"; ctx.fillText(against, Wd / 2, H - 8);
+        (ax.cats || []).forEach(function (c) { ctx.fillText(c.slice(0, 12), 60 + ax.pos(c) * (Wd - 100), H - 26); });
+        if (!ax.cats && ax.lo != null) { ctx.fillText(fmtV(ax.lo), 60, H - 26); ctx.fillText(fmtV(ax.hi), Wd - 40, H - 26); }
+        ctx.textAlign = "left"; ctx.fillText(fmtV(hi), 4, 24); ctx.fillText(fmtV(lo), 4, H - 44);
+        rows.forEach(function (r, k) {
+          var t = ax.pos(xsv[k]); if (t == null) return;
+          var px = 60 + t * (Wd - 100) + ((r.i * 7) % 9 - 4) * (ax.cats ? 1 : 0), py = H - 50 - (r.v - lo) / ayRange * (H - 90);
+          ctx.fillStyle = COLORS[r.i % COLORS.length]; ctx.beginPath(); ctx.arc(px, py, 4, 0, 2 * Math.PI); ctx.fill();
+          pts.push({ x: px, y: py, text: cmp.runs[r.i].run_name + " — " + against + "=" + xsv[k] + ", " + key + "=" + fmtV(r.v) });
+        });
+      }
+      canvas.__points = pts;
+      canvas.setAttribute("data-drawn", String(rows.length));
+    };
+    // tooltips: the run under the pointer (nearest point within 10 px, or the bar hovered)
+    $$(".canvas-box canvas").forEach(function (canvas) {
+      var tip = canvas.parentNode.querySelector(".tip");
+      canvas.addEventListener("mousemove", function (ev) {
+        var r = canvas.getBoundingClientRect(), sx = canvas.width / r.width, sy = canvas.height / r.height;
+        var x = (ev.clientX - r.left) * sx, y = (ev.clientY - r.top) * sy, best = null, bd = 100;
+        (canvas.__points || []).forEach(function (p) {
+          if (p.box && x >= p.box[0] && x <= p.box[0] + Math.max(p.box[2], 40) && y >= p.box[1] && y <= p.box[1] + p.box[3]) { best = p; bd = 0; return; }
+          var d = (p.x - x) * (p.x - x) + (p.y - y) * (p.y - y); if (d < bd) { bd = d; best = p; }
+        });
+        if (!best) { tip.hidden = true; return; }
+        tip.textContent = best.text; tip.hidden = false;
+        tip.style.left = (best.x / sx + 10) + "px"; tip.style.top = (best.y / sy - 24) + "px";
+      });
+      canvas.addEventListener("mouseleave", function () { tip.hidden = true; });
+    });
+    ["#single-metric", "#single-x"].forEach(function (s) { if ($(s)) $(s).addEventListener("change", drawSingle); });
     ["#pc-params", "#pc-metric"].forEach(function (s) { if ($(s)) $(s).addEventListener("change", drawParallel); });
     ["#sc-x", "#sc-y"].forEach(function (s) { if ($(s)) $(s).addEventListener("change", drawScatter); });
-    drawParallel(); drawScatter();
+    var onlyDiff = $("#only-diff");
+    if (onlyDiff) onlyDiff.addEventListener("change", function () {
+      var t = $("#compare-table"), hide = onlyDiff.checked;
+      if (t.getAttribute("data-layout") === "columns") $$("tr.param, tr.metric", t).forEach(function (r) { r.hidden = hide && !r.classList.contains("differs"); });
+      else {
+        var cols = $$("thead th", t).map(function (th) { return (th.classList.contains("param") || th.classList.contains("metric")) && !th.classList.contains("differs"); });
+        $$("tr", t).forEach(function (r) { Array.prototype.forEach.call(r.cells, function (c, k) { if (cols[k]) c.hidden = hide; }); });
+      }
+    });
+    drawSingle(); drawParallel(); drawScatter();
   }
 })();
