@@ -169,3 +169,25 @@ def test_5_compare_a_sweep_of_120_runs(ui_server, page):
     assert page.locator("#compare-table thead th").count() == 121
     assert page.evaluate("document.documentElement.scrollWidth") <= 1300
     assert page.js_errors == []
+
+
+def test_6_back_to_the_runs_table_recounts_checked_runs(ui_server, page):
+    url, ids, _ = ui_server
+    page.goto(f"{url}/experiments/{ids['experiment_id']}")
+    boxes = page.locator("#runs tr.run:not([hidden]) input.pick")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    assert page.locator("#compare-btn").inner_text() == "Compare selected (2)"
+    page.click("#compare-btn")
+    page.wait_for_url(re.compile("/compare"))
+    page.go_back()
+    page.wait_for_selector("#runs")
+    page.wait_for_load_state("load")
+    checked = page.evaluate("document.querySelectorAll('#runs input.pick:checked').length")
+    assert page.locator("#compare-btn").inner_text() == f"Compare selected ({checked})"
+    assert page.locator("#compare-btn").is_disabled() == (checked == 0)
+    # what the browser restores is counted, however it restores it (bfcache or form state)
+    page.evaluate("document.querySelectorAll('#runs input.pick')[2].checked = true")
+    page.evaluate("window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    assert page.locator("#compare-btn").inner_text() == f"Compare selected ({checked + 1})"
+    assert page.js_errors == []

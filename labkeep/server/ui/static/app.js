@@ -40,11 +40,20 @@
   if (runsTable) {
     var compareBtn = $("#compare-btn");
     var picked = function () { return $$("input.pick:checked").map(function (c) { return c.value; }); };
-    var refresh = function () { compareBtn.disabled = picked().length < 1; compareBtn.textContent = "Compare selected (" + picked().length + ")"; };
+    var refresh = function () {
+      var n = picked().length;
+      compareBtn.disabled = n < 1; compareBtn.textContent = "Compare selected (" + n + ")";
+      var all = $("#pick-all"), boxes = $$("tr.run:not([hidden]) input.pick");
+      if (all) all.checked = boxes.length > 0 && boxes.every(function (c) { return c.checked; });
+    };
+    // Back/Forward: the browser restores checkboxes after scripts ran (or from its page cache); recount then
+    window.addEventListener("pageshow", refresh);
+    window.addEventListener("load", refresh);
     runsTable.addEventListener("change", function (ev) { if (ev.target.classList.contains("pick")) refresh(); });
-    var all = $("#pick-all");
-    if (all) all.addEventListener("change", function () {
-      $$("tr.run:not([hidden]) input.pick").forEach(function (c) { c.checked = all.checked; }); refresh();
+    var pickAll = $("#pick-all");
+    if (pickAll) pickAll.addEventListener("change", function () {
+      var on = pickAll.checked;
+      $$("tr.run:not([hidden]) input.pick").forEach(function (c) { c.checked = on; }); refresh();
     });
     compareBtn.addEventListener("click", function () { location.href = P + "/compare?runs=" + picked().join(","); });
     // a parent's children are fetched (as server-rendered rows) the first time it is expanded
