@@ -191,3 +191,25 @@ def test_6_back_to_the_runs_table_recounts_checked_runs(ui_server, page):
     page.evaluate("window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
     assert page.locator("#compare-btn").inner_text() == f"Compare selected ({checked + 1})"
     assert page.js_errors == []
+
+
+def test_7_trace_detail_shows_exceptions_readably_and_durations_agree(ui_server, page):
+    url, ids, _ = ui_server
+    page.goto(f"{url}/experiments/{ids['model_exp_id']}/traces")
+    rows = page.locator("#traces tbody tr")
+    durations = {}
+    for i in range(rows.count()):
+        r = rows.nth(i)
+        durations[r.get_attribute("data-trace-id")] = (r.locator("td").nth(1).inner_text(), r.locator(".trace-duration").inner_text())
+    failing = next(t for t, (name, _) in durations.items() if name == "failing")
+    page.goto(f"{url}/traces/{failing}")
+    # the list, the overview and the root span say the same duration
+    assert page.locator("#trace-duration").inner_text() == durations[failing][1]
+    assert page.locator("#spans .span-duration").first.inner_text() == durations[failing][1]
+    ev = page.locator(".event-attributes")
+    assert ev.locator("tr[data-key='exception.type'] .attr-value").inner_text() == "ValueError"  # not "\"ValueError\""
+    assert ev.locator("tr[data-key='exception.message'] .attr-value").inner_text() == "bad <b>input</b>\nsecond line"
+    stack = ev.locator("tr[data-key='exception.stacktrace'] pre")
+    text = stack.inner_text()
+    assert "\\n  File" not in text and text.count("\n") >= 3 and text.splitlines()[0] == "Traceback (most recent call last):"
+    assert page.js_errors == []

@@ -63,6 +63,19 @@ def fmt_duration(start: Any, end: Any) -> str:
     return f"{secs / 3600:.1f}h"
 
 
+def fmt_ms(ms: Any) -> str:
+    """A duration in milliseconds, truncated the way a trace's execution time is (whole ms), so
+    a trace list, its detail page and its root span agree: ``<1 ms``, ``734 ms``, ``2.41 s``."""
+    if _missing(ms):
+        return ""
+    v = float(ms)
+    if v < 1:
+        return "<1 ms"
+    if v < 1000:
+        return f"{int(v)} ms"
+    return f"{int(v / 10) / 100:.2f} s"
+
+
 def fmt_value(v: Any) -> str:
     if isinstance(v, float):
         if v != v or v in (float("inf"), float("-inf")):
@@ -80,6 +93,7 @@ def _env(prefix: str) -> Environment:
     )
     env.filters["time"] = fmt_time
     env.filters["value"] = fmt_value
+    env.filters["ms"] = fmt_ms
     env.globals["duration"] = fmt_duration
     env.globals["P"] = prefix
     env.globals["UPLOT"] = UPLOT
