@@ -250,3 +250,25 @@ def test_static_prefix_applies_to_pages_links_and_assets(sqlite_uri):
         assert client.get("/lk/static/app.js").status_code == 200
         assert client.get(f"/lk/experiments/{exp}.json").json()["experiment"]["name"] == "prefixed"
     app.state.ctx.tracking_store.close()
+
+
+def test_registry_edits_pass_through_the_one_permission_hook(app_client, monkeypatch):
+    """Every registry edit asks ``permissions.can_edit`` first: denying there refuses all of them."""
+    from labkeep.server.ui import permissions
+
+    client, ctx, _ = app_client
+    ctx.registry_store.create_registered_model("guarded")
+    asked = []
+
+    def deny(request, resource):
+        asked.append(resource)
+        return False
+
+    monkeypatch.setattr(permissions, "can_edit", deny)
+    for path, action in [("/models/guarded/action", "delete"), ("/models/guarded/action", "set_tag")]:
+        r = client.post(path, data={"action": action, "key": "k"}, headers=SAME_ORIGIN, follow_redirects=False)
+        assert r.status_code == 403 and "may not change" in r.text
+    assert asked == [("registered_model", "guarded")] * 2
+    assert ctx.registry_store.get_registered_model("guarded").tags == {}
+    # the page hides edit controls the viewer may not use
+    assert "delete-model-form" not in client.get("/models/guarded").text

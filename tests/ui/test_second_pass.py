@@ -213,3 +213,54 @@ def test_7_trace_detail_shows_exceptions_readably_and_durations_agree(ui_server,
     text = stack.inner_text()
     assert "\\n  File" not in text and text.count("\n") >= 3 and text.splitlines()[0] == "Traceback (most recent call last):"
     assert page.js_errors == []
+
+
+def test_8_registry_editing_with_confirmation(ui_server, page):
+    url, ids, _ = ui_server
+    src = f"runs:/{ids['hostile_run_id']}/model"
+    httpx.post(f"{url}/api/2.0/mlflow/registered-models/create", json={"name": "edit-me"}, timeout=10).raise_for_status()
+    for _ in range(2):
+        httpx.post(f"{url}/api/2.0/mlflow/model-versions/create", json={"name": "edit-me", "source": src}, timeout=10).raise_for_status()
+    page.goto(f"{url}/models/edit-me/versions/2")
+    # version tags: add, shown, delete (confirmed)
+    form = page.locator("#version-tags-form")
+    form.locator("input[name=key]").fill("reviewed")
+    form.locator("input[name=value]").fill("yes")
+    form.locator("button").click()
+    page.wait_for_selector("#version-tags tr[data-key='reviewed']")
+    mv = _api(url, "model-versions/get", name="edit-me", version="2")["model_version"]
+    assert {"key": "reviewed", "value": "yes"} in mv["tags"]
+    page.locator("#version-tags tr[data-key='reviewed'] button.danger").click()
+    page.wait_for_selector("#version-tags tr.empty")
+    assert page.dialogs[-1] == ("confirm", "Delete the tag reviewed of edit-me v2?")
+    # version description
+    page.click("text=Edit description")
+    page.fill("#version-description-form textarea", "checked by QA")
+    page.click("#version-description-form button")
+    page.wait_for_load_state()
+    assert page.locator("#version-description").inner_text() == "checked by QA"
+    # model tags
+    page.goto(f"{url}/models/edit-me")
+    form = page.locator("#model-tags-form")
+    form.locator("input[name=key]").fill("owner")
+    form.locator("input[name=value]").fill("team-a")
+    form.locator("button").click()
+    page.wait_for_selector("#model-tags tr[data-key='owner']")
+    assert _api(url, "registered-models/get", name="edit-me")["registered_model"]["tags"] == [{"key": "owner", "value": "team-a"}]
+    page.locator("#model-tags tr[data-key='owner'] button.danger").click()
+    page.wait_for_selector("#model-tags tr.empty")
+    # delete a version (confirmed): back on the model page with one version left
+    page.goto(f"{url}/models/edit-me/versions/2")
+    page.click("#delete-version-form button")
+    page.wait_for_url(re.compile(r"/models/edit-me$"))
+    assert page.dialogs[-1][1].startswith("Delete edit-me v2?")
+    assert page.locator("#versions tbody tr").count() == 1
+    # delete the model (confirmed)
+    page.click("#delete-model-form button")
+    page.wait_for_url(re.compile(r"/models$"))
+    assert httpx.get(f"{url}/api/2.0/mlflow/registered-models/get", params={"name": "edit-me"}, timeout=10).status_code == 404
+    # a cross-site form post is refused
+    r = httpx.post(f"{url}/models/demo-model/action", data={"action": "delete"}, headers={"Origin": "http://evil.example"}, timeout=10)
+    assert r.status_code == 403
+    assert _api(url, "registered-models/get", name="demo-model")["registered_model"]["name"] == "demo-model"
+    assert page.js_errors == []
