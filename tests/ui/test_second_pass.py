@@ -264,3 +264,36 @@ def test_8_registry_editing_with_confirmation(ui_server, page):
     assert r.status_code == 403
     assert _api(url, "registered-models/get", name="demo-model")["registered_model"]["name"] == "demo-model"
     assert page.js_errors == []
+
+
+def test_9_context_description_tags_local_times_and_steps(ui_server, browser):
+    url, ids, _ = ui_server
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Asia/Kolkata")
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{url}/experiments/{ids['model_exp_id']}")
+        assert page.locator("#exp-description").inner_text() == "Models of the **demo**"
+        assert page.locator("#exp-tags .badge").all_inner_texts() == ["team = ml"]
+        sys_tags = page.locator("#exp-system-tags")
+        assert sys_tags.locator("tr[data-key='mlflow.domain']").count() == 1
+        assert sys_tags.locator("form, button, input").count() == 0  # read-only
+        # times: the viewer's zone (UTC+05:30 here), with the zone named; UTC stays in the title
+        started = page.locator("#runs tbody tr.run time").first
+        ms = int(started.get_attribute("data-ms"))
+        import datetime as dt
+
+        local = dt.datetime.fromtimestamp(ms / 1000, dt.timezone(dt.timedelta(hours=5, minutes=30)))
+        assert started.inner_text() == local.strftime("%Y-%m-%d %H:%M:%S") + " GMT+5:30"
+        assert started.get_attribute("title").endswith(" UTC")
+        # run page: the once-logged metric is one step although log_model linked a copy
+        page.goto(f"{url}/runs/{ids['model_run_id']}")
+        assert page.locator("#metrics tr[data-key='score'] .steps").inner_text() == "1"
+        assert page.locator("#tags tr[data-key='mlflow.user']").count() == 0
+        assert page.locator("#system-tags tr[data-key='mlflow.user']").count() == 1
+        assert page.locator("#system-tags button").count() == 0
+        assert "GMT+5:30" in page.locator("#overview time").first.inner_text()
+        assert errors == []
+    finally:
+        ctx.close()

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode, urlparse
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -43,13 +44,18 @@ def _missing(v: Any) -> bool:
     return v is None or v == "" or isinstance(v, Undefined)
 
 
-def fmt_time(ms: Any) -> str:
+def fmt_time(ms: Any) -> Markup | str:
+    """A ``<time>`` element: UTC (zone shown) in the HTML, turned into the viewer's local time
+    zone (zone shown too) by app.js; the ``title`` keeps the other one."""
     if _missing(ms):
         return ""
     try:
-        return _dt.datetime.fromtimestamp(int(ms) / 1000).strftime("%Y-%m-%d %H:%M:%S")
-    except (ValueError, OverflowError, OSError):
+        t = _dt.datetime.fromtimestamp(int(ms) / 1000, tz=_dt.timezone.utc)
+    except (ValueError, OverflowError, OSError, TypeError):
         return str(ms)
+    text = t.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+    iso = t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return Markup('<time datetime="{}" data-ms="{}" title="{}">{}</time>').format(iso, int(ms), text, text)
 
 
 def fmt_duration(start: Any, end: Any) -> str:

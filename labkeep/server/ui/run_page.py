@@ -26,6 +26,11 @@ SOURCE_TAGS = {
 }
 
 
+def is_system_tag(key: str) -> bool:
+    """Tags labkeep/mlflow set themselves (``mlflow.*``): shown apart and read-only."""
+    return key.startswith("mlflow.")
+
+
 EXACT_SUMMARY_POINTS = 20000
 ACTIVE_STATUSES = ("RUNNING", "SCHEDULED")
 MAX_SERIES_RUNS = 100  # per request; the compare page fetches more runs in several requests
@@ -49,7 +54,10 @@ def metric_summary(store: Any, run_id: str) -> list[dict[str, Any]]:
         counts = {
             k: int(
                 cur.execute(
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM metrics WHERE run_id = ? AND name = ? LIMIT ?) t",
+                    # distinct points: log_model links a copy of a run's step-0 metrics to the
+                    # model (same step, time and value), which is not another step
+                    "SELECT COUNT(*) FROM (SELECT DISTINCT step, ts, value, kind FROM metrics"
+                    " WHERE run_id = ? AND name = ? LIMIT ?) t",
                     (run_id, k, cap),
                 ).fetchone()[0]
             )
@@ -125,7 +133,8 @@ def run_data(ui: Ui, run_id: str) -> dict[str, Any]:
         "experiment": {"experiment_id": exp.experiment_id, "name": exp.name},
         "description": data.tags.get(NOTE_TAG, ""),
         "params": sorted(data.params.items()),
-        "tags": sorted((k, v) for k, v in data.tags.items() if k != NOTE_TAG),
+        "tags": sorted((k, v) for k, v in data.tags.items() if k != NOTE_TAG and not is_system_tag(k)),
+        "system_tags": sorted((k, v) for k, v in data.tags.items() if k != NOTE_TAG and is_system_tag(k)),
         "metrics": summary,
         "parent": parent,
         "children": _children(ui, run),

@@ -431,6 +431,7 @@ def runs_page(ui: Ui, request: Request, experiment_id: str) -> Response:
         "error": error,
         "state": state,
         "tabs": tabs(ui, exp, "runs"),
+        "context": experiment_context(exp),
     }
     if as_json:
         return ui.page(request, "runs.html", data)
@@ -438,6 +439,17 @@ def runs_page(ui: Ui, request: Request, experiment_id: str) -> Response:
     data["count_url"] = ui.url("/ui-api/run-count", experiment_id=experiment_id, **state)
     data["sortable"] = ["run_name", "status", "start_time", "duration", "user_id"]
     return ui.page(request, "runs.html", data)
+
+
+def experiment_context(exp: Any) -> dict[str, Any]:
+    """An experiment's description (``mlflow.note.content``), its tags and, apart, system tags."""
+    tags = dict(exp.tags or {})
+    note = tags.pop("mlflow.note.content", "")
+    return {
+        "description": note,
+        "tags": sorted((k, v) for k, v in tags.items() if not k.startswith("mlflow.")),
+        "system_tags": sorted((k, v) for k, v in tags.items() if k.startswith("mlflow.")),
+    }
 
 
 def _children_filter(parent_id: str) -> str:

@@ -28,6 +28,23 @@
     }).join("&");
   }
 
+  // ------------------------------------------------------------ times in the viewer's time zone
+  var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+  var zoneName = (function () {
+    try {
+      var part = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(new Date()).filter(function (p) { return p.type === "timeZoneName"; })[0];
+      return part ? part.value : "";
+    } catch (e) { return ""; }
+  })();
+  function localTime(ms) {
+    var d = new Date(ms);
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + (zoneName ? " " + zoneName : "");
+  }
+  function localizeTimes(root) {
+    $$("time[data-ms]", root).forEach(function (t) { t.textContent = localTime(Number(t.getAttribute("data-ms"))); });
+  }
+  localizeTimes(document);
+
   // ------------------------------------------------------------ confirmations
   $$("form[data-confirm]").forEach(function (f) {
     f.addEventListener("submit", function (ev) {
@@ -74,6 +91,7 @@
         });
         fetch(url, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
           b.closest("tr").insertAdjacentHTML("afterend", html);  // server-rendered, autoescaped rows
+          localizeTimes(runsTable);
           b.setAttribute("data-loaded", "1");
           show();
         });
@@ -349,7 +367,7 @@
         if (!b.active) {
           live.setAttribute("data-end", String(b.end_time || Date.now()));
           live.textContent = fmtDur((b.end_time || Date.now()) - Number(live.getAttribute("data-start")));
-          $("#run-ended").textContent = b.end_time ? new Date(b.end_time).toLocaleString() : "";
+          $("#run-ended").textContent = b.end_time ? localTime(b.end_time) : "";
           var note = $("#live-note"); if (note) note.remove();
           return;
         }
