@@ -297,3 +297,57 @@ def test_9_context_description_tags_local_times_and_steps(ui_server, browser):
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_10_links_keyboard_text_alternatives_url_state_legends_and_groups(ui_server, page):
+    url, ids, _ = ui_server
+    run = ids["hostile_run_id"]
+    # the artifact tree is made of real links: Tab to one, Enter opens it and puts it in the URL
+    page.goto(f"{url}/runs/{run}")
+    link = page.locator("#artifact-tree a[data-path='config.yaml']")
+    assert "artifact=config.yaml" in link.get_attribute("href")
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#artifact-preview[data-path='config.yaml']")
+    assert page.url.endswith("artifact=config.yaml")
+    # a deep link opens the folders down to its file
+    page.goto(f"{url}/runs/{run}?artifact=logs/train.log")
+    page.wait_for_selector("#artifact-preview[data-path='logs/train.log']")
+    assert page.locator("#artifact-tree a[data-path='logs']").get_attribute("aria-expanded") == "true"
+    assert page.locator("#artifact-tree a.sel").get_attribute("data-path") == "logs/train.log"
+    # charts: a data table as text alternative, and axis / log / smoothing kept in the URL
+    page.goto(f"{url}/runs/{ids['run_ids'][0]}")
+    page.wait_for_selector("#charts .chart")
+    table = page.locator("#charts .chart details.chart-table").first
+    table.locator("summary").click()
+    assert table.locator("tbody tr").count() == 50
+    page.check("#chart-controls .log-scale")
+    page.select_option("#chart-controls .x-axis", "relative")
+    wait_js(page, "location.search.includes('log=1') && location.search.includes('chart_x=relative')")
+    page.reload()
+    page.wait_for_selector("#charts .chart")
+    assert page.locator("#chart-controls .log-scale").is_checked()
+    assert page.locator("#chart-controls .x-axis").input_value() == "relative"
+    # compare: the parallel-coordinates colour legend, scatter tooltips naming runs
+    page.goto(f"{url}/compare?runs={','.join(ids['run_ids'])}")
+    legend = page.locator("#pc-legend")
+    assert "acc" in legend.inner_text() or "loss" in legend.inner_text()
+    assert legend.locator(".bar").count() == 1 and legend.locator(".lo").inner_text() != ""
+    page.locator("#scatter").scroll_into_view_if_needed()
+    box = page.locator("#scatter").bounding_box()
+    pt = page.evaluate("document.querySelector('#scatter').__points[0]")
+    scale = box["width"] / page.evaluate("document.querySelector('#scatter').width")
+    page.mouse.move(box["x"] + pt["x"] * scale, box["y"] + pt["y"] * scale)
+    assert page.locator("#scatter + .tip").inner_text().startswith("trial-")
+    # groups: every run of each group is charted, and group counts add up to the table's count
+    page.goto(f"{url}/experiments/{ids['sweep_exp_id']}?group=params.opt&cols=metrics.val_acc")
+    counts = page.locator("#groups tbody td:nth-child(2)").all_inner_texts()
+    assert sorted(counts) == ["60", "60"]
+    page.click("#group-chart-btn")
+    page.wait_for_selector("#group-chart[data-drawn]")
+    assert page.get_attribute("#group-chart", "data-runs") == "120"
+    page.goto(f"{url}/experiments/{ids['experiment_id']}?group=params.optimizer&cols=metrics.loss")
+    wait_js(page, "document.querySelector('#row-count').hasAttribute('data-total')")
+    total = int(page.get_attribute("#row-count", "data-total"))
+    assert sum(int(c) for c in page.locator("#groups tbody td:nth-child(2)").all_inner_texts()) == total
+    assert page.js_errors == []

@@ -98,6 +98,7 @@ def build_routes(ctx: Any, prefix: str) -> list[Any]:
         get("/ui-api/columns", runs_table.columns_api),
         get("/ui-api/run-count", runs_table.count_api),
         get("/ui-api/children", runs_table.children_api),
+        get("/ui-api/group-series", runs_table.group_series_api),
         get("/ui-api/metric-series", run_page.series_api),
         get("/ui-api/run-live", run_page.live_api),
         get("/ui-api/artifacts", run_page.artifacts_api),

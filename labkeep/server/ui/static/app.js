@@ -290,10 +290,35 @@
     });
   }
 
+  // chart settings live in the URL (replaceState), like the runs table's filter, sort and columns
+  function chartStateFromUrl(controls) {
+    var q = new URLSearchParams(location.search);
+    if (q.get("chart_x")) $(".x-axis", controls).value = q.get("chart_x");
+    if (q.get("smooth")) $(".smoothing", controls).value = q.get("smooth");
+    if (q.has("log")) $(".log-scale", controls).checked = q.get("log") === "1";
+    if (q.has("overlay")) $(".overlay", controls).checked = q.get("overlay") === "1";
+    if (q.has("show")) {
+      var shown = q.get("show").split(",");
+      $$(".chart-key").forEach(function (c) { c.checked = shown.indexOf(c.value) >= 0; });
+    }
+  }
+  function chartStateToUrl(controls) {
+    var q = new URLSearchParams(location.search);
+    var put = function (k, v, dflt) { if (v === dflt) q.delete(k); else q.set(k, v); };
+    put("chart_x", $(".x-axis", controls).value, "step");
+    put("smooth", String(parseFloat($(".smoothing", controls).value) || 0), "0");
+    put("log", $(".log-scale", controls).checked ? "1" : "0", "0");
+    put("overlay", $(".overlay", controls).checked ? "1" : "0", "0");
+    q.set("show", $$(".chart-key:checked").map(function (c) { return c.value; }).join(","));
+    var url = location.pathname + "?" + q.toString() + location.hash;
+    if (url !== location.pathname + location.search + location.hash) history.replaceState(history.state, "", url);
+  }
   function setupCharts(controls, target) {
     var runIds = controls.getAttribute("data-run-ids").split(",").filter(Boolean);
     var names = {};
-    var render = function () {
+    chartStateFromUrl(controls);
+    var render = function (ev) {
+      if (ev) chartStateToUrl(controls);  // a user change (not the first draw, nor a live refresh)
       var keys = $$(".chart-key:checked").map(function (c) { return c.value; });
       var opts = {
         x: $(".x-axis", controls).value,
@@ -383,30 +408,20 @@
   if (groupBtn) groupBtn.addEventListener("click", function () {
     var exp = $("#group-chart-controls").getAttribute("data-experiment"), key = $("#group-metric").value;
     var target = $("#group-chart"); target.textContent = "Loading…";
-    var groups = $$("#groups tbody tr").slice(0, 10);
-    Promise.all(groups.map(function (tr) {
-      var url = P + "/experiments/" + encodeURIComponent(exp) + ".json?" + qs({ filter: tr.getAttribute("data-filter"), per: 25, cols: "" });
-      return getJSON(url).then(function (page) {
-        var ids = page.rows.map(function (r) { return r.run_id; });
-        return ids.length ? fetchSeries(ids, key, 500) : [];
-      }).then(function (list) { return { label: tr.getAttribute("data-label"), list: list }; });
-    })).then(function (res) {
+    // every run of each group, aggregated by the server (the table's own filter and grouping)
+    var params = { experiment_id: exp, key: key, max_points: 500 };
+    new URLSearchParams(location.search).forEach(function (v, k) { if (["filter", "group", "view"].indexOf(k) >= 0) params[k] = v; });
+    getJSON(P + "/ui-api/group-series?" + qs(params)).then(function (res) {
       target.textContent = "";
-      var series = res.map(function (g) {
-        var by = {};
-        g.list.forEach(function (s) {
-          s.step.forEach(function (st, i) { var v = s.value[i]; if (v == null) return; (by[st] = by[st] || []).push(v); });
-        });
-        var steps = Object.keys(by).map(Number).sort(function (a, b) { return a - b; });
+      var series = res.groups.slice(0, 10).map(function (g) {
         return {
-          label: g.label + " (n=" + g.list.length + ")", step: steps, ts: steps,
-          value: steps.map(function (s) { var a = by[s]; return a.reduce(function (x, y) { return x + y; }, 0) / a.length; }),
-          min: steps.map(function (s) { return Math.min.apply(null, by[s]); }),
-          max: steps.map(function (s) { return Math.max.apply(null, by[s]); }),
+          key: key, label: (g.value == null ? "(none)" : g.value) + " (n=" + g.runs + ")",
+          step: g.step, ts: g.step, value: g.value_mean, min: g.min, max: g.max,
         };
       }).filter(function (s) { return s.step.length; });
       drawChart(target, key + " by group", series, { x: "step", alpha: 0, log: false });
       target.setAttribute("data-drawn", "1");
+      target.setAttribute("data-runs", String(res.groups.reduce(function (n, g) { return n + g.runs; }, 0)));
     }).catch(function (e) { target.textContent = e.message; });
   });
 
