@@ -337,7 +337,7 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         lk = Server([*labkeep_cmd, "--backend-store-uri", f"sqlite:///{lk_db}"], lk_db.parent, "/health")
         try:
-            with httpx.Client() as c:
+            with httpx.Client(timeout=120) as c:
                 page_url = f"{lk.url}/experiments/{lk_exp}"
                 cpu0 = proc_cpu(lk.proc.pid)
                 lk_html = median_request(c, "GET", page_url, a.requests)

@@ -65,7 +65,10 @@ def test_2_every_experiment_has_runs_traces_models_tabs_with_counts(ui_server, p
     page.wait_for_url(re.compile(f"/experiments/{ids['traces_exp_id']}/traces$"))
     assert page.locator("#traces tbody tr").count() == 1
     assert page.locator("#tab-traces").get_attribute("aria-current") == "page"
-    counts = lambda: {t: page.locator(f"#tab-{t} .count").inner_text() for t in ("runs", "traces", "models")}  # noqa: E731
+    def counts():
+        wait_js(page, "document.querySelector('#tab-runs .count').hasAttribute('data-total')")
+        return {t: page.locator(f"#tab-{t} .count").inner_text() for t in ("runs", "traces", "models")}
+
     assert counts() == {"runs": "0", "traces": "1", "models": "0"}
     exp = ids["model_exp_id"]
     page.goto(f"{url}/experiments/{exp}")

@@ -51,12 +51,18 @@ def model_counts(store: Any, exp_ids: list[str]) -> dict[str, int]:
 
 
 def tabs(ui: Ui, experiment: Any, active: str) -> dict[str, Any]:
-    """The Runs / Traces / Models tab strip of one experiment, with counts."""
+    """The Runs / Traces / Models tab strip of one experiment, with counts.
+
+    Counting 100k runs takes a covering-index scan, so the runs count is not computed here:
+    the page fills it from ``/ui-api/run-count`` (the number the runs table shows too).
+    Traces and logged models are counted at once (they are few, or indexed by experiment).
+    """
     eid = experiment.experiment_id
     return {
         "active": active,
         "experiment_id": eid,
-        "runs": run_counts(ui.store, [eid]).get(eid, (0, None))[0],
+        "runs": None,
+        "runs_count_url": ui.url("/ui-api/run-count", experiment_id=eid),
         "traces": trace_counts(ui.store, [eid]).get(eid, 0),
         "models": model_counts(ui.store, [eid]).get(eid, 0),
     }

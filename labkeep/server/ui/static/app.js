@@ -105,6 +105,12 @@
     $(".total", rowCount).textContent = b.total.toLocaleString("en-US");
     rowCount.setAttribute("data-total", String(b.total));
   }).catch(function () { $(".total", rowCount).textContent = "?"; });
+  // the Runs tab's count (a scan over the experiment's runs) comes after the page, like the table's
+  $$("nav.tabs .count[data-count-url]").forEach(function (c) {
+    getJSON(c.getAttribute("data-count-url")).then(function (b) {
+      c.textContent = b.total.toLocaleString("en-US"); c.setAttribute("data-total", String(b.total));
+    }).catch(function () { c.textContent = "?"; });
+  });
 
   var pickerBtn = $("#col-picker-btn");
   if (pickerBtn) pickerBtn.addEventListener("click", function () {
