@@ -82,6 +82,9 @@ def test_2_every_experiment_has_runs_traces_models_tabs_with_counts(ui_server, p
     assert page.locator("#traces tbody tr").count() == 2
     page.click("#tab-runs")
     page.wait_for_url(re.compile(f"/experiments/{exp}$"))
+    # a nested experiment: the tab counts every run, as the experiments list does
+    page.goto(f"{url}/experiments/{ids['experiment_id']}")
+    assert counts()["runs"] == "9"
     assert page.js_errors == []
 
 

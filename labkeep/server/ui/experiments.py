@@ -62,7 +62,7 @@ def tabs(ui: Ui, experiment: Any, active: str) -> dict[str, Any]:
         "active": active,
         "experiment_id": eid,
         "runs": None,
-        "runs_count_url": ui.url("/ui-api/run-count", experiment_id=eid),
+        "runs_count_url": ui.url("/ui-api/run-count", experiment_id=eid, nested="0"),  # all runs, as listed
         "traces": trace_counts(ui.store, [eid]).get(eid, 0),
         "models": model_counts(ui.store, [eid]).get(eid, 0),
     }
