@@ -140,7 +140,9 @@ async def experiment_action(ui: Ui, request: Request) -> Response:
 
     def do() -> Response:
         from labkeep.exceptions import InvalidParameterValue
+        from labkeep.server.ui.permissions import require_edit
 
+        require_edit(request, ("experiment", exp_id or name))
         if action == "create":
             if not name:
                 raise InvalidParameterValue("Give the new experiment a name.")

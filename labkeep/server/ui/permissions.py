@@ -1,11 +1,12 @@
 """The one place the UI asks "may this request change that?".
 
-Every state-changing UI action (registry edits, registering a logged model) calls
-``require_edit(request, resource)`` before it touches a store. Without authentication every
+Every state-changing UI action (registry edits, registering a logged model, run and experiment
+edits) calls ``require_edit(request, resource)`` before it touches a store. Without authentication every
 same-origin request may edit, so ``can_edit`` answers True; the authentication work replaces
 its body (e.g. look up ``request.scope["user"]`` and the resource's permissions) and every
 action follows. ``resource`` is a short tuple naming what is edited, for example
-``("registered_model", name)``, ``("model_version", name, version)`` or ``("logged_model", id)``.
+``("registered_model", name)``, ``("model_version", name, version)``, ``("run", run_id)`` or
+``("experiment", experiment_id)``.
 Pages also call ``can_edit`` to hide edit controls the viewer may not use.
 """
 

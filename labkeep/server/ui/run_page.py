@@ -13,6 +13,7 @@ from labkeep.exceptions import InvalidParameterValue, LabkeepException
 from labkeep.server.ui import artifacts as arts
 from labkeep.server.ui.common import Ui, json_response, read_form, strip_json
 from labkeep.server.ui.logged_models import artifact_root, models_of_run, registered_names
+from labkeep.server.ui.permissions import require_edit
 from labkeep.server.ui.runs_table import PARENT_TAG, quote_key
 
 NOTE_TAG = "mlflow.note.content"
@@ -126,6 +127,7 @@ def run_data(ui: Ui, run_id: str) -> dict[str, Any]:
     for m in summary:
         m["latest"] = latest.get(m["key"])
     exp = ui.store.get_experiment(info.experiment_id)
+    logged = models_of_run(ui, run)
     return {
         "run": run.to_dict(),
         "info": {**info.to_dict(), "end_time": info.end_time, "start_time": info.start_time},
@@ -141,8 +143,8 @@ def run_data(ui: Ui, run_id: str) -> dict[str, Any]:
         "model_versions": _model_versions(ui, run_id),
         "source": {k: data.tags.get(t) for k, t in SOURCE_TAGS.items()},
         "datasets": [d.to_dict() for d in run.inputs.dataset_inputs],
-        "logged_models": models_of_run(ui, run),
-        "registered_names": registered_names(ui),
+        "logged_models": logged,
+        "registered_names": registered_names(ui) if logged else [],  # only the register form uses them
     }
 
 
@@ -160,6 +162,7 @@ async def run_action(ui: Ui, request: Request, run_id: str) -> Response:
     value = str(form.get("value", ""))
 
     def do() -> Response:
+        require_edit(request, ("run", run_id))
         store = ui.store
         if action == "description":
             store.set_tag(run_id, RunTag(NOTE_TAG, value))
