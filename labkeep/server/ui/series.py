@@ -93,10 +93,15 @@ def metric_series(
     db = store.db
     where = "run_id = ? AND name = ?"
     wargs: tuple = (run_id, key)
+    # per-bucket and last-point reads: every bucket lies inside a step window already, and a
+    # second step range in the same statement can make SQLite seek on the window, not the bucket
+    bwhere, bargs = where, wargs
     if window is not None:
         axis, w_lo, w_hi = window
         where += " AND step >= ? AND step <= ?" if axis == "step" else " AND ts >= ? AND ts <= ?"
         wargs = (run_id, key, int(w_lo), int(w_hi))
+        if axis != "step":
+            bwhere, bargs = where, wargs
     with _reader(store) as cur:
         rows = cur.execute(
             f"SELECT step, ts, value, kind FROM metrics WHERE {where} ORDER BY step, ts LIMIT ?",
@@ -146,11 +151,11 @@ def metric_series(
             # SQLite sorts the whole series for a GROUP BY; one index range per bucket reads the
             # points in index order instead (about 2.5x less CPU at a million points)
             rows = []
-            agg = f"SELECT {_AGG.format(col='step')} FROM metrics WHERE {where}"
+            agg = f"SELECT {_AGG.format(col='step')} FROM metrics WHERE {bwhere}"
             for b in range((hi - lo) // width + 1):
                 start = lo + b * width
                 r = cur.execute(
-                    f"{agg} AND step >= ? AND step < ?", (*wargs, start, start + width)
+                    f"{agg} AND step >= ? AND step < ?", (*bargs, start, min(start + width, hi + 1))
                 ).fetchone()
                 if r[3]:
                     rows.append((b, *r))  # (bucket, min, max, last finite step, points)
@@ -167,13 +172,14 @@ def metric_series(
         rows = [r for r in rows if r[3] is not None]  # buckets holding only NaN/inf draw nothing
         ends = [int(r[3]) for r in rows]
         order = "step, ts" if by_step else "ts, step"
+        lwhere, largs = (bwhere, bargs) if by_step else (where, wargs)
         for i in range(0, len(ends), 500):
             chunk = ends[i : i + 500]
             marks = ",".join("?" * len(chunk))
             for step, ts, value in cur.execute(
-                f"SELECT step, ts, value FROM metrics WHERE {where} AND kind = 0 AND {col} IN ({marks})"
+                f"SELECT step, ts, value FROM metrics WHERE {lwhere} AND kind = 0 AND {col} IN ({marks})"
                 f" ORDER BY {order}",
-                (*wargs, *chunk),
+                (*largs, *chunk),
             ).fetchall():
                 lasts[int(step) if by_step else int(ts)] = (int(step), int(ts), float(value))
     steps, tss, values, mins, maxs = [], [], [], [], []
