@@ -28,6 +28,8 @@ def test_1_logged_model_card_files_register_and_version_link(ui_server, page):
     assert "python_function" in card.locator(".flavors").inner_text()
     assert card.locator("table.signature caption").first.inner_text() == "Signature inputs"
     assert '"x": [1.0, 2.0]' in card.locator(".input-example pre").text_content()
+    page.wait_for_selector("#artifact-tree li.muted")
+    assert "logged models" in page.locator("#artifact-tree li.muted").inner_text()  # not a bare "No artifacts."
     # every model file is listed and previewable; choosing one deep-links it
     names = {"MLmodel", "requirements.txt", "conda.yaml", "python_env.yaml", "input_example.json"}
     page.wait_for_selector(f"#model-{model_id} .tree a[data-path='MLmodel']")

@@ -474,7 +474,7 @@
           });
           ul.appendChild(li);
         });
-        if (!body.files || !body.files.length) ul.appendChild(el("li", { "class": "muted" }, path ? "(empty)" : "No artifacts."));
+        if (!body.files || !body.files.length) ul.appendChild(el("li", { "class": "muted" }, path ? "(empty)" : box.getAttribute("data-empty") || "No artifacts."));
         into.appendChild(ul);
       });
     };
