@@ -337,7 +337,7 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         lk = Server([*labkeep_cmd, "--backend-store-uri", f"sqlite:///{lk_db}"], lk_db.parent, "/health")
         try:
-            with httpx.Client() as c:
+            with httpx.Client(timeout=120) as c:
                 page_url = f"{lk.url}/experiments/{lk_exp}"
                 cpu0 = proc_cpu(lk.proc.pid)
                 lk_html = median_request(c, "GET", page_url, a.requests)
@@ -361,6 +361,19 @@ def main() -> None:
                     json={"experiment_ids": [lk_exp], "max_results": 100},
                 )
                 html_bytes = len(c.get(page_url).content)
+                # the other pages at this scale (issue 18: every page under 300 ms server time)
+                some_run = c.get(page_url + ".json").json()["rows"][0]["run_id"]
+                first_ids = [r["run_id"] for r in c.get(page_url + ".json").json()["rows"]][:100]
+                other_pages = {
+                    "experiments list": (f"{lk.url}/", {}),
+                    "experiment traces tab": (f"{page_url}/traces", {}),
+                    "experiment models tab": (f"{page_url}/models", {}),
+                    "run page": (f"{lk.url}/runs/{some_run}", {}),
+                    "compare 100 runs": (f"{lk.url}/compare", {"runs": ",".join(first_ids)}),
+                    "grouped runs page (group by params.lr)": (page_url, {"group": "params.lr"}),
+                }
+                for label, (u, params) in other_pages.items():
+                    other_pages[label] = median_request(c, "GET", u, max(3, a.requests // 4), params=params)
             lk_browser = browser_metrics(browser, f"{lk.url}/experiments/{lk_exp}", a.loads)
         finally:
             lk.stop()
@@ -380,6 +393,19 @@ def main() -> None:
                     5,
                     params={"run_ids": big_run, "key": "loss", "max_points": 1000},
                 )
+                # a zoom: the visible tenth of the series at full resolution, downsampled to 600 px
+                zooms = []
+                for k in range(5):  # five different windows, so no answer comes from the cache
+                    lo = (k + 2) * a.points // 10
+                    t0 = time.perf_counter()
+                    c.get(series_url, params={**series_params, "max_points": 1800, "x_axis": "step",
+                                              "x_min": lo, "x_max": lo + a.points // 10}).raise_for_status()  # fmt: skip
+                    zooms.append(time.perf_counter() - t0)
+                zoom_t = statistics.median(zooms)
+                t0 = time.perf_counter()
+                c.get(series_url, params={**series_params, "max_points": 1800, "x_axis": "step",
+                                          "x_min": a.points // 2, "x_max": a.points // 2 + 500}).raise_for_status()  # fmt: skip
+                zoom_narrow = time.perf_counter() - t0
             # the server restarts between draws so each one reads all points (no series cache)
             big.stop()
             draws, draw_cpu = [], []
@@ -457,6 +483,11 @@ def main() -> None:
         Measure(f"metric-series endpoint, {a.points:,} points -> 1000, first request", "s", series_cold, None),
         Measure(f"metric-series endpoint, {a.points:,} points -> 1000, repeated (cached)", "s", series_t, None),
         Measure(f"run page open -> {a.points:,}-point chart drawn (Chromium, fresh server)", "s", chart_draw, None),
+        Measure(f"zoom refetch, a tenth of {a.points:,} points -> 1800", "s", zoom_t, None),
+        Measure(f"zoom refetch, 500 of {a.points:,} points (full detail)", "s", zoom_narrow, None),
+    ] + [
+        Measure(f"{label} server time, {a.runs:,} runs", "s", t, None)
+        for label, t in other_pages.items()
     ]  # fmt: skip
     notes["labkeep_page_html_bytes"] = html_bytes
     notes["load_average_1m_at_end"] = os.getloadavg()[0]

@@ -156,3 +156,13 @@ def canvas_ink(page, selector: str) -> int:
         }""",
         selector,
     )
+
+
+def wait_js(page, expr: str, timeout: float = 15.0) -> None:
+    """Poll a JS expression until truthy (``page.wait_for_function`` evaluates its predicate with
+    ``eval`` inside the page, which the UI's Content-Security-Policy refuses)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expr):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expr}")
+        page.wait_for_timeout(50)

@@ -120,6 +120,70 @@ def fill(uri: str, workdir: str) -> dict:
             client.log_batch(run.info.run_id, metrics=batch)
     out["long_run_id"] = run.info.run_id
     labkeep.create_experiment("second-exp")
+    out.update(_second_pass(client))
+    return out
+
+
+def _second_pass(client) -> dict:
+    """Data for the UI's second pass (issue 18): a logged model, traces, a running run, a sweep."""
+    import labkeep
+    from labkeep.entities import Metric, Param
+    from labkeep.pyfunc import PythonModel
+
+    out: dict = {}
+
+    class Echo(PythonModel):
+        def predict(self, context, model_input, params=None):
+            return model_input
+
+    exp_id = labkeep.create_experiment(
+        "model-exp", tags={"mlflow.note.content": "Models of the **demo**", "team": "ml", "mlflow.domain": "x"}
+    )
+    out["model_exp_id"] = exp_id
+    labkeep.set_experiment(experiment_id=exp_id)
+    with labkeep.start_run(run_name="with-model") as run:
+        labkeep.log_metric("score", 0.9)  # logged once: one step, although log_model links a copy
+        info = labkeep.pyfunc.log_model(name="echo", python_model=Echo(), input_example={"x": [1.0, 2.0]})
+    out["model_run_id"] = run.info.run_id
+    out["logged_model_id"] = info.model_id
+    labkeep.set_experiment(experiment_id=exp_id)
+
+    @labkeep.trace
+    def answer(q):
+        return "42"
+
+    @labkeep.trace(name="failing")
+    def fail(q):
+        raise ValueError("bad <b>input</b>\nsecond line")
+
+    answer("why?")
+    try:
+        fail("x")
+    except ValueError:
+        pass
+    traces_only = labkeep.create_experiment("traces-only")
+    out["traces_exp_id"] = traces_only
+    labkeep.set_experiment(experiment_id=traces_only)
+    answer("only traces here")
+    # a run left RUNNING (start_run without end), with a live metric
+    running = client.create_run(exp_id, run_name="still-running")
+    client.log_batch(running.info.run_id, metrics=[Metric("loss", 1.0 / (1 + s), 1_700_000_000_000 + s, s) for s in range(5)])
+    out["running_run_id"] = running.info.run_id
+    # a sweep: 120 runs, each logging its metric once (the usual hyper-parameter search)
+    sweep = labkeep.create_experiment("sweep")
+    out["sweep_exp_id"] = sweep
+    ids = []
+    for i in range(120):
+        r = client.create_run(sweep, run_name=f"sweep-{i:03d}", tags={"opt": "adam" if i % 2 else "sgd"})
+        lr = 10 ** (-1 - (i % 4))
+        client.log_batch(
+            r.info.run_id,
+            metrics=[Metric("val_acc", 0.5 + (i % 10) / 25, 1_700_000_000_000, 0)],
+            params=[Param("lr", str(lr)), Param("opt", "adam" if i % 2 else "sgd")],
+        )
+        client.set_terminated(r.info.run_id)
+        ids.append(r.info.run_id)
+    out["sweep_run_ids"] = ids
     return out
 
 

@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from tests.ui.conftest import canvas_ink
+from tests.ui.conftest import canvas_ink, wait_js
 from tests.ui.fill import HOSTILE
 
 pytestmark = pytest.mark.browser
@@ -29,7 +29,7 @@ def test_experiments_page_lists_counts_and_manages_experiments(ui_server, page):
     page.goto(url + "/")
     row = page.locator(f"#experiments tr[data-id='{ids['experiment_id']}']")
     assert row.locator("a.exp-link").inner_text() == "ui-demo"
-    assert row.locator("td.num").inner_text() == "9"  # 4 trials, parent + 2 children, hostile, long
+    assert row.locator("td.runs-count").inner_text() == "9"  # 4 trials, parent + 2 children, hostile, long
     # search by name
     page.fill("#exp-search", "second")
     page.press("#exp-search", "Enter")
@@ -139,7 +139,7 @@ def test_run_page_overview_params_metrics_and_charts(ui_server, page):
     assert canvas_ink(page, "#charts canvas") > 500
     # overlay both keys in one chart
     page.check("#chart-controls .overlay")
-    page.wait_for_function("document.querySelectorAll('#charts .chart').length === 1")
+    wait_js(page, "document.querySelectorAll('#charts .chart').length === 1")
     legend = page.locator("#charts .u-legend").inner_text()
     assert "loss" in legend and "acc" in legend
     assert canvas_ink(page, "#charts canvas") > 500
@@ -166,7 +166,7 @@ def test_long_history_is_downsampled_with_spikes_and_range_filled(ui_server, pag
     page.goto(f"{url}/runs/{ids['long_run_id']}")
     row = page.locator("#metrics tr[data-key='loss']")
     page.wait_for_selector("#charts[data-drawn] .uplot canvas")
-    page.wait_for_function("!document.querySelector('#metrics tr[data-key=loss][data-fill-range]')")
+    wait_js(page, "!document.querySelector('#metrics tr[data-key=loss][data-fill-range]')")
     assert row.locator("td.steps").inner_text() == "25000"  # counted by the series endpoint
     assert row.locator("td.max").inner_text() == "100"  # the one spike, found through the buckets
     assert float(row.locator("td.min").inner_text()) == pytest.approx(1 / 25000, rel=1e-3)
@@ -238,9 +238,9 @@ def test_artifact_previews_for_each_type(ui_server, page):
     assert pane.locator("tbody tr").count() == 3
     # images, svg through <img>
     pane = _open_artifact(page, "images/img.png")
-    page.wait_for_function("document.querySelector('#artifact-preview img').naturalWidth === 8")
+    wait_js(page, "document.querySelector('#artifact-preview img').naturalWidth === 8")
     pane = _open_artifact(page, "pic.svg")
-    page.wait_for_function("document.querySelector('#artifact-preview img').complete")
+    wait_js(page, "document.querySelector('#artifact-preview img').complete")
     assert pane.locator("img").count() == 1
     # html in a sandboxed iframe: its script does not run with our origin
     pane = _open_artifact(page, "report.html")

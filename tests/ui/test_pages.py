@@ -250,3 +250,60 @@ def test_static_prefix_applies_to_pages_links_and_assets(sqlite_uri):
         assert client.get("/lk/static/app.js").status_code == 200
         assert client.get(f"/lk/experiments/{exp}.json").json()["experiment"]["name"] == "prefixed"
     app.state.ctx.tracking_store.close()
+
+
+def test_registry_edits_pass_through_the_one_permission_hook(app_client, monkeypatch):
+    """Every registry edit asks ``permissions.can_edit`` first: denying there refuses all of them."""
+    from labkeep.server.ui import permissions
+
+    client, ctx, _ = app_client
+    ctx.registry_store.create_registered_model("guarded")
+    asked = []
+
+    def deny(request, resource):
+        asked.append(resource)
+        return False
+
+    monkeypatch.setattr(permissions, "can_edit", deny)
+    for path, action in [("/models/guarded/action", "delete"), ("/models/guarded/action", "set_tag")]:
+        r = client.post(path, data={"action": action, "key": "k"}, headers=SAME_ORIGIN, follow_redirects=False)
+        assert r.status_code == 403 and "may not change" in r.text
+    assert asked == [("registered_model", "guarded")] * 2
+    assert ctx.registry_store.get_registered_model("guarded").tags == {}
+    # the page hides edit controls the viewer may not use
+    assert "delete-model-form" not in client.get("/models/guarded").text
+
+
+def test_second_pass_sql_on_every_backend(app_client):
+    """The SQL behind issue 18's islands on each database: group series over every run, series
+    windows, single-step detection, distinct step counts, and the experiment tab counts."""
+    client, ctx, _ = app_client
+    store = ctx.tracking_store
+    exp = store.create_experiment("sql2")
+    for i in range(6):
+        rid = _run(store, exp, f"g{i}", 1000 + i, 2000 + i, {"opt": "a" if i % 2 else "b"}, {"final": i / 10})
+        store.log_batch(rid, metrics=[Metric("curve", i + s, 1000 + s, s) for s in range(30)], params=[], tags=[])
+    # a copy of a step-0 point tied to a logged model (what log_model does) is not another step
+    lm = store.create_logged_model(exp, name="m", source_run_id=rid)
+    store.log_batch(rid, metrics=[Metric("final", 0.5, 1000 + 5, 0, lm.model_id)], params=[], tags=[])
+    g = client.get(
+        "/ui-api/group-series", params={"experiment_id": exp, "group": "params.opt", "key": "curve", "max_points": 10}
+    ).json()["groups"]
+    assert {x["value"]: x["runs"] for x in g} == {"a": 3, "b": 3}
+    a = next(x for x in g if x["value"] == "a")  # runs 1, 3, 5: mean of i + step over the bucket
+    assert len(a["step"]) == 10 and a["n"][0] == 3
+    assert a["min"][0] == pytest.approx(1.0) and a["max"][-1] == pytest.approx(5 + 29)
+    bad = client.get("/ui-api/group-series", params={"experiment_id": exp, "group": "metrics.x", "key": "curve"})
+    assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    w = metric_series(store, rid, "curve", 10, ("step", 10, 14))
+    assert w["step"] == [10, 11, 12, 13, 14] and not w["downsampled"]
+    summary = {m["key"]: m for m in metric_summary(store, rid)}
+    assert summary["final"]["steps"] == 1 and summary["curve"]["steps"] == 30
+    j = client.get("/compare.json", params={"experiment_id": exp}).json()
+    single = {m["key"]: m["single"] for m in j["metrics"]}
+    assert single == {"final": True, "curve": False}
+    tabs = client.get(f"/experiments/{exp}.json").json()["tabs"]
+    assert (tabs["traces"], tabs["models"]) == (0, 1)
+    assert client.get(tabs["runs_count_url"]).json()["total"] == 6
+    models = client.get(f"/experiments/{exp}/models.json").json()["models"]
+    assert [m["model_id"] for m in models] == [lm.model_id]

@@ -40,9 +40,10 @@ def _store(ctx: Any, root_uri: str, path: str) -> tuple[Any, str]:
     return store, _join(prefix, rel)
 
 
-def list_artifacts(ctx: Any, run: Any, path: str) -> list[dict[str, Any]]:
+def list_artifacts(ctx: Any, root_uri: str, path: str) -> list[dict[str, Any]]:
+    """Children of ``path`` below an artifact root (a run's or a logged model's); [] when absent."""
     try:
-        return list_under_uri(ctx, run.info.artifact_uri, path or "")
+        return list_under_uri(ctx, root_uri, path or "")
     except ResourceDoesNotExist:
         return []
 
@@ -61,10 +62,10 @@ def read_head(ctx: Any, root_uri: str, path: str, limit: int = PREVIEW_BYTES) ->
     return bytes(buf[:limit]), size
 
 
-def raw_response(ctx: Any, run: Any, path: str, download: bool) -> Response:
-    store, rel = _store(ctx, run.info.artifact_uri, path)
+def raw_response(ctx: Any, root_uri: str, path: str, download: bool) -> Response:
+    store, rel = _store(ctx, root_uri, path)
     if store.kind(rel) != "file":
-        raise ResourceDoesNotExist(f"Artifact {path!r} is not a file of this run.")
+        raise ResourceDoesNotExist(f"Artifact {path!r} is not a file here.")
     name = posixpath.basename(rel)
     ext = os.path.splitext(name)[1].lower()
     if ext in IMAGE_EXT:
@@ -260,18 +261,18 @@ def model_summary(ctx: Any, root_uri: str, folder: str) -> dict[str, Any] | None
     }
 
 
-def preview(ctx: Any, run: Any, path: str) -> dict[str, Any]:
-    """What the preview pane shows for ``path``: kind plus the data for that kind."""
+def preview(ctx: Any, root: str, path: str, owner: str = "") -> dict[str, Any]:
+    """What the preview pane shows for ``path`` below the artifact root ``root``: kind plus the
+    data for that kind. ``owner`` names the run or model in error messages."""
     path = safe_relative_path(path or "", "artifact path")
-    root = run.info.artifact_uri
     store, rel = _store(ctx, root, path)
     kind = store.kind(rel)
     name = posixpath.basename(path)
     if kind is None:
-        raise ResourceDoesNotExist(f"Artifact {path!r} does not exist in run {run.info.run_id}.")
+        raise ResourceDoesNotExist(f"Artifact {path!r} does not exist in {owner or root}.")
     if kind == "dir":
         summary = model_summary(ctx, root, path)
-        files = list_artifacts(ctx, run, path)
+        files = list_artifacts(ctx, root, path)
         return {
             "kind": "model" if summary else "dir",
             "path": path,

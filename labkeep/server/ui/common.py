@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode, urlparse
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -36,17 +37,29 @@ STATIC_VERSION = _static_version()
 UPLOT = "uplot-1.6.32"
 
 
-def fmt_time(ms: Any) -> str:
-    if ms is None or ms == "":
+def _missing(v: Any) -> bool:
+    """None, "" or a Jinja2 Undefined (a key the entity's dict left out, e.g. a running run's end)."""
+    from jinja2 import Undefined
+
+    return v is None or v == "" or isinstance(v, Undefined)
+
+
+def fmt_time(ms: Any) -> Markup | str:
+    """A ``<time>`` element: UTC (zone shown) in the HTML, turned into the viewer's local time
+    zone (zone shown too) by app.js; the ``title`` keeps the other one."""
+    if _missing(ms):
         return ""
     try:
-        return _dt.datetime.fromtimestamp(int(ms) / 1000).strftime("%Y-%m-%d %H:%M:%S")
-    except (ValueError, OverflowError, OSError):
+        t = _dt.datetime.fromtimestamp(int(ms) / 1000, tz=_dt.timezone.utc)
+    except (ValueError, OverflowError, OSError, TypeError):
         return str(ms)
+    text = t.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+    iso = t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return Markup('<time datetime="{}" data-ms="{}" title="{}">{}</time>').format(iso, int(ms), text, text)
 
 
 def fmt_duration(start: Any, end: Any) -> str:
-    if start is None or end is None:
+    if _missing(start) or _missing(end):
         return ""
     secs = max(0.0, (int(end) - int(start)) / 1000)
     if secs < 60:
@@ -54,6 +67,19 @@ def fmt_duration(start: Any, end: Any) -> str:
     if secs < 3600:
         return f"{secs / 60:.1f}min"
     return f"{secs / 3600:.1f}h"
+
+
+def fmt_ms(ms: Any) -> str:
+    """A duration in milliseconds, truncated the way a trace's execution time is (whole ms), so
+    a trace list, its detail page and its root span agree: ``<1 ms``, ``734 ms``, ``2.41 s``."""
+    if _missing(ms):
+        return ""
+    v = float(ms)
+    if v < 1:
+        return "<1 ms"
+    if v < 1000:
+        return f"{int(v)} ms"
+    return f"{int(v / 10) / 100:.2f} s"
 
 
 def fmt_value(v: Any) -> str:
@@ -73,6 +99,7 @@ def _env(prefix: str) -> Environment:
     )
     env.filters["time"] = fmt_time
     env.filters["value"] = fmt_value
+    env.filters["ms"] = fmt_ms
     env.globals["duration"] = fmt_duration
     env.globals["P"] = prefix
     env.globals["UPLOT"] = UPLOT

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
+from labkeep.entities import ModelVersionTag, RegisteredModelTag
 from labkeep.exceptions import InvalidParameterValue, LabkeepException
+from labkeep.server.ui import permissions
 from labkeep.server.ui.common import Ui, read_form, strip_json
+from labkeep.server.ui.logged_models import model_id_of_source
+from labkeep.server.ui.permissions import require_edit
 from labkeep.server.ui.runs_table import quote_value
 
 STAGES = ["None", "Staging", "Production", "Archived"]
@@ -29,6 +35,7 @@ def _version_dict(mv: Any) -> dict[str, Any]:
         "last_updated_timestamp": mv.last_updated_timestamp,
         "user_id": mv.user_id,
         "tags": dict(mv.tags or {}),
+        "model_id": mv.model_id or model_id_of_source(mv.source),
     }
 
 
@@ -69,6 +76,7 @@ def model_page(ui: Ui, request: Request, name: str) -> Response:
             "last_updated_timestamp": m.last_updated_timestamp,
         },
         "versions": [_version_dict(mv) for mv in versions],
+        "editable": permissions.can_edit(request, ("registered_model", m.name)),
     }
     return ui.page(request, "model.html", data)
 
@@ -105,51 +113,131 @@ def version_page(ui: Ui, request: Request, name: str, version: str) -> Response:
         "history": history,
         "mlmodel": _signature(ui, name, version),
         "stages": STAGES,
+        "editable": permissions.can_edit(request, ("model_version", name, version)),
     }
     return ui.page(request, "version.html", data)
 
 
+# ---------------------------------------------------------------- edits
+# One small function per action: (ui, form, name[, version]) -> the page to go to next (None: the
+# page the form was on). model_action / version_action check ``require_edit`` once before any.
+
+
+def _form_key(form: dict[str, str]) -> str:
+    key = form.get("key", "").strip()
+    if not key:
+        raise InvalidParameterValue("A tag needs a key.")
+    return key
+
+
+def _model_description(ui: Ui, form: dict[str, str], name: str) -> str | None:
+    ui.registry.update_registered_model(name, form.get("value", ""))
+    return None
+
+
+def _model_set_tag(ui: Ui, form: dict[str, str], name: str) -> str | None:
+    ui.registry.set_registered_model_tag(name, RegisteredModelTag(_form_key(form), form.get("value", "")))
+    return None
+
+
+def _model_delete_tag(ui: Ui, form: dict[str, str], name: str) -> str | None:
+    ui.registry.delete_registered_model_tag(name, _form_key(form))
+    return None
+
+
+def _model_delete(ui: Ui, form: dict[str, str], name: str) -> str | None:
+    ui.registry.delete_registered_model(name)
+    return "/models"
+
+
+MODEL_ACTIONS: dict[str, Callable[[Ui, dict[str, str], str], str | None]] = {
+    "description": _model_description,
+    "set_tag": _model_set_tag,
+    "delete_tag": _model_delete_tag,
+    "delete": _model_delete,
+}
+
+
+def _version_transition(ui: Ui, form: dict[str, str], name: str, version: str) -> str | None:
+    ui.registry.transition_model_version_stage(
+        name,
+        version,
+        form.get("stage", ""),
+        archive_existing_versions=form.get("archive_existing") == "on",
+        comment=form.get("comment", "").strip() or None,
+    )
+    return None
+
+
+def _version_set_alias(ui: Ui, form: dict[str, str], name: str, version: str) -> str | None:
+    alias = form.get("alias", "").strip()
+    if not alias:
+        raise InvalidParameterValue("Give the alias a name.")
+    ui.registry.set_registered_model_alias(name, alias, version, comment=form.get("comment", "").strip() or None)
+    return None
+
+
+def _version_delete_alias(ui: Ui, form: dict[str, str], name: str, version: str) -> str | None:
+    ui.registry.delete_registered_model_alias(name, form.get("alias", ""), comment=form.get("comment") or None)
+    return None
+
+
+def _version_description(ui: Ui, form: dict[str, str], name: str, version: str) -> str | None:
+    ui.registry.update_model_version(name, version, description=form.get("value", ""))
+    return None
+
+
+def _version_set_tag(ui: Ui, form: dict[str, str], name: str, version: str) -> str | None:
+    ui.registry.set_model_version_tag(name, version, ModelVersionTag(_form_key(form), form.get("value", "")))
+    return None
+
+
+def _version_delete_tag(ui: Ui, form: dict[str, str], name: str, version: str) -> str | None:
+    ui.registry.delete_model_version_tag(name, version, _form_key(form))
+    return None
+
+
+def _version_delete(ui: Ui, form: dict[str, str], name: str, version: str) -> str | None:
+    ui.registry.delete_model_version(name, version)
+    return f"/models/{quote(name, safe='')}"
+
+
+VERSION_ACTIONS: dict[str, Callable[[Ui, dict[str, str], str, str], str | None]] = {
+    "transition": _version_transition,
+    "set_alias": _version_set_alias,
+    "delete_alias": _version_delete_alias,
+    "description": _version_description,
+    "set_tag": _version_set_tag,
+    "delete_tag": _version_delete_tag,
+    "delete": _version_delete,
+}
+
+
 async def version_action(ui: Ui, request: Request, name: str, version: str) -> Response:
-    """POST: transition | set_alias | delete_alias | description."""
+    """POST: one of ``VERSION_ACTIONS`` (form field ``action``), after the permission check."""
     form = await read_form(request)
-    action = str(form.get("action", ""))
+    act = VERSION_ACTIONS.get(form.get("action", ""))
+    if act is None:
+        raise InvalidParameterValue(f"Unknown action {form.get('action', '')!r}.")
 
     def do() -> Response:
-        reg = ui.registry
-        comment = str(form.get("comment", "")).strip() or None
-        if action == "transition":
-            reg.transition_model_version_stage(
-                name,
-                version,
-                str(form.get("stage", "")),
-                archive_existing_versions=form.get("archive_existing") == "on",
-                comment=comment,
-            )
-        elif action == "set_alias":
-            alias = str(form.get("alias", "")).strip()
-            if not alias:
-                raise InvalidParameterValue("Give the alias a name.")
-            reg.set_registered_model_alias(name, alias, version, comment=comment)
-        elif action == "delete_alias":
-            reg.delete_registered_model_alias(name, str(form.get("alias", "")), comment=comment)
-        elif action == "description":
-            reg.update_model_version(name, version, description=str(form.get("value", "")))
-        else:
-            raise InvalidParameterValue(f"Unknown action {action!r}.")
-        return ui.redirect(f"/models/{name}/versions/{version}")
+        require_edit(request, ("model_version", name, version))
+        target = act(ui, form, name, version)
+        return ui.redirect(target or f"/models/{quote(name, safe='')}/versions/{version}")
 
     return await anyio.to_thread.run_sync(do)
 
 
 async def model_action(ui: Ui, request: Request, name: str) -> Response:
+    """POST: one of ``MODEL_ACTIONS`` (form field ``action``), after the permission check."""
     form = await read_form(request)
-    action = str(form.get("action", ""))
+    act = MODEL_ACTIONS.get(form.get("action", ""))
+    if act is None:
+        raise InvalidParameterValue(f"Unknown action {form.get('action', '')!r}.")
 
     def do() -> Response:
-        if action == "description":
-            ui.registry.update_registered_model(name, str(form.get("value", "")))
-        else:
-            raise InvalidParameterValue(f"Unknown action {action!r}.")
-        return ui.redirect(f"/models/{name}")
+        require_edit(request, ("registered_model", name))
+        target = act(ui, form, name)
+        return ui.redirect(target or f"/models/{quote(name, safe='')}")
 
     return await anyio.to_thread.run_sync(do)

@@ -19,7 +19,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from labkeep.exceptions import LabkeepException
-from labkeep.server.ui import compare, eval_compare, experiments, models, run_page, runs_table, traces
+from labkeep.server.ui import (
+    compare,
+    eval_compare,
+    experiments,
+    logged_models,
+    models,
+    run_page,
+    runs_table,
+    traces,
+)
 from labkeep.server.ui.common import HERE, Ui, forbidden_cross_site, same_origin
 
 log = logging.getLogger("labkeep.server.ui")
@@ -76,6 +85,8 @@ def build_routes(ctx: Any, prefix: str) -> list[Any]:
         get("/experiments/{experiment_id}", runs_table.runs_page),
         get("/runs/{run_id}", run_page.run_page),
         post("/runs/{run_id}/action", run_page.run_action),
+        get("/logged-models/{model_id}", logged_models.logged_model_page),
+        post("/logged-models/{model_id}/action", logged_models.logged_model_action),
         get("/compare", compare.compare_page),
         get("/compare.json", json_twin(compare.compare_page)),
         get("/models", models.models_page),
@@ -87,10 +98,14 @@ def build_routes(ctx: Any, prefix: str) -> list[Any]:
         get("/ui-api/columns", runs_table.columns_api),
         get("/ui-api/run-count", runs_table.count_api),
         get("/ui-api/children", runs_table.children_api),
+        get("/ui-api/group-series", runs_table.group_series_api),
         get("/ui-api/metric-series", run_page.series_api),
+        get("/ui-api/run-live", run_page.live_api),
         get("/ui-api/artifacts", run_page.artifacts_api),
         get("/ui-api/artifact-preview", run_page.preview_api),
         get("/ui-api/artifact-raw", run_page.raw_api),
+        get("/experiments/{experiment_id}/models", experiments.logged_models_page),
+        get("/experiments/{experiment_id}/models.json", json_twin(experiments.logged_models_page)),
         # LLM traces
         get("/experiments/{experiment_id}/traces", traces.traces_page),
         get("/experiments/{experiment_id}/traces.json", json_twin(traces.traces_page)),

@@ -12,6 +12,8 @@ from labkeep.entities import RunTag
 from labkeep.exceptions import InvalidParameterValue, LabkeepException
 from labkeep.server.ui import artifacts as arts
 from labkeep.server.ui.common import Ui, json_response, read_form, strip_json
+from labkeep.server.ui.logged_models import artifact_root, models_of_run, registered_names
+from labkeep.server.ui.permissions import require_edit
 from labkeep.server.ui.runs_table import PARENT_TAG, quote_key
 
 NOTE_TAG = "mlflow.note.content"
@@ -25,7 +27,14 @@ SOURCE_TAGS = {
 }
 
 
+def is_system_tag(key: str) -> bool:
+    """Tags labkeep/mlflow set themselves (``mlflow.*``): shown apart and read-only."""
+    return key.startswith("mlflow.")
+
+
 EXACT_SUMMARY_POINTS = 20000
+ACTIVE_STATUSES = ("RUNNING", "SCHEDULED")
+MAX_SERIES_RUNS = 100  # per request; the compare page fetches more runs in several requests
 
 
 def metric_summary(store: Any, run_id: str) -> list[dict[str, Any]]:
@@ -46,7 +55,10 @@ def metric_summary(store: Any, run_id: str) -> list[dict[str, Any]]:
         counts = {
             k: int(
                 cur.execute(
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM metrics WHERE run_id = ? AND name = ? LIMIT ?) t",
+                    # distinct points: log_model links a copy of a run's step-0 metrics to the
+                    # model (same step, time and value), which is not another step
+                    "SELECT COUNT(*) FROM (SELECT DISTINCT step, ts, value, kind FROM metrics"
+                    " WHERE run_id = ? AND name = ? LIMIT ?) t",
                     (run_id, k, cap),
                 ).fetchone()[0]
             )
@@ -115,19 +127,24 @@ def run_data(ui: Ui, run_id: str) -> dict[str, Any]:
     for m in summary:
         m["latest"] = latest.get(m["key"])
     exp = ui.store.get_experiment(info.experiment_id)
+    logged = models_of_run(ui, run)
     return {
         "run": run.to_dict(),
-        "info": info.to_dict(),
+        "info": {**info.to_dict(), "end_time": info.end_time, "start_time": info.start_time},
+        "active": info.status in ACTIVE_STATUSES,
         "experiment": {"experiment_id": exp.experiment_id, "name": exp.name},
         "description": data.tags.get(NOTE_TAG, ""),
         "params": sorted(data.params.items()),
-        "tags": sorted((k, v) for k, v in data.tags.items() if k != NOTE_TAG),
+        "tags": sorted((k, v) for k, v in data.tags.items() if k != NOTE_TAG and not is_system_tag(k)),
+        "system_tags": sorted((k, v) for k, v in data.tags.items() if k != NOTE_TAG and is_system_tag(k)),
         "metrics": summary,
         "parent": parent,
         "children": _children(ui, run),
         "model_versions": _model_versions(ui, run_id),
         "source": {k: data.tags.get(t) for k, t in SOURCE_TAGS.items()},
         "datasets": [d.to_dict() for d in run.inputs.dataset_inputs],
+        "logged_models": logged,
+        "registered_names": registered_names(ui) if logged else [],  # only the register form uses them
     }
 
 
@@ -145,6 +162,7 @@ async def run_action(ui: Ui, request: Request, run_id: str) -> Response:
     value = str(form.get("value", ""))
 
     def do() -> Response:
+        require_edit(request, ("run", run_id))
         store = ui.store
         if action == "description":
             store.set_tag(run_id, RunTag(NOTE_TAG, value))
@@ -168,27 +186,45 @@ async def run_action(ui: Ui, request: Request, run_id: str) -> Response:
 # ---------------------------------------------------------------- JSON islands
 
 
-def artifacts_api(ui: Ui, request: Request) -> Response:
+def live_api(ui: Ui, request: Request) -> Response:
+    """What a watched (running) run's page refreshes: status, times and the metric summary."""
     run = ui.store.get_run(request.query_params.get("run_id", ""))
+    summary = metric_summary(ui.store, run.info.run_id)
+    for m in summary:
+        m["latest"] = run.data.metrics.get(m["key"])
+    return json_response(
+        {
+            "status": run.info.status,
+            "active": run.info.status in ACTIVE_STATUSES,
+            "start_time": run.info.start_time,
+            "end_time": run.info.end_time,
+            "metrics": summary,
+        }
+    )
+
+
+def artifacts_api(ui: Ui, request: Request) -> Response:
+    """Files below a run's (``run_id=``) or a logged model's (``model_id=``) artifact root."""
+    root, _, _ = artifact_root(ui, request)
     path = request.query_params.get("path", "")
-    return json_response({"root_uri": run.info.artifact_uri, "files": arts.list_artifacts(ui.ctx, run, path)})
+    return json_response({"root_uri": root, "files": arts.list_artifacts(ui.ctx, root, path)})
 
 
 def preview_api(ui: Ui, request: Request) -> Response:
-    run = ui.store.get_run(request.query_params.get("run_id", ""))
-    data = arts.preview(ui.ctx, run, request.query_params.get("path", ""))
-    data["raw_url"] = ui.url("/ui-api/artifact-raw", run_id=run.info.run_id, path=data["path"])
+    root, owner, label = artifact_root(ui, request)
+    data = arts.preview(ui.ctx, root, request.query_params.get("path", ""), label)
+    data["raw_url"] = ui.url("/ui-api/artifact-raw", **owner, path=data["path"])
     if request.query_params.get("format") == "json" or "application/json" in request.headers.get(
         "accept", ""
     ):
         return json_response(data)
-    return ui.render("_preview.html", {"p": data, "run_id": run.info.run_id})
+    return ui.render("_preview.html", {"p": data})
 
 
 def raw_api(ui: Ui, request: Request) -> Response:
-    run = ui.store.get_run(request.query_params.get("run_id", ""))
+    root, _, _ = artifact_root(ui, request)
     return arts.raw_response(
-        ui.ctx, run, request.query_params.get("path", ""), request.query_params.get("download") == "1"
+        ui.ctx, root, request.query_params.get("path", ""), request.query_params.get("download") == "1"
     )
 
 
@@ -196,7 +232,7 @@ def series_api(ui: Ui, request: Request) -> Response:
     from labkeep.server.ui.series import DEFAULT_MAX_POINTS, series_for_runs
 
     qp = request.query_params
-    run_ids = [r for r in qp.get("run_ids", "").split(",") if r][:100]
+    run_ids = [r for r in qp.get("run_ids", "").split(",") if r][:MAX_SERIES_RUNS]
     keys = [k for k in qp.getlist("key") if k]
     if not run_ids or not keys:
         raise InvalidParameterValue("metric-series needs run_ids=<id,…> and key=<metric key>.")
@@ -206,5 +242,22 @@ def series_api(ui: Ui, request: Request) -> Response:
         raise InvalidParameterValue("max_points must be an integer.")
     out = []
     for key in keys[:20]:
-        out += series_for_runs(ui.store, run_ids, key, max_points)
+        out += series_for_runs(ui.store, run_ids, key, max_points, _window(qp))
     return json_response({"series": out})
+
+
+def _window(qp: Any) -> tuple[str, int, int] | None:
+    """``x_axis`` (step | time | relative) with ``x_min``/``x_max`` (steps, or ms) → a series window."""
+    if qp.get("x_min") is None and qp.get("x_max") is None:
+        return None
+    axis = {"step": "step", "time": "ts", "relative": "relative"}.get(qp.get("x_axis", "step"))
+    if axis is None:
+        raise InvalidParameterValue("x_axis must be step, time or relative.")
+    try:
+        lo = int(float(qp.get("x_min", -(2**62))))
+        hi = int(float(qp.get("x_max", 2**62)))
+    except ValueError:
+        raise InvalidParameterValue("x_min and x_max must be numbers.")
+    if lo > hi:
+        raise InvalidParameterValue("x_min must not be larger than x_max.")
+    return axis, lo, hi

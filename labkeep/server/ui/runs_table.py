@@ -18,6 +18,7 @@ from starlette.responses import Response
 from labkeep.entities import LifecycleStage, Run, ViewType
 from labkeep.exceptions import LabkeepException
 from labkeep.server.ui.common import Ui, fmt_value, strip_json, wants_json
+from labkeep.server.ui.experiments import tabs
 
 PARENT_TAG = "mlflow.parentRunId"
 ATTR_SORTS = {
@@ -339,13 +340,8 @@ def auto_columns(runs: list[Run]) -> list[str]:
 
 def group_rows(store: Any, q: TableQuery, filter_string: str, metric_cols: list[str]) -> list[dict]:
     """Runs grouped by a param or tag value: count and mean/min/max of each metric column (SQL)."""
-    kind, _, key = q.group.partition(".")
-    table = {"params": "params", "tags": "tags"}.get(kind)
-    if table is None or not key:
-        raise LabkeepException(
-            f"Group by a param or tag column (params.<name> or tags.<name>), not {q.group!r}.",
-            error_code="INVALID_PARAMETER_VALUE",
-        )
+    kind = q.group.partition(".")[0]
+    table, key = _group_source(q)
     sql, params = _base_sql(store, q, filter_string)
     joins, selects, args = [], [], []
     for i, col in enumerate(metric_cols[:10]):
@@ -376,6 +372,66 @@ def group_rows(store: Any, q: TableQuery, filter_string: str, metric_cols: list[
         flt = f"{q.filter} and {cond}" if q.filter else cond
         out.append({"value": value, "count": int(r[1]), "stats": stats, "filter": flt})
     return out
+
+
+def _group_source(q: TableQuery) -> tuple[str, str]:
+    kind, _, key = q.group.partition(".")
+    table = {"params": "params", "tags": "tags"}.get(kind)
+    if table is None or not key:
+        raise LabkeepException(
+            f"Group by a param or tag column (params.<name> or tags.<name>), not {q.group!r}.",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
+    return table, key
+
+
+def group_series(store: Any, q: TableQuery, filter_string: str, metric: str, max_points: int) -> list[dict]:
+    """Per group: mean, min and max of ``metric`` by step over EVERY run of the group (in SQL).
+
+    Steps are bucketed to at most ``max_points`` buckets of equal width when the histories are
+    longer; groups come largest first, like the groups table.
+    """
+    table, key = _group_source(q)
+    sql, params = _base_sql(store, q, filter_string)
+    join = (
+        f" FROM ({sql}) s LEFT JOIN {table} g ON g.run_id = s.run_id AND g.name = ?"
+        " JOIN metrics m ON m.run_id = s.run_id AND m.name = ? AND m.kind = 0"
+    )
+    args = [*params, key, metric]
+    with store.db.read() as cur:
+        lo, hi = cur.execute(f"SELECT MIN(m.step), MAX(m.step){join}", args).fetchone()
+        if lo is None:
+            return []
+        width = max(1, -(-(int(hi) - int(lo) + 1) // max(1, max_points)))
+        div = "DIV" if store.db.dialect == "mysql" else "/"
+        rows = cur.execute(
+            f"SELECT g.value, (m.step - ?) {div} ? AS b, AVG(m.value), MIN(m.value), MAX(m.value),"
+            f" MAX(m.step), COUNT(DISTINCT m.run_id) FROM ({sql}) s"
+            f" LEFT JOIN {table} g ON g.run_id = s.run_id AND g.name = ?"
+            " JOIN metrics m ON m.run_id = s.run_id AND m.name = ? AND m.kind = 0"
+            " GROUP BY g.value, b ORDER BY g.value, b",
+            [int(lo), width, *args],
+        ).fetchall()
+        sizes = {
+            r[0]: int(r[1])
+            for r in cur.execute(
+                f"SELECT g.value, COUNT(*) FROM ({sql}) s LEFT JOIN {table} g ON g.run_id = s.run_id"
+                " AND g.name = ? GROUP BY g.value",
+                [*params, key],
+            ).fetchall()
+        }
+    out: dict[Any, dict[str, Any]] = {}
+    for value, _b, mean, mn, mx, step, n in rows:
+        g = out.setdefault(
+            value,
+            {"value": value, "runs": sizes.get(value, 0), "step": [], "value_mean": [], "min": [], "max": [], "n": []},
+        )
+        g["step"].append(int(step))
+        g["value_mean"].append(float(mean))
+        g["min"].append(float(mn))
+        g["max"].append(float(mx))
+        g["n"].append(int(n))
+    return sorted(out.values(), key=lambda g: -g["runs"])
 
 
 def _effective_filter(store: Any, q: TableQuery) -> tuple[str, bool]:
@@ -415,7 +471,8 @@ def runs_page(ui: Ui, request: Request, experiment_id: str) -> Response:
         rows.append(row)
     if q.group and error is None:
         try:
-            groups = group_rows(ui.store, q, q.filter, [c for c in cols if c.startswith("metrics.")])
+            # the same runs the table counts (top-level ones in a nested experiment)
+            groups = group_rows(ui.store, q, filter_string, [c for c in cols if c.startswith("metrics.")])
         except LabkeepException as exc:
             error = exc.message
     state = q.state()
@@ -429,6 +486,8 @@ def runs_page(ui: Ui, request: Request, experiment_id: str) -> Response:
         "groups": groups,
         "error": error,
         "state": state,
+        "tabs": tabs(ui, exp, "runs"),
+        "context": experiment_context(exp),
     }
     if as_json:
         return ui.page(request, "runs.html", data)
@@ -436,6 +495,17 @@ def runs_page(ui: Ui, request: Request, experiment_id: str) -> Response:
     data["count_url"] = ui.url("/ui-api/run-count", experiment_id=experiment_id, **state)
     data["sortable"] = ["run_name", "status", "start_time", "duration", "user_id"]
     return ui.page(request, "runs.html", data)
+
+
+def experiment_context(exp: Any) -> dict[str, Any]:
+    """An experiment's description (``mlflow.note.content``), its tags and, apart, system tags."""
+    tags = dict(exp.tags or {})
+    note = tags.pop("mlflow.note.content", "")
+    return {
+        "description": note,
+        "tags": sorted((k, v) for k, v in tags.items() if not k.startswith("mlflow.")),
+        "system_tags": sorted((k, v) for k, v in tags.items() if k.startswith("mlflow.")),
+    }
 
 
 def _children_filter(parent_id: str) -> str:
@@ -477,3 +547,22 @@ def columns_api(ui: Ui, request: Request) -> Response:
     exp_id = request.query_params.get("experiment_id", "")
     ui.store.get_experiment(exp_id)
     return json_response(distinct_keys(ui.store, exp_id))
+
+
+def group_series_api(ui: Ui, request: Request) -> Response:
+    """``/ui-api/group-series?experiment_id=&group=&filter=&key=``: the group chart's series."""
+    from labkeep.server.ui.common import json_response
+
+    exp_id = request.query_params.get("experiment_id", "")
+    ui.store.get_experiment(exp_id)
+    q = TableQuery.from_request(request, exp_id)
+    metric = request.query_params.get("key", "")
+    if not q.group or not metric:
+        raise LabkeepException("group-series needs group=<params.x|tags.x> and key=<metric>.", error_code="INVALID_PARAMETER_VALUE")
+    try:
+        max_points = max(10, min(5000, int(request.query_params.get("max_points", 500))))
+    except ValueError:
+        raise LabkeepException("max_points must be an integer.", error_code="INVALID_PARAMETER_VALUE")
+    filter_string, nested = _effective_filter(ui.store, q)
+    groups = group_series(ui.store, q, filter_string, metric, max_points)
+    return json_response({"groups": groups, "nested": nested})

@@ -75,18 +75,41 @@ def _reader(store: Any) -> Iterator[Any]:
         conn.execute("COMMIT")
 
 
-def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_MAX_POINTS) -> dict[str, Any]:
-    """One run's metric as ``{step, ts, value, min, max, count, downsampled}`` column lists."""
+def metric_series(
+    store: Any,
+    run_id: str,
+    key: str,
+    max_points: int = DEFAULT_MAX_POINTS,
+    window: tuple[str, int, int] | None = None,
+) -> dict[str, Any]:
+    """One run's metric as ``{step, ts, value, min, max, count, downsampled}`` column lists.
+
+    ``window=("step"|"ts", lo, hi)`` keeps the points whose step (or time in ms) lies in
+    ``[lo, hi]``: a zoomed chart asks for just the visible range, downsampled to its width, so
+    zooming shows every point once the range is narrow enough.
+    """
     v.validate_run_id(run_id)
     max_points = max(10, min(MAX_MAX_POINTS, int(max_points)))
     db = store.db
     where = "run_id = ? AND name = ?"
+    wargs: tuple = (run_id, key)
+    # per-bucket and last-point reads: every bucket lies inside a step window already, and a
+    # second step range in the same statement can make SQLite seek on the window, not the bucket
+    bwhere, bargs = where, wargs
+    if window is not None:
+        axis, w_lo, w_hi = window
+        where += " AND step >= ? AND step <= ?" if axis == "step" else " AND ts >= ? AND ts <= ?"
+        wargs = (run_id, key, int(w_lo), int(w_hi))
+        if axis != "step":
+            bwhere, bargs = where, wargs
     with _reader(store) as cur:
         rows = cur.execute(
             f"SELECT step, ts, value, kind FROM metrics WHERE {where} ORDER BY step, ts LIMIT ?",
-            (run_id, key, max_points + 1),
+            (*wargs, max_points + 1),
         ).fetchall()
         out: dict[str, Any] = {"run_id": run_id, "key": key, "count": len(rows), "downsampled": False}
+        if window is not None:
+            out["window"] = [window[0], int(window[1]), int(window[2])]
         if len(rows) <= max_points:
             out.update(
                 step=[int(r[0]) for r in rows],
@@ -98,19 +121,19 @@ def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_M
             return out
         # index seeks, not a scan: the step range of the series
         lo_step = cur.execute(
-            f"SELECT step FROM metrics WHERE {where} ORDER BY step LIMIT 1", (run_id, key)
+            f"SELECT step FROM metrics WHERE {where} ORDER BY step LIMIT 1", wargs
         ).fetchone()[0]
         hi_step = cur.execute(
-            f"SELECT step FROM metrics WHERE {where} ORDER BY step DESC LIMIT 1", (run_id, key)
+            f"SELECT step FROM metrics WHERE {where} ORDER BY step DESC LIMIT 1", wargs
         ).fetchone()[0]
         count, last_ts = cur.execute(
-            f"SELECT COUNT(*), MAX(ts) FROM metrics WHERE {where} AND step = ?", (run_id, key, hi_step)
+            f"SELECT COUNT(*), MAX(ts) FROM metrics WHERE {where} AND step = ?", (*wargs, hi_step)
         ).fetchone()
-        cache_key = (id(store), run_id, key, max_points)
+        cache_key = (id(store), run_id, key, max_points, window)
         with _CACHE_LOCK:
             hit = _CACHE.get(cache_key)
         if hit is not None:  # validating costs an index-only count; a first view skips it
-            total = cur.execute(f"SELECT COUNT(*) FROM metrics WHERE {where}", (run_id, key)).fetchone()[0]
+            total = cur.execute(f"SELECT COUNT(*) FROM metrics WHERE {where}", wargs).fetchone()[0]
             if hit[0] == (int(total), int(hi_step), int(count), int(last_ts or 0)):
                 with _CACHE_LOCK:
                     _CACHE.move_to_end(cache_key)
@@ -118,7 +141,7 @@ def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_M
         lo_ts = hi_ts = 0
         if int(hi_step) - int(lo_step) < max_points // 3:
             lo_ts, hi_ts = cur.execute(
-                f"SELECT MIN(ts), MAX(ts) FROM metrics WHERE {where}", (run_id, key)
+                f"SELECT MIN(ts), MAX(ts) FROM metrics WHERE {where}", wargs
             ).fetchone()
         buckets = max(1, max_points // 3)
         by_step = int(hi_step) - int(lo_step) >= buckets
@@ -128,11 +151,11 @@ def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_M
             # SQLite sorts the whole series for a GROUP BY; one index range per bucket reads the
             # points in index order instead (about 2.5x less CPU at a million points)
             rows = []
-            agg = f"SELECT {_AGG.format(col='step')} FROM metrics WHERE {where}"
+            agg = f"SELECT {_AGG.format(col='step')} FROM metrics WHERE {bwhere}"
             for b in range((hi - lo) // width + 1):
                 start = lo + b * width
                 r = cur.execute(
-                    f"{agg} AND step >= ? AND step < ?", (run_id, key, start, start + width)
+                    f"{agg} AND step >= ? AND step < ?", (*bargs, start, min(start + width, hi + 1))
                 ).fetchone()
                 if r[3]:
                     rows.append((b, *r))  # (bucket, min, max, last finite step, points)
@@ -141,7 +164,7 @@ def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_M
             rows = cur.execute(
                 f"SELECT ({col} - ?) {div} ? AS b, {_AGG.format(col=col)}"
                 f" FROM metrics WHERE {where} GROUP BY b ORDER BY b",
-                (lo, width, run_id, key),
+                (lo, width, *wargs),
             ).fetchall()
         # the last point of each bucket: the row at the bucket's largest step (or ts)
         lasts: dict[int, tuple[int, int, float]] = {}
@@ -149,13 +172,14 @@ def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_M
         rows = [r for r in rows if r[3] is not None]  # buckets holding only NaN/inf draw nothing
         ends = [int(r[3]) for r in rows]
         order = "step, ts" if by_step else "ts, step"
+        lwhere, largs = (bwhere, bargs) if by_step else (where, wargs)
         for i in range(0, len(ends), 500):
             chunk = ends[i : i + 500]
             marks = ",".join("?" * len(chunk))
             for step, ts, value in cur.execute(
-                f"SELECT step, ts, value FROM metrics WHERE {where} AND kind = 0 AND {col} IN ({marks})"
+                f"SELECT step, ts, value FROM metrics WHERE {lwhere} AND kind = 0 AND {col} IN ({marks})"
                 f" ORDER BY {order}",
-                (run_id, key, *chunk),
+                (*largs, *chunk),
             ).fetchall():
                 lasts[int(step) if by_step else int(ts)] = (int(step), int(ts), float(value))
     steps, tss, values, mins, maxs = [], [], [], [], []
@@ -176,11 +200,21 @@ def metric_series(store: Any, run_id: str, key: str, max_points: int = DEFAULT_M
     return out
 
 
-def series_for_runs(store: Any, run_ids: list[str], key: str, max_points: int) -> list[dict[str, Any]]:
+def series_for_runs(
+    store: Any,
+    run_ids: list[str],
+    key: str,
+    max_points: int,
+    window: tuple[str, int, int] | None = None,
+) -> list[dict[str, Any]]:
     out = []
     for run_id in run_ids:
         run = store.get_run(run_id)
-        s = metric_series(store, run_id, key, max_points)
+        w = window
+        if w is not None and w[0] == "relative":  # ms since each run's start → that run's times
+            t0 = int(run.info.start_time or 0)
+            w = ("ts", t0 + w[1], t0 + w[2])
+        s = metric_series(store, run_id, key, max_points, w)
         s["run_name"] = run.info.run_name
         s["start_time"] = run.info.start_time
         out.append(s)

@@ -5,6 +5,9 @@ Data comes from ``labkeep.genai.tracing.ui_data``; every value is escaped by the
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -12,6 +15,7 @@ from labkeep.exceptions import LabkeepException
 from labkeep.genai.tracing.entities import Trace
 from labkeep.genai.tracing.ui_data import span_tree, trace_row, trace_rows
 from labkeep.server.ui.common import Ui, strip_json
+from labkeep.server.ui.experiments import tabs
 
 PAGE_SIZE = 100
 
@@ -37,8 +41,40 @@ def traces_page(ui: Ui, request: Request, experiment_id: str) -> Response:
         "filter": q,
         "filter_error": error,
         "next_page_token": next_token,
+        "tabs": tabs(ui, experiment, "traces"),
     }
     return ui.page(request, "traces.html", data)
+
+
+def attr_display(value: Any) -> dict[str, Any]:
+    """An attribute value as the page shows it. Span and event attributes are stored JSON-encoded
+    (a string arrives as ``"\"ValueError\""``): decode once, show strings as they are (a stack
+    trace keeps its lines) and anything else as indented JSON."""
+    decoded = value
+    if isinstance(value, str):
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            decoded = value
+    if isinstance(decoded, str):
+        text = decoded
+    else:
+        text = json.dumps(decoded, indent=2 if isinstance(decoded, dict | list) else None, ensure_ascii=False)
+    return {"text": text, "block": "\n" in text or len(text) > 120}
+
+
+def _readable(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for s in spans:
+        s["attributes_shown"] = [(k, attr_display(v)) for k, v in (s.get("attributes") or {}).items()]
+        s["events_shown"] = [
+            {
+                "name": e.get("name", ""),
+                "timestamp": e.get("timestamp"),
+                "attributes": [(k, attr_display(v)) for k, v in (e.get("attributes") or {}).items()],
+            }
+            for e in (s.get("events") or [])
+        ]
+    return spans
 
 
 def trace_page(ui: Ui, request: Request, trace_id: str) -> Response:
@@ -54,6 +90,6 @@ def trace_page(ui: Ui, request: Request, trace_id: str) -> Response:
         "trace": trace_row(trace.info),
         "metadata": trace.info.trace_metadata,
         "all_tags": trace.info.tags,
-        "spans": span_tree(trace),
+        "spans": _readable(span_tree(trace)),
     }
     return ui.page(request, "trace.html", data)
