@@ -190,6 +190,27 @@ def _finish(span: LiveSpan, token: Any) -> None:
         _export(span)
 
 
+def start_detached_span(name: str, span_type: str, parent: LiveSpan | None = None) -> Any:
+    """A span that is not made the active one: for integrations whose work starts and ends in
+    different calls (callbacks, streams). ``parent`` defaults to the active span; a ``NoOpSpan``
+    when tracing is off. End it with ``end_detached_span``.
+    """
+    if not _enabled[0]:
+        return NoOpSpan()
+    return _new_span(name, span_type, parent if parent is not None else _active_span.get())
+
+
+def end_detached_span(span: Any, exc: BaseException | None = None) -> None:
+    """End a span from ``start_detached_span`` (recording ``exc``); a root span exports its trace."""
+    if isinstance(span, NoOpSpan) or span.end_time_ns is not None:
+        return
+    if exc is not None:
+        span.record_exception(exc)
+    span.end()
+    if span._parent_int is None:
+        _export(span)
+
+
 def trace(
     func: Callable | None = None,
     name: str | None = None,
