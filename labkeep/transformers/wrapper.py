@@ -3,8 +3,8 @@
 * text-generation: strings (a list, a Series or a one-column DataFrame) -> generated texts;
 * text-classification: strings -> a DataFrame of ``label`` and ``score``;
 * summarization / text2text-generation: strings -> generated texts;
-* chat (``task="llm/v1/chat"``, or any ``{"messages": [...]}`` input to a generation model):
-  OpenAI-style requests -> ``chat.completion`` dicts with token usage.
+* chat (any ``{"messages": [...]}`` input to a generation model; ``task="llm/v1/chat"`` models
+  take plain prompts too): OpenAI-style requests -> ``chat.completion`` dicts with token usage.
 
 ``params`` (and OpenAI-style fields of a chat request) go to ``generate``: ``temperature``,
 ``max_new_tokens`` (``max_tokens``), ``top_p``, ``top_k``, ``do_sample``, ``repetition_penalty``,
@@ -126,8 +126,10 @@ class TransformersWrapper:
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         merged = {**self.model_config, **{k: v for k, v in (params or {}).items() if v is not None}}
-        if self.task == "text-generation" and (self.llm_task == CHAT_TASK or _is_chat(data)):
+        if self.task == "text-generation" and _is_chat(data):
             return self._chat(_chat_requests(data), merged)
+        if self.llm_task == CHAT_TASK and isinstance(data, dict):
+            raise InvalidParameterValue("A chat model takes {'messages': [{'role': ..., 'content': ...}, ...]}.")
         texts = _texts(data)
         if self.task == "text-classification":
             import pandas as pd
