@@ -200,3 +200,24 @@ def test_mlflow_flavor_loads_labkeep_models_and_back(tiny, tmp_path):
     assert labkeep.pyfunc.load_model(mf_dir).predict(["the dog"], params={"max_new_tokens": 3})[0].startswith(
         "the dog"
     )
+
+
+def test_summarization_with_a_seq2seq_model(tiny, tmp_path):
+    """transformers 5 has no summarization pipeline: pyfunc runs generate() on the encoder-decoder."""
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    tok = tiny["tokenizer"]
+    eos, pad = tok.eos_token_id, tok.pad_token_id
+    torch.manual_seed(3)
+    cfg = BartConfig(vocab_size=len(tok), d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                     decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=64,
+                     pad_token_id=pad, bos_token_id=eos, eos_token_id=eos, decoder_start_token_id=eos)  # fmt: skip
+    bart = BartForConditionalGeneration(cfg).eval()
+    path = str(tmp_path / "sum")
+    labkeep.transformers.save_model({"model": bart, "tokenizer": tok}, path, model_config={"max_new_tokens": 4})
+    assert _flavor(path)["flavors"]["transformers"]["task"] == "summarization"
+    text = "the cat sat on the mat and the dog ran in the park"
+    with torch.no_grad():
+        ref = bart.generate(**tok(text, return_tensors="pt"), max_new_tokens=4, do_sample=False, pad_token_id=pad)
+    out = labkeep.pyfunc.load_model(path).predict(pd.Series([text]))
+    assert out == [tok.decode(ref[0], skip_special_tokens=True)]
