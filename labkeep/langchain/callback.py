@@ -26,10 +26,9 @@ _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"
 
 def message_dict(msg: Any) -> dict[str, Any]:
     """A LangChain message as an OpenAI-style ``{"role", "content"}`` dict (tool calls kept)."""
-    out: dict[str, Any] = {
-        "role": _ROLES.get(getattr(msg, "type", ""), getattr(msg, "type", "user")),
-        "content": getattr(msg, "content", str(msg)),
-    }
+    kind = getattr(msg, "type", None) or "user"
+    content = msg.content if hasattr(msg, "content") else str(msg)  # str() of a message is slow
+    out: dict[str, Any] = {"role": _ROLES.get(kind, kind), "content": content}
     tool_calls = getattr(msg, "tool_calls", None)
     if tool_calls:
         out["tool_calls"] = tool_calls
