@@ -402,12 +402,20 @@ def _model_class(conf: dict[str, Any]) -> Any:
     return cls or transformers.AutoModel
 
 
+def _has_accelerate() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("accelerate") is not None
+
+
 def load_components(model_dir: str, base_model_path: str | None = None, device: Any = None) -> dict[str, Any]:
     """``{"model", "tokenizer", "task"}`` of a saved model directory."""
     conf = Model.load(model_dir).flavors.get(FLAVOR_NAME)
     if conf is None:
         raise InvalidParameterValue(f"Model at {model_dir} has no transformers flavor.")
     kwargs: dict[str, Any] = {}
+    if device is None and _has_accelerate():
+        kwargs["device_map"] = "cpu"  # weights go straight in: no random init of a throw-away model
     if conf.get("torch_dtype"):
         import torch
 
