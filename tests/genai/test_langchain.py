@@ -255,3 +255,16 @@ def test_langchain_trace_reaches_a_labkeep_server(tmp_path, fake_llm, autolog):
         assert {s.span_type for s in full.data.spans} >= {"CHAIN", "RETRIEVER", "CHAT_MODEL"}
         page = httpx.get(f"{url}/experiments/{exp.experiment_id}/traces", timeout=10)
         assert page.status_code == 200 and trace.info.trace_id in page.text
+
+
+def test_with_openai_autolog_the_client_span_nests_and_tokens_count_once(tracking, fake_llm, autolog):
+    labkeep.openai.autolog()
+    try:
+        assert _chat(fake_llm).invoke("one two").content == "echo: one two"
+    finally:
+        labkeep.openai.autolog(disable=True)
+    trace = labkeep.get_trace(labkeep.get_last_active_trace_id())
+    spans = _spans(trace)
+    assert spans["ChatCompletion"].parent_id == spans["ChatOpenAI"].span_id
+    assert spans["ChatCompletion"].attributes["mlflow.chat.tokenUsage"]["total_tokens"] == 5
+    assert trace.info.token_usage["total_tokens"] == 5  # not 10
