@@ -261,10 +261,16 @@ def test_with_openai_autolog_the_client_span_nests_and_tokens_count_once(trackin
     labkeep.openai.autolog()
     try:
         assert _chat(fake_llm).invoke("one two").content == "echo: one two"
+        trace = labkeep.get_trace(labkeep.get_last_active_trace_id())
+        streamed = "".join(c.content for c in _chat(fake_llm, stream_usage=True).stream("three four"))
     finally:
         labkeep.openai.autolog(disable=True)
-    trace = labkeep.get_trace(labkeep.get_last_active_trace_id())
     spans = _spans(trace)
     assert spans["ChatCompletion"].parent_id == spans["ChatOpenAI"].span_id
     assert spans["ChatCompletion"].attributes["mlflow.chat.tokenUsage"]["total_tokens"] == 5
     assert trace.info.token_usage["total_tokens"] == 5  # not 10
+    assert streamed == "echo: three four"
+    spans = _spans(labkeep.get_trace(labkeep.get_last_active_trace_id()))
+    client_span = spans["ChatCompletion"]  # langchain-openai consumed the wrapped openai stream
+    assert client_span.parent_id == spans["ChatOpenAI"].span_id
+    assert client_span.outputs["choices"][0]["message"]["content"] == "echo: three four"

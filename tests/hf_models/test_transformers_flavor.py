@@ -195,6 +195,11 @@ def test_mlflow_flavor_loads_labkeep_models_and_back(tiny, tmp_path):
         mf_dir,
         pip_requirements=["transformers", "torch"],  # mlflow's inference wants torchvision
     )
+    mf_lora_dir = str(tmp_path / "mf-lora")
+    mlflow.transformers.save_model({"model": tiny["lora"], "tokenizer": tok}, mf_lora_dir, task="text-generation",
+                                   base_model_path=tiny["gpt_dir"], pip_requirements=["transformers"])  # fmt: skip
+    lk_lora = labkeep.transformers.load_model(mf_lora_dir, return_type="components")
+    assert torch.equal(_logits(lk_lora["model"], tok), _logits(tiny["lora"], tok))
     back = labkeep.transformers.load_model(mf_dir)
     assert _greedy(back.model, back.tokenizer, "the dog") == _greedy(tiny["gpt"], tok, "the dog")
     assert labkeep.pyfunc.load_model(mf_dir).predict(["the dog"], params={"max_new_tokens": 3})[0].startswith(
