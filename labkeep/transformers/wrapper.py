@@ -118,7 +118,14 @@ class TransformersWrapper:
         self.llm_task = flavor_conf.get("inference_task")
         self.model_name = flavor_conf.get("source_model_name") or "transformers-model"
         self.model_config = dict(model_config or {})
-        self.pipeline = build_pipeline(parts)
+        self._pipeline: Any = None
+
+    @property
+    def pipeline(self) -> Any:
+        """The transformers pipeline, built on first use (generation calls ``generate`` directly)."""
+        if self._pipeline is None:
+            self._pipeline = build_pipeline(self.parts)
+        return self._pipeline
 
     @property
     def raw_model(self) -> Any:
