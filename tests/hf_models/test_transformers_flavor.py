@@ -143,19 +143,27 @@ def test_lora_adapter_saved_alone_and_predicts_identically(tiny, tmp_path):
         labkeep.transformers.save_model({"model": tiny["gpt"]}, str(tmp_path / "x"), base_model_path=moved)
 
 
-def test_save_by_reference_records_hub_name_and_revision(tiny, tmp_path, monkeypatch):
+REPO, SHA = "labkeep-test/tiny-gpt2", "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture
+def hub_cache(tiny, tmp_path, monkeypatch):
+    """A local hub cache holding REPO at commit SHA (what a download would leave); no network."""
     import huggingface_hub
+
+    cache = tmp_path / "hub"
+    root = cache / ("models--" + REPO.replace("/", "--"))
+    shutil.copytree(tiny["gpt_dir"], root / "snapshots" / SHA)
+    (root / "refs").mkdir()
+    (root / "refs" / "main").write_text(SHA)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    return cache
+
+
+def test_save_by_reference_records_hub_name_and_revision(tiny, tmp_path, hub_cache):
     from transformers import GPT2LMHeadModel
 
-    repo, sha = "labkeep-test/tiny-gpt2", "0123456789abcdef0123456789abcdef01234567"
-    # a hub cache holding that commit (what a previous download would have left), no network
-    cache = tmp_path / "hub"
-    snap = cache / "models--labkeep-test--tiny-gpt2" / "snapshots" / sha
-    shutil.copytree(tiny["gpt_dir"], snap)
-    (cache / "models--labkeep-test--tiny-gpt2" / "refs").mkdir()
-    (cache / "models--labkeep-test--tiny-gpt2" / "refs" / "main").write_text(sha)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
-
+    repo, sha = REPO, SHA
     model = GPT2LMHeadModel.from_pretrained(repo, revision=sha).eval()
     tok = transformers.AutoTokenizer.from_pretrained(repo, revision=sha)
     ref_dir = str(tmp_path / "ref")
@@ -171,6 +179,19 @@ def test_save_by_reference_records_hub_name_and_revision(tiny, tmp_path, monkeyp
     unknown.name_or_path = "labkeep-test/never-published"
     with pytest.raises(InvalidParameterValue, match="commit hash"):
         labkeep.transformers.save_model({"model": unknown}, str(tmp_path / "x"), save_pretrained=False)
+
+
+@pytest.mark.compat
+def test_mlflow_loads_a_labkeep_model_saved_by_reference(tiny, tmp_path, hub_cache):
+    import mlflow.transformers
+    from transformers import GPT2LMHeadModel
+
+    model = GPT2LMHeadModel.from_pretrained(REPO, revision=SHA).eval()
+    tok = transformers.AutoTokenizer.from_pretrained(REPO, revision=SHA)
+    ref_dir = str(tmp_path / "ref")
+    labkeep.transformers.save_model({"model": model, "tokenizer": tok}, ref_dir, save_pretrained=False)
+    pipe = mlflow.transformers.load_model(ref_dir)
+    assert torch.equal(_logits(pipe.model, tok), _logits(model, tok))
 
 
 @pytest.mark.compat
