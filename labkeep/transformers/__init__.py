@@ -20,9 +20,9 @@ FLAVOR_NAME = "transformers"
 _NAMES = {
     "save_model": "labkeep.transformers.flavor:save_model",
     "log_model": "labkeep.transformers.flavor:log_model",
-    "load_model": "labkeep.transformers.flavor:load_model",
+    "load_model": "labkeep.transformers.loading:load_model",
     "get_default_pip_requirements": "labkeep.transformers.flavor:get_default_pip_requirements",
-    "_load_pyfunc": "labkeep.transformers.flavor:_load_pyfunc",
+    "_load_pyfunc": "labkeep.transformers.loading:_load_pyfunc",
     "LabkeepTrainerCallback": "labkeep.transformers.trainer:LabkeepTrainerCallback",
 }
 

@@ -19,7 +19,8 @@ import uuid
 from typing import Any
 
 from labkeep.exceptions import InvalidParameterValue
-from labkeep.transformers.flavor import CHAT_TASK, build_pipeline
+from labkeep.transformers.flavor import CHAT_TASK
+from labkeep.transformers.loading import build_pipeline
 
 _GEN_KEYS = ("temperature", "max_new_tokens", "top_p", "top_k", "do_sample", "repetition_penalty", "num_beams")
 _CHAT_FIELDS = ("temperature", "max_tokens", "max_new_tokens", "top_p", "top_k", "stop", "n", "stream")
