@@ -144,15 +144,30 @@ class _Handler(BaseHTTPRequestHandler):
         if not body.get("stream"):
             self._send(200, response)
             return
-        events = [{"type": "response.created", "sequence_number": 0,
-                   "response": {**response, "status": "in_progress", "output": [], "usage": None}}]  # fmt: skip
+        item = response["output"][0]
+        part = {"type": "output_text", "text": "", "annotations": []}
+        events = [
+            {"type": "response.created", "response": {**response, "status": "in_progress", "output": [], "usage": None}},
+            {"type": "response.output_item.added", "output_index": 0,
+             "item": {**item, "status": "in_progress", "content": []}},
+            {"type": "response.content_part.added", "item_id": item["id"], "output_index": 0, "content_index": 0,
+             "part": part},
+        ]  # fmt: skip
         for i, word in enumerate(content.split(" ")):
             events.append(
-                {"type": "response.output_text.delta", "sequence_number": i + 1, "item_id": "msg-test",
-                 "output_index": 0, "content_index": 0, "delta": word if i == 0 else " " + word,
-                 "logprobs": []}  # fmt: skip
+                {"type": "response.output_text.delta", "item_id": item["id"], "output_index": 0,
+                 "content_index": 0, "delta": word if i == 0 else " " + word, "logprobs": []}  # fmt: skip
             )
-        events.append({"type": "response.completed", "sequence_number": len(events), "response": response})
+        events += [
+            {"type": "response.output_text.done", "item_id": item["id"], "output_index": 0, "content_index": 0,
+             "text": content, "logprobs": []},
+            {"type": "response.content_part.done", "item_id": item["id"], "output_index": 0, "content_index": 0,
+             "part": {**part, "text": content}},
+            {"type": "response.output_item.done", "output_index": 0, "item": item},
+            {"type": "response.completed", "response": response},
+        ]  # fmt: skip
+        for n, ev in enumerate(events):
+            ev["sequence_number"] = n
         self._send_events(events, typed=True)
 
     def _send_events(self, events: list, typed: bool = False) -> None:

@@ -170,3 +170,16 @@ def test_failed_stream_marks_the_span(tracking, fake_llm, autolog):
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "HTTP500"}], stream=True)
     trace, _ = _spans()
     assert trace.info.state == "ERROR"
+
+
+def test_stream_helpers_are_traced(tracking, fake_llm, autolog):
+    client = openai.OpenAI(base_url=fake_llm.base_url, api_key="k", max_retries=0)
+    with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "x y"}]) as stream:
+        assert stream.get_final_completion().choices[0].message.content == "echo: x y"
+    _, spans = _spans()
+    assert spans["ChatCompletion"].outputs["choices"][0]["message"]["content"] == "echo: x y"
+
+    with client.responses.stream(model="gpt-test", input="p q") as stream:
+        assert stream.get_final_response().output_text == "echo: p q"
+    _, spans = _spans()
+    assert spans["Response"].attributes["mlflow.chat.tokenUsage"]["total_tokens"] == 5
