@@ -208,6 +208,13 @@ def test_mlflow_flavor_loads_labkeep_models_and_back(tiny, tmp_path):
     mf_out = mlflow.pyfunc.load_model(lk_dir).predict(["the cat"], params={"max_new_tokens": 4})
     lk_out = labkeep.pyfunc.load_model(lk_dir).predict(["the cat"], params={"max_new_tokens": 4})
     assert list(mf_out) == lk_out
+    chat_dir = str(tmp_path / "lk-chat")
+    labkeep.transformers.save_model({"model": tiny["gpt"], "tokenizer": tok}, chat_dir, task="llm/v1/chat")
+    request = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}
+    (mf_chat,) = mlflow.pyfunc.load_model(chat_dir).predict(request)
+    (lk_chat,) = labkeep.pyfunc.load_model(chat_dir).predict(request)
+    assert mf_chat["object"] == lk_chat["object"] == "chat.completion"
+    assert mf_chat["usage"]["prompt_tokens"] == lk_chat["usage"]["prompt_tokens"]
     mf_lora = mlflow.transformers.load_model(lora_dir, return_type="components")
     assert torch.equal(_logits(mf_lora["model"], tok), _logits(tiny["lora"], tok))
 
