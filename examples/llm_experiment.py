@@ -90,7 +90,7 @@ def main(uri: str | None = None) -> dict:
 
             answer = make_answer(prompt)
             res = labkeep.evaluate(
-                answer,
+                lambda df, answer=answer: [answer(q) for q in df["question"]],
                 data=DATA,
                 targets="expected",
                 model_type="question-answering",

@@ -66,6 +66,8 @@ _LAZY_SUBMODULES = {
     "tracking",
     "lightgbm",
     "openai",
+    "langchain",
+    "transformers",
 }
 # Functions that live in heavier modules, imported on first use.
 _LAZY_FUNCTIONS = {

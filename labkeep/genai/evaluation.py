@@ -1,7 +1,7 @@
 """``labkeep.evaluate`` (mlflow.evaluate's shape) and ``labkeep.genai.evaluate`` (mlflow 3's shape).
 
-Both run the model on every row (one call per row, so latency and failures are per row), score the
-answers, log aggregate metrics to the run and the per-row results as a ``log_table`` artifact.
+``evaluate`` calls the model with DataFrames of rows (mlflow's convention); ``genai.evaluate``
+calls ``predict_fn`` once per row (a trace per row). Both score the answers, log aggregate metrics to the run and the per-row results as a ``log_table`` artifact.
 A row whose model call raises is kept with its error message and left out of the scores.
 """
 
@@ -11,11 +11,12 @@ import inspect
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from labkeep.exceptions import InvalidParameterValue
+from labkeep.exceptions import InvalidParameterValue, LabkeepException
 from labkeep.genai import metrics as M
 
 MODEL_TYPES = ("text", "question-answering", "text-summarization")
@@ -99,18 +100,134 @@ def _to_dataframe(data: Any) -> Any:
     )
 
 
-def _call_model(model: Any, value: Any) -> Any:
+DEFAULT_BATCH_SIZE = 1000
+
+
+@dataclass
+class _RowResult:
+    raw: Any = None
+    error: str | None = None
+    exception: BaseException | None = None
+    latency: float | None = None
+
+
+def _resolve_model(model: Any) -> Any:
+    """A model URI (``runs:/``, ``models:/``, a path) becomes the loaded pyfunc model."""
+    if isinstance(model, str):
+        from labkeep.pyfunc import load_model
+
+        return load_model(model)
+    if not callable(model) and getattr(model, "predict", None) is None:
+        raise InvalidParameterValue(
+            f"model must be a function, a pyfunc model (with predict) or a model URI; got {type(model).__name__}."
+        )
+    return model
+
+
+def _invoke(model: Any, frame: Any) -> Any:
+    """One call of the model on a DataFrame of inputs, as mlflow.evaluate makes it."""
     predict = getattr(model, "predict", None)
     if predict is not None and not inspect.isfunction(model):
-        import pandas as pd
+        return predict(frame)
+    return model(frame)
 
-        frame = pd.DataFrame([value] if isinstance(value, dict) else {"inputs": [value]})
-        out = predict(frame)
+
+def _as_list(out: Any, n: int, predictions: str | None) -> list[Any]:
+    """The model's batch output as one prediction per input row."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(out, pd.DataFrame):
+        if predictions is not None and predictions in out.columns:
+            out = out[predictions]
+        elif len(out.columns) == 1:
+            out = out.iloc[:, 0]
+        else:
+            cols = [c for c in ("outputs", "prediction", "predictions", "output") if c in out.columns]
+            if not cols:
+                raise InvalidParameterValue(
+                    "The model returned a DataFrame with several columns "
+                    f"({', '.join(map(str, out.columns))}); name the answer column with predictions=."
+                )
+            out = out[cols[0]]
+    if isinstance(out, pd.Series):
+        values = out.tolist()
+    elif isinstance(out, np.ndarray):
+        values = out.tolist() if out.ndim == 1 else [row for row in out.tolist()]
+    elif isinstance(out, list | tuple):
+        values = list(out)
+    elif n == 1:
+        values = [out]
+    else:
+        raise InvalidParameterValue(
+            f"The model must return one prediction per row (a list, Series, array or DataFrame); "
+            f"got {type(out).__name__} for {n} rows."
+        )
+    if len(values) != n:
+        raise InvalidParameterValue(f"The model returned {len(values)} predictions for {n} input rows.")
+    return values
+
+
+def _predict_rows(
+    model: Any, frame: Any, predictions: str | None, batch_size: int
+) -> list[_RowResult]:
+    """Call the model with whole batches of rows (mlflow's convention).
+
+    A batch whose call fails is retried one row at a time, so each row keeps its own error.
+    Latency of a batched call is shared equally by its rows.
+    """
+    results: list[_RowResult] = []
+    for start in range(0, len(frame), batch_size):
+        batch = frame.iloc[start : start + batch_size].reset_index(drop=True)
+        t0 = time.perf_counter()
         try:
-            return out[0] if not isinstance(out, str) else out
-        except (TypeError, KeyError, IndexError):
-            return out
-    return model(value)
+            values = _as_list(_invoke(model, batch), len(batch), predictions)
+        except Exception:
+            if len(batch) == 1:
+                values = None
+            else:
+                results.extend(_predict_one_by_one(model, batch, predictions))
+                continue
+        if values is None:
+            results.extend(_predict_one_by_one(model, batch, predictions))
+            continue
+        share = (time.perf_counter() - t0) / max(len(batch), 1)
+        results.extend(_RowResult(raw=v, latency=share) for v in values)
+    return results
+
+
+def _predict_one_by_one(model: Any, batch: Any, predictions: str | None) -> list[_RowResult]:
+    out = []
+    for i in range(len(batch)):
+        t0 = time.perf_counter()
+        try:
+            (value,) = _as_list(_invoke(model, batch.iloc[i : i + 1].reset_index(drop=True)), 1, predictions)
+            out.append(_RowResult(raw=value, latency=time.perf_counter() - t0))
+        except Exception as exc:
+            out.append(
+                _RowResult(
+                    error=f"{type(exc).__name__}: {exc}", exception=exc, latency=time.perf_counter() - t0
+                )
+            )
+    return out
+
+
+def _report_failures(results: list[_RowResult]) -> None:
+    """All rows failed: raise with the first error. Some failed: warn with the count and first error."""
+    failed = [r for r in results if r.error is not None]
+    if not failed:
+        return
+    first = failed[0]
+    if len(failed) == len(results):
+        raise LabkeepException(
+            f"The model failed on every one of the {len(results)} evaluation rows; first error: {first.error}",
+            error_code="INVALID_PARAMETER_VALUE",
+        ) from first.exception
+    warnings.warn(
+        f"The model failed on {len(failed)} of {len(results)} evaluation rows (kept in the results "
+        f"table with their errors); first error: {first.error}",
+        stacklevel=3,
+    )
 
 
 def _nan(x: Any) -> bool:
@@ -196,12 +313,16 @@ def evaluate(
     dataset_name: str | None = None,
     **_ignored: Any,
 ) -> EvaluationResult:
-    """Run ``model`` on every row of ``data`` and log text metrics to the active run (or a new one).
+    """Run ``model`` on ``data`` and log text metrics to the active run (or a new one).
 
-    ``model`` is a function (or an object with ``predict``) called once per row with the row's
-    input: the value of the single input column, or a dict of the input columns. ``targets`` names
-    the column of expected answers; ``predictions`` names a column of ready answers instead of a
-    model. Logged: ``exact_match/v1``, ``bleu/v1/mean``, ``rouge1|rouge2|rougeL/v1/mean`` (with
+    As in mlflow.evaluate, ``model`` (a function, a pyfunc model or a model URI) is called with a
+    DataFrame of the input columns (all rows at once; ``evaluator_config["batch_size"]`` rows at a
+    time for large data, 1000 by default) and returns one prediction per row (list, Series, array
+    or DataFrame). A batch whose call raises is retried row by row: when every row fails the
+    first error is raised, when some fail a warning gives their count and the first error and the
+    table keeps each row's error. ``targets`` names the column of expected answers;
+    ``predictions`` names a column of ready answers when there is no model (or the answer column
+    of a model that returns a DataFrame). Logged: ``exact_match/v1``, ``bleu/v1/mean``, ``rouge1|rouge2|rougeL/v1/mean`` (with
     targets), ``token_count/mean``, ``input_token_count/mean``, ``latency/mean`` and ``/p90``
     (seconds per call), ``cost/total`` and ``cost/mean`` when prices per 1k tokens are given,
     ``error_count``, each extra metric's ``<name>/mean``; per-row results go to ``table_artifact``.
@@ -220,7 +341,7 @@ def evaluate(
         )
     if model is None and predictions is None:
         raise InvalidParameterValue("Pass a model (function) or the name of a predictions column.")
-    if predictions is not None and predictions not in columns:
+    if model is None and predictions not in columns:
         raise InvalidParameterValue(
             f"The evaluation data has no predictions column '{predictions}'; columns are: "
             f"{', '.join(map(str, columns))}."
@@ -235,7 +356,7 @@ def evaluate(
             raise InvalidParameterValue(f"feature_names not in the data: {', '.join(missing)}.")
         feature_cols = list(feature_names)
     else:
-        feature_cols = [c for c in columns if c not in (targets, predictions)]
+        feature_cols = [c for c in columns if c != targets and (model is not None or c != predictions)]
     if model is not None and not feature_cols:
         raise InvalidParameterValue("The evaluation data has no input column besides the targets.")
     cfg = dict(evaluator_config or {})
@@ -257,10 +378,18 @@ def evaluate(
     out_price = price_per_1k_output_tokens
 
     records = df.to_dict("records")
+    results: list[_RowResult] = []
+    if model is not None:
+        model = _resolve_model(model)
+        batch_size = int(cfg.get("batch_size", DEFAULT_BATCH_SIZE))
+        if batch_size < 1:
+            raise InvalidParameterValue(f"evaluator_config batch_size must be >= 1; got {batch_size}.")
+        results = _predict_rows(model, df[feature_cols], predictions, batch_size)
+        _report_failures(results)
     rows: list[dict[str, Any]] = []
     preds_ok: list[str] = []
     targets_ok: list[str] = []
-    for rec in records:
+    for i, rec in enumerate(records):
         inputs = rec[feature_cols[0]] if len(feature_cols) == 1 else {c: rec[c] for c in feature_cols}
         out: dict[str, Any] = {}
         if len(feature_cols) == 1:
@@ -271,12 +400,7 @@ def evaluate(
         raw: Any = None
         latency = None
         if model is not None:
-            t0 = time.perf_counter()
-            try:
-                raw = _call_model(model, inputs)
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            latency = time.perf_counter() - t0
+            raw, error, latency = results[i].raw, results[i].error, results[i].latency
         else:
             raw = rec[predictions]
         text = None if error else output_text(raw)

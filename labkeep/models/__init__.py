@@ -17,6 +17,13 @@ def infer_signature(model_input=None, model_output=None, params=None) -> ModelSi
     return _infer(model_input, model_output, params)
 
 
+def set_model(model) -> None:
+    """Declare the model a models-from-code file defines (see ``labkeep.models.code``)."""
+    from labkeep.models.code import set_model as _set
+
+    _set(model)
+
+
 def get_model_info(model_uri: str) -> ModelInfo:
     """Read the MLmodel behind ``model_uri`` and describe it."""
     from labkeep.models.uris import download_model_uri
@@ -37,4 +44,5 @@ __all__ = [
     "TensorSpec",
     "get_model_info",
     "infer_signature",
+    "set_model",
 ]

@@ -22,6 +22,8 @@ LOADER_ALIASES = {
     "mlflow.sklearn": "labkeep.sklearn",
     "mlflow.pyfunc.model": "labkeep.pyfunc.model",
     "mlflow.lightgbm": "labkeep.lightgbm",
+    "mlflow.langchain": "labkeep.langchain",
+    "mlflow.transformers": "labkeep.transformers",
 }
 
 

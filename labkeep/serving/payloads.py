@@ -22,6 +22,14 @@ class PayloadError(LabkeepException):
     error_code = "BAD_REQUEST"
 
 
+# OpenAI-style request bodies (mlflow's "unified LLM input"): the body itself is the model input.
+LLM_INPUT_KEYS = ("messages", "prompt", "input")
+
+
+class UnwrappedPredictions(list):
+    """Predictions answered as they are (no ``{"predictions": ...}`` envelope): chat completions."""
+
+
 class UnsupportedMediaType(Exception):
     """415: answered with a plain-text body."""
 
@@ -87,6 +95,8 @@ def parse_json_object(obj: Any, schema: Any = None) -> tuple[Any, dict | None]:
             f"{type(obj).__name__}. " + _PROTOCOL_HINT.format()
         )
     keys = [k for k in INPUT_KEYS if k in obj]
+    if not keys and any(k in obj for k in LLM_INPUT_KEYS):
+        return dict(obj), None  # an OpenAI-style request: generation fields travel with the messages
     if len(keys) != 1:
         found = f"found {keys}" if keys else f"found keys {sorted(obj)}"
         raise PayloadError(f"Invalid input: {found}. " + _PROTOCOL_HINT.format())
@@ -238,4 +248,7 @@ def _default(o: Any) -> Any:
 
 
 def encode_predictions(predictions: Any) -> bytes:
+    if isinstance(predictions, UnwrappedPredictions):
+        body = to_jsonable(list(predictions))
+        return json.dumps(body[0] if len(body) == 1 else body, default=_default, allow_nan=True).encode()
     return json.dumps({"predictions": to_jsonable(predictions)}, default=_default, allow_nan=True).encode()

@@ -8,6 +8,9 @@ Nothing here calls a real model: answers are deterministic functions of the last
   section repeats the expected answer (or the request when there is none), else 1
 * anything else         -> "echo: <message>"
 Usage is reported as prompt_tokens = words in all messages, completion_tokens = words in the answer.
+``"stream": true`` answers as server-sent events, one chunk per word (usage in a last chunk when
+``stream_options.include_usage``). ``/responses`` answers the Responses API the same way (its
+``input`` is a string or a list of messages), streamed as ``response.*`` events.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.requests.append(
             {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
         )
+        if self.path.endswith("/responses"):
+            self._responses(body)
+            return
         if not self.path.endswith("/chat/completions"):
             self._send(404, {"error": {"message": "not found"}})
             return
@@ -60,6 +66,14 @@ class _Handler(BaseHTTPRequestHandler):
             content = "echo: " + last
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
         completion_tokens = len(content.split())
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+        if body.get("stream"):
+            self._stream_chat(body, content, usage)
+            return
         self._send(
             200,
             {
@@ -81,6 +95,95 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             },
         )
+
+    def _stream_chat(self, body: dict, content: str, usage: dict) -> None:
+        base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 1700000000,
+                "model": body.get("model", "fake-model")}  # fmt: skip
+        words = content.split(" ")
+        events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}]
+        for i, word in enumerate(words):
+            piece = word if i == 0 else " " + word
+            events.append({**base, "choices": [{"index": 0, "delta": {"content": piece}}]})
+        events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            events.append({**base, "choices": [], "usage": usage})
+        self._send_events(events)
+
+    def _responses(self, body: dict) -> None:
+        inp = body.get("input")
+        if isinstance(inp, list):
+            texts = [str(m.get("content", "")) for m in inp if isinstance(m, dict)]
+        else:
+            texts = [str(inp or "")]
+        content = "echo: " + (texts[-1] if texts else "")
+        usage = {
+            "input_tokens": sum(len(t.split()) for t in texts),
+            "output_tokens": len(content.split()),
+        }
+        usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+        response = {
+            "id": "resp-test",
+            "object": "response",
+            "created_at": 1700000000,
+            "model": body.get("model", "fake-model"),
+            "status": "completed",
+            "output": [
+                {
+                    "id": "msg-test",
+                    "type": "message",
+                    "role": "assistant",
+                    "status": "completed",
+                    "content": [{"type": "output_text", "text": content, "annotations": []}],
+                }
+            ],
+            "parallel_tool_calls": False,
+            "tool_choice": "auto",
+            "tools": [],
+            "usage": usage,
+        }
+        if not body.get("stream"):
+            self._send(200, response)
+            return
+        item = response["output"][0]
+        part = {"type": "output_text", "text": "", "annotations": []}
+        events = [
+            {"type": "response.created", "response": {**response, "status": "in_progress", "output": [], "usage": None}},
+            {"type": "response.output_item.added", "output_index": 0,
+             "item": {**item, "status": "in_progress", "content": []}},
+            {"type": "response.content_part.added", "item_id": item["id"], "output_index": 0, "content_index": 0,
+             "part": part},
+        ]  # fmt: skip
+        for i, word in enumerate(content.split(" ")):
+            events.append(
+                {"type": "response.output_text.delta", "item_id": item["id"], "output_index": 0,
+                 "content_index": 0, "delta": word if i == 0 else " " + word, "logprobs": []}  # fmt: skip
+            )
+        events += [
+            {"type": "response.output_text.done", "item_id": item["id"], "output_index": 0, "content_index": 0,
+             "text": content, "logprobs": []},
+            {"type": "response.content_part.done", "item_id": item["id"], "output_index": 0, "content_index": 0,
+             "part": {**part, "text": content}},
+            {"type": "response.output_item.done", "output_index": 0, "item": item},
+            {"type": "response.completed", "response": response},
+        ]  # fmt: skip
+        for n, ev in enumerate(events):
+            ev["sequence_number"] = n
+        self._send_events(events, typed=True)
+
+    def _send_events(self, events: list, typed: bool = False) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        try:
+            for ev in events:
+                head = f"event: {ev['type']}\n" if typed else ""
+                self.wfile.write(f"{head}data: {json.dumps(ev)}\n\n".encode())
+            if not typed:
+                self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
 
     def _send(self, status: int, payload: dict) -> None:
         data = json.dumps(payload).encode()

@@ -28,10 +28,16 @@ def test_metric_functions_known_values():
     assert M.count_tokens("Hello, world!") == 4
 
 
-def _answers(question):
+def _answer(question):
     if question == "explode":
         raise RuntimeError("model is down")
     return {"q1": "the cat sat on the mat", "q2": "Paris"}[question]
+
+
+def _answers(df):
+    """mlflow's convention: the model gets the DataFrame of inputs, returns one answer per row."""
+    assert isinstance(df, pd.DataFrame) and list(df.columns) == ["question"]
+    return [_answer(q) for q in df["question"]]
 
 
 def test_evaluate_logs_metrics_table_and_keeps_failed_rows(tracking, tmp_path):
@@ -45,7 +51,7 @@ def test_evaluate_logs_metrics_table_and_keeps_failed_rows(tracking, tmp_path):
     def short(prediction, target):
         return len(prediction) < 10
 
-    with labkeep.start_run() as run:
+    with labkeep.start_run() as run, pytest.warns(UserWarning, match=r"1 of 3 .*RuntimeError: model is down"):
         result = labkeep.evaluate(
             _answers,
             data=data,
@@ -87,11 +93,9 @@ def test_evaluate_logs_metrics_table_and_keeps_failed_rows(tracking, tmp_path):
 
 
 def test_evaluate_starts_a_run_when_none_is_active_and_uses_reported_usage(tracking):
-    def model(q):
-        return {
-            "choices": [{"message": {"content": "ok"}}],
-            "usage": {"prompt_tokens": 11, "completion_tokens": 3},
-        }
+    def model(df):
+        answer = {"choices": [{"message": {"content": "ok"}}], "usage": {"prompt_tokens": 11, "completion_tokens": 3}}
+        return [answer] * len(df)
 
     res = labkeep.evaluate(model, data=pd.DataFrame({"q": ["a", "b"]}), model_type="text")
     assert res.metrics["input_token_count/total"] == 22 and res.metrics["token_count/mean"] == 3
@@ -200,3 +204,53 @@ def test_genai_evaluate_bad_input(tracking):
         labkeep.genai.evaluate(data=[{"question": "a"}], predict_fn=lambda **k: k, scorers=[ExactMatch()])
     with pytest.raises(InvalidParameterValue, match="at least one scorer"):
         labkeep.genai.evaluate(data=[{"inputs": {"a": 1}}], predict_fn=lambda **k: k, scorers=[])
+
+
+def test_function_model_gets_the_whole_dataframe_as_in_mlflow(tracking):
+    """An mlflow-shaped ``lambda df: ...`` model: one call per batch, exact_match and friends logged."""
+    calls = []
+    capitals = {"France": "Paris", "Italy": "Rome", "Spain": "Madrid"}
+
+    def model(df):
+        calls.append(len(df))
+        return df["country"].map(capitals)  # a Series, as mlflow users often return
+
+    data = pd.DataFrame({"country": ["France", "Italy", "Spain"], "answer": ["Paris", "Rome", "Lisbon"]})
+    res = labkeep.evaluate(model=model, data=data, targets="answer", model_type="question-answering")
+    assert calls == [3]
+    m = res.metrics
+    assert m["exact_match/v1"] == pytest.approx(2 / 3) and m["error_count"] == 0
+    assert m["rouge1/v1/mean"] == pytest.approx(2 / 3) and "bleu/v1/mean" in m
+    assert labkeep.get_run(res.run_id).data.metrics["exact_match/v1"] == pytest.approx(2 / 3)
+    assert list(res.tables["eval_results_table"]["outputs"]) == ["Paris", "Rome", "Madrid"]
+
+    calls.clear()
+    res = labkeep.evaluate(model, data=data, targets="answer", evaluator_config={"batch_size": 2})
+    assert calls == [2, 1] and res.metrics["exact_match/v1"] == pytest.approx(2 / 3)
+
+
+def test_pyfunc_model_and_dataframe_output(tracking):
+    class Echo(labkeep.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return pd.DataFrame({"outputs": model_input["q"].str.upper(), "extra": 1})
+
+    with labkeep.start_run():
+        info = labkeep.pyfunc.log_model(name="echo", python_model=Echo())
+    data = pd.DataFrame({"q": ["a", "b"], "t": ["A", "x"]})
+    for model in (info.model_uri, labkeep.pyfunc.load_model(info.model_uri)):
+        res = labkeep.evaluate(model, data=data, targets="t", evaluator_config={"metrics": ["exact_match"]})
+        assert res.metrics["exact_match/v1"] == 0.5
+
+
+def test_every_row_failing_raises_the_first_error(tracking):
+    def broken(df):
+        raise ValueError("no model here")
+
+    with pytest.raises(LabkeepException, match=r"every one of the 2 .*ValueError: no model here") as err:
+        labkeep.evaluate(broken, data=pd.DataFrame({"q": ["a", "b"]}))
+    assert isinstance(err.value.__cause__, ValueError)
+    # a per-row function (the genai predict_fn shape) gets a DataFrame and fails the same way
+    with pytest.raises(LabkeepException, match="every one of the 2"):
+        labkeep.evaluate({"a": "x"}.__getitem__, data=pd.DataFrame({"q": ["a", "b"]}))
+    with pytest.raises(InvalidParameterValue, match="batch_size"):
+        labkeep.evaluate(lambda df: df, data=pd.DataFrame({"q": ["a"]}), evaluator_config={"batch_size": 0})

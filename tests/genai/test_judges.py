@@ -25,7 +25,7 @@ def test_correctness_judge_over_http_records_score_and_rationale(tracking, judge
     data = pd.DataFrame({"question": ["capital?", "sum?"], "expected": ["Paris", "4"]})
     answers = {"capital?": "It is Paris.", "sum?": "five"}
     res = labkeep.evaluate(
-        answers.get,
+        lambda df: [answers[q] for q in df["question"]],
         data=data,
         targets="expected",
         extra_metrics=[judges.correctness()],

@@ -85,7 +85,7 @@ def test_evaluation_tables_side_by_side(tmp_path):
     run_ids = []
     for ans in answers:
         res = labkeep.evaluate(
-            ans.get, data=data, targets="expected", evaluator_config={"metrics": ["exact_match"]}
+            lambda df, ans=ans: [ans[q] for q in df["question"]], data=data, targets="expected", evaluator_config={"metrics": ["exact_match"]}
         )
         run_ids.append(res.run_id)
     with labkeep.start_run() as empty:

@@ -192,6 +192,27 @@ def _finish(span: LiveSpan, token: Any) -> None:
         _export(span)
 
 
+def start_detached_span(name: str, span_type: str, parent: LiveSpan | None = None) -> Any:
+    """A span that is not made the active one: for integrations whose work starts and ends in
+    different calls (callbacks, streams). ``parent`` defaults to the active span; a ``NoOpSpan``
+    when tracing is off. End it with ``end_detached_span``.
+    """
+    if not _enabled[0]:
+        return NoOpSpan()
+    return _new_span(name, span_type, parent if parent is not None else _active_span.get())
+
+
+def end_detached_span(span: Any, exc: BaseException | None = None) -> None:
+    """End a span from ``start_detached_span`` (recording ``exc``); a root span exports its trace."""
+    if isinstance(span, NoOpSpan) or span.end_time_ns is not None:
+        return
+    if exc is not None:
+        span.record_exception(exc)
+    span.end()
+    if span._parent_int is None:
+        _export(span)
+
+
 def trace(
     func: Callable | None = None,
     name: str | None = None,
@@ -335,12 +356,31 @@ def _target() -> tuple[str, str | None]:
     return fluent._get_experiment_id(), None
 
 
+def _outermost(spans: list[LiveSpan], attr: str) -> set[int]:
+    """Ids of the spans carrying ``attr`` with no ancestor that carries it too."""
+    by_id = {s._span_int: s for s in spans}
+    out = set()
+    for s in spans:
+        if attr not in s._attrs:
+            continue
+        parent = by_id.get(s._parent_int) if s._parent_int is not None else None
+        while parent is not None and attr not in parent._attrs:
+            parent = by_id.get(parent._parent_int) if parent._parent_int is not None else None
+        if parent is None:
+            out.add(s._span_int)
+    return out
+
+
 def build_trace_info(root: LiveSpan, buf: _TraceBuffer, experiment_id: str, run_id: str | None) -> TraceInfo:
     usage = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
     cost = {"input_cost": 0.0, "output_cost": 0.0, "total_cost": 0.0}
     has_usage = has_cost = False
+    # A span inside another span that reports usage (a LangChain chat model span around the
+    # openai client's span) describes the same tokens: count the outermost one only.
+    counted_usage = _outermost(buf.spans, TOKEN_USAGE)
+    counted_cost = _outermost(buf.spans, LLM_COST)
     for s in buf.spans:
-        u = s._attrs.get(TOKEN_USAGE)
+        u = s._attrs.get(TOKEN_USAGE) if s._span_int in counted_usage else None
         if u is not None:
             try:
                 for k, v in json.loads(u).items():
@@ -349,7 +389,7 @@ def build_trace_info(root: LiveSpan, buf: _TraceBuffer, experiment_id: str, run_
                 has_usage = True
             except (ValueError, TypeError, AttributeError):
                 pass
-        c = s._attrs.get(LLM_COST)
+        c = s._attrs.get(LLM_COST) if s._span_int in counted_cost else None
         if c is not None:
             try:
                 for k, v in json.loads(c).items():
