@@ -56,7 +56,7 @@ def create_app(model: Any) -> Starlette:
     fast_enabled = fast is not None and fast.enabled
 
     def predict(body: bytes, media: str) -> bytes:
-        params = None
+        params, unwrapped = None, False
         if media == payloads.CONTENT_CSV:
             data = payloads.parse_csv_body(body, schema)
         elif media == payloads.CONTENT_PARQUET:
@@ -68,7 +68,8 @@ def create_app(model: Any) -> Starlette:
                 if out is not None:
                     return payloads.encode_predictions(out)
             data, params = payloads.parse_json_object(obj, schema)
-        return payloads.encode_predictions(model.predict(data, params=params))
+            unwrapped = payloads.is_llm_request(obj)
+        return payloads.encode_predictions(model.predict(data, params=params), unwrapped)
 
     def run(body: bytes, media: str) -> Response:
         try:

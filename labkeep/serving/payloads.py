@@ -26,10 +26,6 @@ class PayloadError(LabkeepException):
 LLM_INPUT_KEYS = ("messages", "prompt", "input")
 
 
-class UnwrappedPredictions(list):
-    """Predictions answered as they are (no ``{"predictions": ...}`` envelope): chat completions."""
-
-
 class UnsupportedMediaType(Exception):
     """415: answered with a plain-text body."""
 
@@ -87,6 +83,14 @@ def load_json(body: bytes) -> Any:
         raise PayloadError(f"Invalid JSON input: {e}")
 
 
+def is_llm_request(obj: Any) -> bool:
+    """True for an OpenAI-style body (``messages``/``prompt``/``input`` and no scoring-protocol key).
+
+    Such a request is passed to the model as it is and answered without the ``predictions`` envelope.
+    """
+    return isinstance(obj, dict) and not any(k in obj for k in INPUT_KEYS) and any(k in obj for k in LLM_INPUT_KEYS)
+
+
 def parse_json_object(obj: Any, schema: Any = None) -> tuple[Any, dict | None]:
     """(model input, params) from a decoded JSON body (formats.md §6 keys)."""
     if not isinstance(obj, dict):
@@ -95,7 +99,7 @@ def parse_json_object(obj: Any, schema: Any = None) -> tuple[Any, dict | None]:
             f"{type(obj).__name__}. " + _PROTOCOL_HINT.format()
         )
     keys = [k for k in INPUT_KEYS if k in obj]
-    if not keys and any(k in obj for k in LLM_INPUT_KEYS):
+    if not keys and is_llm_request(obj):
         return dict(obj), None  # an OpenAI-style request: generation fields travel with the messages
     if len(keys) != 1:
         found = f"found {keys}" if keys else f"found keys {sorted(obj)}"
@@ -247,8 +251,8 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
-def encode_predictions(predictions: Any) -> bytes:
-    if isinstance(predictions, UnwrappedPredictions):
-        body = to_jsonable(list(predictions))
-        return json.dumps(body[0] if len(body) == 1 else body, default=_default, allow_nan=True).encode()
+def encode_predictions(predictions: Any, unwrapped: bool = False) -> bytes:
+    """JSON body of an answer: ``{"predictions": ...}``, or the predictions alone for an OpenAI-style request."""
+    if unwrapped:
+        return json.dumps(to_jsonable(predictions), default=_default, allow_nan=True).encode()
     return json.dumps({"predictions": to_jsonable(predictions)}, default=_default, allow_nan=True).encode()

@@ -184,9 +184,7 @@ class TransformersWrapper:
         return "\n".join([*lines, "assistant:"])
 
     def _chat(self, requests: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
-        from labkeep.serving.payloads import UnwrappedPredictions
-
-        out = UnwrappedPredictions()
+        out = []
         for req in requests:
             fields = {**params, **{k: req[k] for k in _CHAT_FIELDS if k in req and req[k] is not None}}
             text, n_prompt, n_new, cut = self._generate(self._prompt(req["messages"]), generation_kwargs(fields, openai_style=True),

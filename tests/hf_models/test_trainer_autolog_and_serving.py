@@ -94,12 +94,14 @@ def test_served_model_answers_scoring_protocol_and_chat(tiny, tmp_path):
         body = {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 3, "temperature": 0}
         r = httpx.post(f"{url}/invocations", json=body, timeout=60)
         assert r.status_code == 200, r.text
-        answer = r.json()
+        # as mlflow's scoring server does: an OpenAI-style body is answered with the model's output as it is
+        # (a list of chat.completion objects), without the predictions envelope
+        (answer,) = r.json()
         assert answer["object"] == "chat.completion" and answer["usage"]["completion_tokens"] <= 3
         expected = chat.predict(body)[0]["choices"][0]["message"]["content"]
         assert answer["choices"][0]["message"]["content"] == expected
         r = httpx.post(f"{url}/invocations", json={"dataframe_records": [{"messages": body["messages"]}]}, timeout=60)
-        assert r.status_code == 200 and r.json()["object"] == "chat.completion"
+        assert r.status_code == 200 and r.json()["predictions"][0]["object"] == "chat.completion"
         r = httpx.post(f"{url}/invocations", json={"inputs": ["the cat"]}, timeout=60)
         assert r.status_code == 200 and r.json()["predictions"][0].startswith("the cat")
         bad = httpx.post(f"{url}/invocations", json={"messages": "nope"}, timeout=60)
