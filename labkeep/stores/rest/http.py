@@ -182,7 +182,9 @@ class RestClient:
             try:
                 resp = self.client.request(method, url, headers=headers, **kwargs)
             except httpx.TransportError as exc:
-                if attempt >= self.retry.max_retries or not _retryable_exception(exc):
+                # Every transport error is retried, read timeouts on writes included (as the mlflow
+                # client does): metric points are idempotent, so a write applied twice stores once.
+                if attempt >= self.retry.max_retries:
                     raise LabkeepException(
                         f"Could not reach the tracking server at {self.creds.host}: {exc}",
                         error_code="TEMPORARILY_UNAVAILABLE",
@@ -218,11 +220,6 @@ class RestClient:
                 f"The server at {self.creds.host} answered {path} with a non-JSON body.",
                 error_code="INTERNAL_ERROR",
             )
-
-
-def _retryable_exception(exc: Exception) -> bool:
-    # A read timeout on a write may have been applied; still retried, like the mlflow client.
-    return isinstance(exc, httpx.TransportError)
 
 
 def _query(params: dict[str, Any]) -> list[tuple[str, str]]:

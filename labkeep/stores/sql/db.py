@@ -50,11 +50,12 @@ def upsert_sql(dialect: str, table: str, keys: tuple[str, ...], cols: tuple[str,
     )
 
 
-def _unreachable(uri: str, exc: BaseException) -> TemporarilyUnavailable:
-    """The one error every backend gives when its database cannot be opened."""
+def _unreachable(shown: str, exc: BaseException) -> TemporarilyUnavailable:
+    """The one error every backend gives when its database cannot be opened.
+
+    ``shown`` is the URI as it may be printed (its password masked).
+    """
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    scheme, sep, rest = uri.partition("://")
-    shown = f"{scheme}{sep}{rest.rsplit('@', 1)[-1]}"  # never echo a password
     return TemporarilyUnavailable(
         f"Cannot open the database {shown}: {detail}. Check that the server is running, the database "
         "exists (labkeep db upgrade creates the tables, not the database) and the URI is right."
@@ -120,7 +121,8 @@ class Database:
         """Keep the query planner's statistics current (only SQLite needs help)."""
 
     def is_integrity_error(self, exc: BaseException) -> bool:
-        return type(exc).__name__ in ("IntegrityError", "UniqueViolation")
+        """True when ``exc`` is the driver's constraint violation (a duplicate key, say)."""
+        raise NotImplementedError
 
     def close(self) -> None:
         pass
@@ -160,7 +162,7 @@ class SQLiteDatabase(Database):
             if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.OperationalError as exc:  # a missing folder, a file that isn't a database
-            raise _unreachable(self.uri, exc) from None
+            raise _unreachable(self.uri, exc) from None  # a SQLite URI holds no password
         # WAL commits survive a killed process; NORMAL skips the fsync per commit.
         conn.execute("PRAGMA synchronous = NORMAL")
         # Checkpoint (copy the WAL into the database file) every ~40 MB instead of every 4 MB:
@@ -235,6 +237,11 @@ class SQLiteDatabase(Database):
                 conn.execute("PRAGMA analysis_limit = 1000")
                 conn.execute("ANALYZE")
 
+    def is_integrity_error(self, exc: BaseException) -> bool:
+        import sqlite3
+
+        return isinstance(exc, sqlite3.IntegrityError)
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None and self._pid == os.getpid():
@@ -272,7 +279,10 @@ class SqlAlchemyDatabase(Database):
         try:
             return self.engine.raw_connection()
         except Exception as exc:  # the driver's OperationalError, wrapped by SQLAlchemy
-            raise _unreachable(self.uri, exc) from None
+            raise _unreachable(self.engine.url.render_as_string(hide_password=True), exc) from None
+
+    def is_integrity_error(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.engine.dialect.dbapi.IntegrityError)
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:
