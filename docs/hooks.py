@@ -29,7 +29,37 @@ def rest_routes_table() -> str:
     return "\n".join(out)
 
 
-GENERATORS = {"rest-routes": rest_routes_table}
+_GROUPS = {
+    "stores": "Stores",
+    "runs": "Runs",
+    "client": "Talking to a server",
+    "s3": "S3 artifacts",
+    "server": "Server",
+    "serving": "Models and serving",
+    "tracing": "Tracing and LLM judges",
+    "projects": "Projects",
+}
+
+
+def settings_table() -> str:
+    from labkeep import config
+
+    missing = {s.group for s in config.SETTINGS} - set(_GROUPS)
+    if missing:
+        raise ValueError(f"settings groups without a title in docs/hooks.py: {sorted(missing)}")
+    out = []
+    for group, title in _GROUPS.items():
+        out += [f"### {title}", "", "| variable | default | effect |", "| --- | --- | --- |"]
+        for setting in (s for s in config.SETTINGS if s.group == group):
+            names = ", ".join(f"`{n}`" for n in setting.names)
+            default = f"`{setting.default}`" if setting.default is not None else ""
+            effect = setting.doc.replace("|", "\\|")
+            out.append(f"| {names} | {default} | {effect} |")
+        out.append("")
+    return "\n".join(out)
+
+
+GENERATORS = {"rest-routes": rest_routes_table, "settings": settings_table}
 
 
 def on_page_markdown(markdown: str, **kwargs: Any) -> str:

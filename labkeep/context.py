@@ -8,13 +8,14 @@ import os
 import subprocess
 import sys
 
+from labkeep import config
 from labkeep.entities import SourceType
 
 
 def default_user() -> str:
-    for name in ("LABKEEP_TRACKING_USERNAME", "MLFLOW_TRACKING_USERNAME"):
-        if os.environ.get(name):
-            return os.environ[name]
+    user = config.TRACKING_USERNAME.get()
+    if user:
+        return user
     try:
         return getpass.getuser()
     except Exception:
@@ -65,7 +66,7 @@ def run_context_tags() -> tuple[dict[str, str], str | None]:
         "mlflow.source.type": SourceType.LOCAL,
     }
     diff = None
-    if os.environ.get("LABKEEP_DISABLE_GIT_CONTEXT", "").lower() not in ("1", "true"):
+    if not config.DISABLE_GIT_CONTEXT.flag():
         info = git_info(source if os.path.exists(source) else os.getcwd())
         if info.get("commit"):
             tags["mlflow.source.git.commit"] = info["commit"]
@@ -76,7 +77,7 @@ def run_context_tags() -> tuple[dict[str, str], str | None]:
         if info.get("diff"):
             tags["mlflow.source.git.dirty"] = "true"
             diff = info["diff"]
-    extra = os.environ.get("MLFLOW_RUN_CONTEXT") or os.environ.get("LABKEEP_RUN_CONTEXT")
+    extra = config.RUN_CONTEXT.get()
     if extra:
         try:
             tags.update({str(k): str(val) for k, val in json.loads(extra).items()})

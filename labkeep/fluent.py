@@ -47,20 +47,9 @@ def _stack() -> list[ActiveRun]:
     return stack
 
 
-_URI_ENV_VARS = ("LABKEEP_TRACKING_URI", "MLFLOW_TRACKING_URI", "LABKEEP_REGISTRY_URI", "MLFLOW_REGISTRY_URI")
-
-
 def _client() -> Client:
-    # Keyed by what the URIs are computed from (cheap to read), not by the normalized URIs:
-    # resolving them costs more than a whole log_metric transaction.
-    environ = os.environ
-    key = (
-        config._tracking_uri,
-        config._registry_uri,
-        *[environ.get(name) for name in _URI_ENV_VARS],
-        os.getcwd(),
-        os.getpid(),
-    )
+    # Keyed by what the URIs are computed from, not by the normalized URIs (see store_cache_key).
+    key = (*config.store_cache_key(), os.getcwd(), os.getpid())
     client = _client_cache.get(key)
     if client is None:
         client = _client_cache[key] = Client(config.get_tracking_uri(), config.get_registry_uri())
@@ -136,8 +125,8 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
 def _get_experiment_id() -> str:
     if _active_experiment_id is not None:
         return _active_experiment_id
-    name = os.environ.get("LABKEEP_EXPERIMENT_NAME") or os.environ.get("MLFLOW_EXPERIMENT_NAME")
-    env_id = os.environ.get("LABKEEP_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_ID")
+    name = config.EXPERIMENT_NAME.get()
+    env_id = config.EXPERIMENT_ID.get()
     if name:
         experiment = _client().get_experiment_by_name(name)
         if experiment is None:
@@ -237,7 +226,7 @@ def start_run(
             "INVALID_PARAMETER_VALUE",
         )
     client = _client()
-    env_run_id = os.environ.get("LABKEEP_RUN_ID") or os.environ.get("MLFLOW_RUN_ID")
+    env_run_id = config.RUN_ID.get()
     resume_id = run_id or (env_run_id if not stack else None)
     if resume_id:
         run = _resume(client, resume_id, experiment_id, tags, description, run_name)

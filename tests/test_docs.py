@@ -29,5 +29,10 @@ def test_docs_site_builds_strict_with_every_route_and_command(tmp_path):
 
     for name in _COMMANDS:
         assert f"labkeep {name}" in cli, name
+    settings = (site / "reference" / "settings" / "index.html").read_text()
+    from labkeep.config import SETTINGS
+
+    for setting in SETTINGS:
+        assert all(name in settings for name in setting.names), setting.names
     client = (site / "api" / "client" / "index.html").read_text()
     assert "get_metric_history" in client and "register_model" in client

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
 
+from labkeep import config
 from labkeep.artifacts.base import ArtifactRepository
 from labkeep.artifacts.paths import safe_relative_path
 from labkeep.entities import FileInfo
@@ -84,8 +85,7 @@ class _Progress:
     """A minimal stderr progress bar for large transfers."""
 
     def __init__(self, label: str, total: int | None) -> None:
-        flag = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "true").lower()
-        self.enabled = bool(total and total >= PROGRESS_MIN_BYTES) and flag not in ("false", "0")
+        self.enabled = bool(total and total >= PROGRESS_MIN_BYTES) and config.ARTIFACTS_PROGRESS_BAR.flag()
         self.label, self.total, self.done, self._last = label, total or 0, 0, 0.0
 
     def update(self, n: int) -> None:

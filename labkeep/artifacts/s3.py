@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
+from labkeep import config
 from labkeep.artifacts.base import ArtifactRepository
 from labkeep.artifacts.paths import safe_relative_path
 from labkeep.entities import FileInfo
@@ -36,7 +37,7 @@ def _boto3() -> Any:
 
 
 def part_size() -> int:
-    raw = os.environ.get("LABKEEP_S3_PART_SIZE") or os.environ.get("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE")
+    raw = config.S3_PART_SIZE.get()
     try:
         return max(int(raw), MIN_PART_SIZE) if raw else DEFAULT_PART_SIZE
     except ValueError:
@@ -47,8 +48,8 @@ def s3_client() -> Any:
     boto3 = _boto3()
     from botocore.config import Config
 
-    endpoint = os.environ.get("MLFLOW_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None
-    verify = os.environ.get("MLFLOW_S3_IGNORE_TLS", "false").lower() != "true"
+    endpoint = config.S3_ENDPOINT_URL.get()
+    verify = not config.S3_IGNORE_TLS.flag()
     # A fresh session per client: credentials from the environment as it is now, and thread safety.
     return boto3.session.Session().client(
         "s3",

@@ -6,6 +6,8 @@ import os
 
 import click
 
+from labkeep import config
+
 
 def _split(value: str | None) -> list[str]:
     return [x.strip() for x in (value or "").split(",") if x.strip()]
@@ -70,7 +72,7 @@ def _run(**kw) -> None:
     from labkeep.server.main import serve
     from labkeep.server.settings import ServerSettings
 
-    backend = kw["backend_store_uri"] or os.environ.get("LABKEEP_BACKEND_STORE_URI")
+    backend = kw["backend_store_uri"] or config.BACKEND_STORE_URI.get()
     if not backend:
         backend = f"sqlite:///{os.path.abspath(DEFAULT_DB_FILE)}"
     backend = normalize_store_uri(backend)  # relative sqlite paths and folders, like the library
@@ -102,10 +104,8 @@ def _run(**kw) -> None:
         port=kw["port"],
         workers=kw["workers"],
         static_prefix=prefix.rstrip("/"),
-        allowed_hosts=_split(kw["allowed_hosts"] or os.environ.get("MLFLOW_SERVER_ALLOWED_HOSTS")),
-        cors_allowed_origins=_split(
-            kw["cors_allowed_origins"] or os.environ.get("MLFLOW_SERVER_CORS_ALLOWED_ORIGINS")
-        ),
+        allowed_hosts=_split(kw["allowed_hosts"] or config.SERVER_ALLOWED_HOSTS.get()),
+        cors_allowed_origins=_split(kw["cors_allowed_origins"] or config.SERVER_CORS_ALLOWED_ORIGINS.get()),
     )
     try:
         serve(settings)

@@ -10,11 +10,11 @@ error or a malformed answer marks that row's feedback with an error; evaluation 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from typing import Any
 
+from labkeep import config
 from labkeep.genai.scorers import Feedback, Scorer
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -30,14 +30,6 @@ CORRECTNESS_INSTRUCTIONS = (
     "You grade whether a response is factually correct when compared with the expected answer. "
     "Wording may differ; the facts must agree."
 )
-
-
-def _env(*names: str) -> str | None:
-    for n in names:
-        v = os.environ.get(n)
-        if v:
-            return v
-    return None
 
 
 def _show(value: Any) -> str:
@@ -87,7 +79,7 @@ class OpenAICompatibleJudge:
         model: str | None = None,
         timeout: float | None = None,
     ) -> None:
-        self.base_url = (base_url or _env("LABKEEP_JUDGE_BASE_URL", "OPENAI_BASE_URL") or "").rstrip("/")
+        self.base_url = (base_url or config.JUDGE_BASE_URL.get() or "").rstrip("/")
         if not self.base_url:
             from labkeep.exceptions import InvalidParameterValue
 
@@ -95,9 +87,9 @@ class OpenAICompatibleJudge:
                 "No judge endpoint: pass judge=<callable>, or set LABKEEP_JUDGE_BASE_URL (an "
                 "OpenAI-compatible base URL such as http://host:port/v1) and LABKEEP_JUDGE_API_KEY."
             )
-        self.api_key = api_key or _env("LABKEEP_JUDGE_API_KEY", "OPENAI_API_KEY")
-        self.model = model or _env("LABKEEP_JUDGE_MODEL") or "gpt-4o-mini"
-        env_timeout = _env("LABKEEP_JUDGE_TIMEOUT")
+        self.api_key = api_key or config.JUDGE_API_KEY.get()
+        self.model = model or config.JUDGE_MODEL.get() or "gpt-4o-mini"
+        env_timeout = config.JUDGE_TIMEOUT.get()
         self.timeout = timeout if timeout is not None else float(env_timeout or DEFAULT_TIMEOUT_S)
 
     def __call__(self, prompt: str, system: str | None = None) -> str:

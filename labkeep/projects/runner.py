@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from labkeep import config
 from labkeep.projects.env import Environment, choose_manager, prepare_environment
 from labkeep.projects.errors import ProjectError
 from labkeep.projects.output import say
@@ -89,7 +90,7 @@ def _env_has_mlflow(env: Environment) -> bool:
 def _needs_server(store_uri: str, env: Environment) -> bool:
     if store_uri.startswith(("http://", "https://")):
         return False
-    mode = os.environ.get("LABKEEP_PROJECT_SERVER", "auto").strip().lower()
+    mode = (config.PROJECT_SERVER.get() or "auto").strip().lower()
     if mode in ("always", "1", "true", "yes"):
         return True
     if mode in ("never", "0", "false", "no"):
@@ -230,10 +231,8 @@ def _resolve_experiment(client: Any, experiment_name: str | None, experiment_id:
     if experiment_name and experiment_id:
         raise ProjectError("Give either an experiment name or an experiment id, not both.")
     if experiment_id is None and experiment_name is None:
-        experiment_id = os.environ.get("LABKEEP_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_ID")
-        experiment_name = os.environ.get("LABKEEP_EXPERIMENT_NAME") or os.environ.get(
-            "MLFLOW_EXPERIMENT_NAME"
-        )
+        experiment_id = config.EXPERIMENT_ID.get()
+        experiment_name = config.EXPERIMENT_NAME.get()
     if experiment_id is not None:
         exp = client.get_experiment(str(experiment_id))
         if getattr(exp, "lifecycle_stage", "active") != "active":

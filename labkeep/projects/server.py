@@ -17,6 +17,7 @@ import time
 import urllib.request
 from typing import Any
 
+from labkeep import config
 from labkeep.projects.errors import ProjectError
 
 _SERVER_CODE = (
@@ -182,7 +183,7 @@ def start_server(
 ) -> TemporaryServer | InProcessServer:
     """Serve ``store_uri`` on a free loopback port: in this process by default, as a
     ``labkeep server`` subprocess when ``LABKEEP_PROJECT_SERVER_MODE=process``."""
-    mode = os.environ.get("LABKEEP_PROJECT_SERVER_MODE", "thread").strip().lower()
+    mode = (config.PROJECT_SERVER_MODE.get() or "thread").strip().lower()
     cls = TemporaryServer if mode == "process" else InProcessServer
     server = cls(store_uri, artifact_root, registry_uri)
     server.start()

@@ -6,6 +6,7 @@ import os
 import sys
 from typing import Any
 
+from labkeep import config
 from labkeep.server.settings import ServerSettings
 
 
@@ -53,7 +54,7 @@ def serve(settings: ServerSettings) -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers if settings.workers > 1 else None,
-        log_level=os.environ.get("LABKEEP_SERVER_LOG_LEVEL", "warning"),
+        log_level=config.SERVER_LOG_LEVEL.get(),
         access_log=False,
         timeout_graceful_shutdown=10,
         server_header=False,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0")
 
@@ -35,34 +36,14 @@ class ServerSettings:
         return os.path.abspath("labkeep-artifacts")
 
     def to_env(self) -> dict[str, str]:
-        """Settings as env vars, so uvicorn worker processes can rebuild them (``from_env``)."""
-        return {
-            "LABKEEP_SERVER_BACKEND_STORE_URI": self.backend_store_uri,
-            "LABKEEP_SERVER_REGISTRY_STORE_URI": self.registry_store_uri or "",
-            "LABKEEP_SERVER_ARTIFACTS_DESTINATION": self.artifacts_destination or "",
-            "LABKEEP_SERVER_DEFAULT_ARTIFACT_ROOT": self.default_artifact_root or "",
-            "LABKEEP_SERVER_HOST": self.host,
-            "LABKEEP_SERVER_PORT": str(self.port),
-            "LABKEEP_SERVER_STATIC_PREFIX": self.static_prefix,
-            "LABKEEP_SERVER_ALLOWED_HOSTS": ",".join(self.allowed_hosts),
-            "LABKEEP_SERVER_CORS_ALLOWED_ORIGINS": ",".join(self.cors_allowed_origins),
-        }
+        """The settings as one environment variable, for uvicorn's worker processes (``from_env``)."""
+        from labkeep import config
+
+        return {config.SERVER_SETTINGS.name: json.dumps(asdict(self))}
 
     @classmethod
     def from_env(cls) -> ServerSettings:
-        env = os.environ.get
+        from labkeep import config
 
-        def items(name: str) -> list[str]:
-            return [x.strip() for x in env(name, "").split(",") if x.strip()]
-
-        return cls(
-            backend_store_uri=env("LABKEEP_SERVER_BACKEND_STORE_URI", ""),
-            registry_store_uri=env("LABKEEP_SERVER_REGISTRY_STORE_URI") or None,
-            artifacts_destination=env("LABKEEP_SERVER_ARTIFACTS_DESTINATION") or None,
-            default_artifact_root=env("LABKEEP_SERVER_DEFAULT_ARTIFACT_ROOT") or None,
-            host=env("LABKEEP_SERVER_HOST", "127.0.0.1"),
-            port=int(env("LABKEEP_SERVER_PORT", "5000")),
-            static_prefix=env("LABKEEP_SERVER_STATIC_PREFIX", ""),
-            allowed_hosts=items("LABKEEP_SERVER_ALLOWED_HOSTS"),
-            cors_allowed_origins=items("LABKEEP_SERVER_CORS_ALLOWED_ORIGINS"),
-        )
+        raw = config.SERVER_SETTINGS.get()
+        return cls(**json.loads(raw)) if raw else cls()

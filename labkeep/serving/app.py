@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import traceback
 from typing import Any
 
@@ -18,20 +17,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from labkeep import config
 from labkeep.exceptions import LabkeepException
 from labkeep.serving import payloads
 from labkeep.serving.fastpath import FastPath
 
 _log = logging.getLogger(__name__)
 INLINE_BODY_LIMIT = 64 * 1024
-MODEL_PATH_ENV = "LABKEEP_SERVING_MODEL_PATH"
+MODEL_PATH_ENV = config.SERVING_MODEL_PATH.name
 
 
 def _timeout() -> float:
-    for var in ("LABKEEP_SCORING_SERVER_REQUEST_TIMEOUT", "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"):
-        if os.environ.get(var):
-            return float(os.environ[var])
-    return 60.0
+    return config.SCORING_SERVER_REQUEST_TIMEOUT.number()
 
 
 def _error(exc: LabkeepException, status: int = 400, stack_trace: str | None = None) -> Response:
@@ -121,6 +118,6 @@ def app_from_env() -> Starlette:
     from labkeep.pyfunc.loader import load_model_from_dir
     from labkeep.serving.server import freeze_heap
 
-    app = create_app(load_model_from_dir(os.environ[MODEL_PATH_ENV]))
+    app = create_app(load_model_from_dir(config.SERVING_MODEL_PATH.get() or "."))
     freeze_heap()
     return app

@@ -88,7 +88,11 @@ def is_llm_request(obj: Any) -> bool:
 
     Such a request is passed to the model as it is and answered without the ``predictions`` envelope.
     """
-    return isinstance(obj, dict) and not any(k in obj for k in INPUT_KEYS) and any(k in obj for k in LLM_INPUT_KEYS)
+    return (
+        isinstance(obj, dict)
+        and not any(k in obj for k in INPUT_KEYS)
+        and any(k in obj for k in LLM_INPUT_KEYS)
+    )
 
 
 def parse_json_object(obj: Any, schema: Any = None) -> tuple[Any, dict | None]:

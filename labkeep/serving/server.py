@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from labkeep import config
 from labkeep.exceptions import InvalidParameterValue, LabkeepException
 
 ENV_MANAGERS = ("local", "uv", "virtualenv", "conda")
@@ -29,7 +30,7 @@ def serve(
     if workers < 1:
         raise InvalidParameterValue("--workers must be at least 1.")
     if timeout is not None:
-        os.environ["LABKEEP_SCORING_SERVER_REQUEST_TIMEOUT"] = str(timeout)
+        os.environ[config.SCORING_SERVER_REQUEST_TIMEOUT.name] = str(timeout)
     model_dir = download_model_uri(model_uri)
     if manager != "local":
         python = prepare_model_env(model_dir, manager)

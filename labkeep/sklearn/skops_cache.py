@@ -21,13 +21,15 @@ import sys
 import tempfile
 from typing import Any
 
+from labkeep import config
+
 
 def _enabled() -> bool:
-    return os.environ.get("LABKEEP_SKOPS_CACHE", "1").lower() not in ("0", "false", "no")
+    return config.SKOPS_CACHE.flag()
 
 
 def cache_dir() -> str:
-    explicit = os.environ.get("LABKEEP_SKOPS_CACHE_DIR")
+    explicit = config.SKOPS_CACHE_DIR.get()
     if explicit:
         return os.path.abspath(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

@@ -8,11 +8,11 @@ promotion methods take an optional ``comment``.
 from __future__ import annotations
 
 import getpass
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextvars import ContextVar
 
+from labkeep import config
 from labkeep.entities import (
     ModelVersion,
     ModelVersionTag,
@@ -36,7 +36,7 @@ def current_user() -> str | None:
     user = acting_user.get()
     if user is not None:  # inside a server request: "" means the request named no user
         return user or None
-    user = os.environ.get("LABKEEP_TRACKING_USERNAME") or os.environ.get("MLFLOW_TRACKING_USERNAME")
+    user = config.TRACKING_USERNAME.get()
     if user:
         return user
     try:

@@ -8,11 +8,10 @@ is always present because every new version starts there.
 
 from __future__ import annotations
 
-import os
-
+from labkeep import config
 from labkeep.exceptions import InvalidParameterValue
 
-STAGES_ENV = "LABKEEP_REGISTRY_STAGES"
+STAGES_ENV = config.REGISTRY_STAGES.name
 STAGE_NONE = "None"
 STAGE_ARCHIVED = "Archived"
 DEFAULT_STAGES = (STAGE_NONE, "Staging", "Production", STAGE_ARCHIVED)
@@ -42,7 +41,7 @@ def parse_stages(spec: str) -> tuple[str, ...]:
 
 def allowed_stages() -> tuple[str, ...]:
     """The stages transitions accept, in their canonical spelling."""
-    spec = os.environ.get(STAGES_ENV, "").strip()
+    spec = (config.REGISTRY_STAGES.get() or "").strip()
     return parse_stages(spec) if spec else DEFAULT_STAGES
 
 

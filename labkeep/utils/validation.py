@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
 import posixpath
 import re
 from numbers import Number
 from typing import Any
 
+from labkeep import config
 from labkeep.exceptions import InvalidParameterValue
 
 MAX_ENTITY_KEY_LENGTH = 250
@@ -30,7 +30,7 @@ _RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
 
 
 def truncate_long_values() -> bool:
-    return os.environ.get("MLFLOW_TRUNCATE_LONG_VALUES", "true").lower() not in ("false", "0", "no")
+    return config.TRUNCATE_LONG_VALUES.flag()
 
 
 def validate_key(key: Any, what: str = "key") -> str:

@@ -14,12 +14,14 @@ import queue
 import threading
 from typing import Any
 
+from labkeep import config
+
 log = logging.getLogger("labkeep.tracing")
 MAX_BATCH = 500
 
 
 def async_enabled() -> bool:
-    return os.environ.get("LABKEEP_ASYNC_TRACE_LOGGING", "").lower() in ("1", "true", "yes")
+    return config.ASYNC_TRACE_LOGGING.flag()
 
 
 class AsyncExporter:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
+from labkeep import config
 from labkeep.genai.tracing.entities import (
     SOURCE_RUN_METADATA,
     TOKEN_USAGE_METADATA,
@@ -462,7 +463,7 @@ def _export(root: LiveSpan) -> None:
             get_trace_store().log_trace(info, spans)
     except Exception as exc:  # never break the traced code
         log.warning("labkeep could not store trace %s: %s", buf.request_id, exc)
-        if os.environ.get("LABKEEP_TRACE_RAISE_ON_EXPORT_ERROR") == "1":
+        if config.TRACE_RAISE_ON_EXPORT_ERROR.flag():
             raise
 
 

@@ -21,9 +21,9 @@ _STATUS_NAMES = {0: "STATUS_CODE_UNSET", 1: "STATUS_CODE_OK", 2: "STATUS_CODE_ER
 def otlp_available() -> bool:
     """OTLP ingestion is possible (``opentelemetry-proto`` importable) and not switched off
     with ``LABKEEP_DISABLE_OTLP_INGEST=true``."""
-    import os
+    from labkeep import config
 
-    if os.environ.get("LABKEEP_DISABLE_OTLP_INGEST", "").lower() in ("1", "true", "yes"):
+    if config.DISABLE_OTLP_INGEST.flag():
         return False
     try:
         import opentelemetry.proto.collector.trace.v1.trace_service_pb2  # noqa: F401

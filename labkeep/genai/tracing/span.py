@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 from typing import Any
+
+from labkeep import config
 
 SPAN_INPUTS = "mlflow.spanInputs"
 SPAN_OUTPUTS = "mlflow.spanOutputs"
@@ -47,7 +48,7 @@ class SpanStatusCode:
 
 
 def max_payload_chars() -> int:
-    raw = os.environ.get("LABKEEP_TRACE_MAX_PAYLOAD_CHARS")
+    raw = config.TRACE_MAX_PAYLOAD_CHARS.get()
     try:
         return max(64, int(raw)) if raw else DEFAULT_MAX_PAYLOAD_CHARS
     except ValueError:

@@ -13,12 +13,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from labkeep import config
+
 READY_MARKER = ".labkeep-ready"
 
 
 def cache_root() -> str:
     """``LABKEEP_ENV_CACHE``, else ``$XDG_CACHE_HOME/labkeep/envs``, else ``~/.cache/labkeep/envs``."""
-    explicit = os.environ.get("LABKEEP_ENV_CACHE")
+    explicit = config.ENV_CACHE.get()
     if explicit:
         return os.path.abspath(os.path.expanduser(explicit))
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

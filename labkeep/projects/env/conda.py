@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from labkeep import config
 from labkeep.projects.env import cache
 from labkeep.projects.env.base import Environment
 from labkeep.projects.env.indexes import uv_index_args
@@ -129,7 +130,7 @@ def translate_conda_yaml(path: str) -> tuple[PythonSpec, list[str]]:
 
 def find_conda() -> str | None:
     """``LABKEEP_CONDA_EXE``, then conda, mamba, micromamba on PATH."""
-    explicit = os.environ.get("LABKEEP_CONDA_EXE")
+    explicit = config.CONDA_EXE.get()
     if explicit:
         return explicit
     for name in ("conda", "mamba", "micromamba"):

@@ -9,6 +9,7 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
+from labkeep import config
 from labkeep.projects.env.base import Environment
 from labkeep.projects.errors import ProjectError
 from labkeep.projects.output import say
@@ -19,7 +20,7 @@ _PASSED_PREFIXES = ("MLFLOW_", "LABKEEP_")
 
 
 def docker_exe() -> str:
-    return os.environ.get("LABKEEP_DOCKER_EXE") or shutil.which("docker") or "docker"
+    return config.DOCKER_EXE.get() or shutil.which("docker") or "docker"
 
 
 def engine_problem(exe: str | None = None) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from labkeep import config
 from labkeep.projects.env import cache
 from labkeep.projects.env.base import Environment
 from labkeep.projects.env.indexes import uv_index_args
@@ -210,7 +211,7 @@ def _labkeep_version() -> str:
 
 def find_uv() -> str | None:
     """The uv binary: ``LABKEEP_UV`` (``0`` disables uv), next to this Python, the uv package, PATH."""
-    explicit = os.environ.get("LABKEEP_UV")
+    explicit = config.UV.raw()
     if explicit is not None:
         if explicit.strip().lower() in ("", "0", "false", "no", "none"):
             return None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -17,26 +16,11 @@ from typing import Any
 
 import httpx
 
+from labkeep import config
 from labkeep.exceptions import CODE_BY_HTTP_STATUS, LabkeepException, exception_from_error
 from labkeep.version import MLFLOW_COMPAT_VERSION, __version__
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-
-
-def _env(*names: str, default: str | None = None) -> str | None:
-    for name in names:
-        value = os.environ.get(name)
-        if value not in (None, ""):
-            return value
-    return default
-
-
-def _env_float(names: tuple[str, ...], default: float) -> float:
-    value = _env(*names)
-    try:
-        return float(value) if value is not None else default
-    except ValueError:
-        return default
 
 
 @dataclass
@@ -55,15 +39,12 @@ class HostCreds:
     def from_env(cls, host: str) -> HostCreds:
         return cls(
             host=host.rstrip("/"),
-            username=_env("LABKEEP_TRACKING_USERNAME", "MLFLOW_TRACKING_USERNAME"),
-            password=_env("LABKEEP_TRACKING_PASSWORD", "MLFLOW_TRACKING_PASSWORD"),
-            token=_env("LABKEEP_TRACKING_TOKEN", "MLFLOW_TRACKING_TOKEN"),
-            ignore_tls_verification=(
-                _env("LABKEEP_TRACKING_INSECURE_TLS", "MLFLOW_TRACKING_INSECURE_TLS", default="false") or ""
-            ).lower()
-            == "true",
-            server_cert_path=_env("LABKEEP_TRACKING_SERVER_CERT_PATH", "MLFLOW_TRACKING_SERVER_CERT_PATH"),
-            client_cert_path=_env("LABKEEP_TRACKING_CLIENT_CERT_PATH", "MLFLOW_TRACKING_CLIENT_CERT_PATH"),
+            username=config.TRACKING_USERNAME.get(),
+            password=config.TRACKING_PASSWORD.get(),
+            token=config.TRACKING_TOKEN.get(),
+            ignore_tls_verification=config.TRACKING_INSECURE_TLS.flag(),
+            server_cert_path=config.TRACKING_SERVER_CERT_PATH.get(),
+            client_cert_path=config.TRACKING_CLIENT_CERT_PATH.get(),
         )
 
     def auth_headers(self) -> dict[str, str]:
@@ -86,18 +67,11 @@ class RetryPolicy:
     @classmethod
     def from_env(cls) -> RetryPolicy:
         return cls(
-            max_retries=int(
-                _env_float(("LABKEEP_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_MAX_RETRIES"), 5)
-            ),
-            backoff_factor=_env_float(
-                ("LABKEEP_HTTP_REQUEST_BACKOFF_FACTOR", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"), 0.5
-            ),
-            backoff_jitter=_env_float(
-                ("LABKEEP_HTTP_REQUEST_BACKOFF_JITTER", "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"), 0.2
-            ),
-            respect_retry_after=(_env("MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER", default="true") or "").lower()
-            != "false",
-            timeout=_env_float(("LABKEEP_HTTP_REQUEST_TIMEOUT", "MLFLOW_HTTP_REQUEST_TIMEOUT"), 120.0),
+            max_retries=int(config.HTTP_REQUEST_MAX_RETRIES.number()),
+            backoff_factor=config.HTTP_REQUEST_BACKOFF_FACTOR.number(),
+            backoff_jitter=config.HTTP_REQUEST_BACKOFF_JITTER.number(),
+            respect_retry_after=config.HTTP_RESPECT_RETRY_AFTER.flag(),
+            timeout=config.HTTP_REQUEST_TIMEOUT.number(),
         )
 
     def delay(self, attempt: int, retry_after: str | None) -> float:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+from labkeep import config
 from labkeep.exceptions import InvalidParameterValue, TemporarilyUnavailable
 
 SQLITE_BUSY_TIMEOUT_S = 120.0
@@ -263,8 +264,8 @@ class SqlAlchemyDatabase(Database):
         self.engine = create_engine(
             normalize_sqlalchemy_uri(uri),
             pool_pre_ping=True,
-            pool_size=int(os.environ.get("LABKEEP_SQL_POOL_SIZE", "5")),
-            max_overflow=int(os.environ.get("LABKEEP_SQL_MAX_OVERFLOW", "10")),
+            pool_size=config.SQL_POOL_SIZE.integer(),
+            max_overflow=config.SQL_MAX_OVERFLOW.integer(),
             pool_recycle=1800,
         )
         name = self.engine.dialect.name
