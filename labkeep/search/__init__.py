@@ -19,6 +19,7 @@ from labkeep.search.to_sql import (
     build_model_versions_query,
     build_registered_models_query,
     build_runs_query,
+    build_runs_selection,
 )
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "build_model_versions_query",
     "build_registered_models_query",
     "build_runs_query",
+    "build_runs_selection",
     "make_logged_models_page_token",
     "make_page_token",
     "next_page_token",

@@ -268,6 +268,24 @@ def build_runs_query(
     return q.build("r.run_id", "runs r", limit, offset)
 
 
+def build_runs_selection(
+    experiment_ids: list[str], lifecycle_stages: tuple[str, ...], filter_string: str | None, dialect: str
+) -> tuple[str, list[Any]]:
+    """``SELECT r.run_id`` of every matching run, unordered and unlimited.
+
+    For aggregates over a filtered selection (grouping, counting): without ORDER BY and LIMIT the
+    database can merge it into the outer statement instead of sorting every run first.
+    """
+    clauses = parse_filter(filter_string, g.RUNS)
+    q = _Query(dialect)
+    _in_list(q, "r.experiment_id", _int_ids(experiment_ids))
+    _in_list(q, "r.lifecycle_stage", list(lifecycle_stages))
+    for c in clauses:
+        if not _run_join(c, q):
+            q.add_where(*_run_condition(c, q))
+    return q.build("r.run_id", "runs r", None)
+
+
 # Early pages ordered by a metric walk the (name, value) index on SQLite; deeper pages sort.
 SQLITE_METRIC_WALK_MAX = 1000
 

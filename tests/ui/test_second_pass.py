@@ -328,6 +328,9 @@ def test_10_links_keyboard_text_alternatives_url_state_legends_and_groups(ui_ser
     page.wait_for_selector("#charts .chart")
     table = page.locator("#charts .chart details.chart-table").first
     table.locator("summary").click()
+    # the rows are built when the table is first opened: wait for the page to say it has built them
+    page.wait_for_selector("#charts .chart details.chart-table[data-rows]")
+    assert table.get_attribute("open") is not None and table.get_attribute("data-rows") == "50"
     assert table.locator("tbody tr").count() == 50
     page.check("#chart-controls .log-scale")
     page.select_option("#chart-controls .x-axis", "relative")

@@ -119,17 +119,11 @@ def _offset_token(offset: int) -> str | None:
 
 
 def _base_sql(store: Any, q: TableQuery, filter_string: str) -> tuple[str, list[Any]]:
-    """The filtered run ids (no useful order) as one SQL statement."""
+    """The filtered run ids as one unordered SQL statement (merged into the aggregates around it)."""
     from labkeep import search
 
-    return search.build_runs_query(
-        [q.experiment_id],
-        LifecycleStage.for_view(q.view_type),
-        filter_string,
-        [],
-        2**62,
-        0,
-        store.db.dialect,
+    return search.build_runs_selection(
+        [q.experiment_id], LifecycleStage.for_view(q.view_type), filter_string, store.db.dialect
     )
 
 
@@ -203,7 +197,7 @@ _INDEX_HINTS: dict[int, str] = {}
 
 
 def _tag_name_index_hint(store: Any) -> str:
-    """`` INDEXED BY <index>`` for an SQLite index on tags leading with ``name`` (else "").
+    """`` INDEXED BY <index>`` for an SQLite index on tags' ``(name, value)`` (else "").
 
     SQLite's statistics average over all tag names, so for a rare name such as the parent-run tag
     it prefers scanning every tag; the hint makes it seek. The index is looked up, not assumed.
@@ -215,12 +209,34 @@ def _tag_name_index_hint(store: Any) -> str:
         hint = ""
         with store.db.read() as cur:
             for row in cur.execute("PRAGMA index_list(tags)").fetchall():
-                cols = cur.execute(f"PRAGMA index_info({row[1]})").fetchall()
-                if cols and cols[0][2] == "name":
+                cols = [c[2] for c in cur.execute(f"PRAGMA index_info({row[1]})").fetchall()]
+                if cols[:2] in (["name", "value"], ["name"]):
                     hint = f" INDEXED BY {row[1]}"
                     break
         _INDEX_HINTS[key] = hint
     return _INDEX_HINTS[key]
+
+
+_COVERING: dict[tuple[int, str, str], str] = {}
+
+
+def _covering_hint(store: Any, table: str) -> str:
+    """`` INDEXED BY ix_<table>_name_run`` on SQLite when the store has it (revision 0003_ui).
+
+    Grouping probes each run's value in ``(name, run_id, …value)``; without fresh statistics
+    SQLite takes the primary key instead and reads every row from the table as well.
+    """
+    if store.db.dialect != "sqlite":
+        return ""
+    key = (id(store), getattr(store.db, "path", ""), table)
+    if key not in _COVERING:
+        index = f"ix_{table}_name_run"
+        with store.db.read() as cur:
+            found = cur.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (index,)
+            ).fetchone()
+        _COVERING[key] = f" INDEXED BY {index}" if found else ""
+    return _COVERING[key]
 
 
 def has_nested(store: Any, experiment_id: str) -> bool:
@@ -346,13 +362,14 @@ def group_rows(store: Any, q: TableQuery, filter_string: str, metric_cols: list[
     joins, selects, args = [], [], []
     for i, col in enumerate(metric_cols[:10]):
         joins.append(
-            f"LEFT JOIN latest_metrics m{i} ON m{i}.run_id = s.run_id AND m{i}.name = ? AND m{i}.kind = 0"
+            f"LEFT JOIN latest_metrics m{i}{_covering_hint(store, 'latest_metrics')}"
+            f" ON m{i}.run_id = s.run_id AND m{i}.name = ? AND m{i}.kind = 0"
         )
         args.append(col.partition(".")[2])
         selects.append(f", AVG(m{i}.value), MIN(m{i}.value), MAX(m{i}.value)")
     full = (
         f"SELECT g.value, COUNT(*){''.join(selects)} FROM ({sql}) s"
-        f" LEFT JOIN {table} g ON g.run_id = s.run_id AND g.name = ? {' '.join(joins)}"
+        f" LEFT JOIN {table} g{_covering_hint(store, table)} ON g.run_id = s.run_id AND g.name = ? {' '.join(joins)}"
         " GROUP BY g.value ORDER BY COUNT(*) DESC LIMIT 500"
     )
     with store.db.read() as cur:

@@ -40,6 +40,12 @@ _AGG = (
     " MAX(CASE WHEN kind = 0 THEN {col} END), COUNT(*)"
 )
 _LOCAL = threading.local()
+# Per SQLite series: the step range and time range of each bucket of its full downsampled view,
+# valid while the metrics table's largest rowid is unchanged (no point added anywhere since).
+# A wall-time zoom then seeks on the steps of the buckets its window touches: there is no time
+# index (it would cost every logged point a third index entry).
+_SPANS: dict[tuple, tuple[int, list[tuple[int, int, int, int]]]] = {}
+_SPANS_SIZE = 256
 
 
 @contextmanager
@@ -100,9 +106,27 @@ def metric_series(
         axis, w_lo, w_hi = window
         where += " AND step >= ? AND step <= ?" if axis == "step" else " AND ts >= ? AND ts <= ?"
         wargs = (run_id, key, int(w_lo), int(w_hi))
-        if axis != "step":
-            bwhere, bargs = where, wargs
     with _reader(store) as cur:
+        spans_key = (id(store), getattr(db, "path", ""), run_id, key)
+        top = cur.execute("SELECT MAX(rowid) FROM metrics").fetchone()[0] if db.dialect == "sqlite" else None
+        if window is not None and window[0] != "step":
+            # no time index: the window's step range, from the buckets of the full view when they
+            # are current, else from a scan of each end of the series up to the window; every
+            # read below then seeks on steps inside it
+            spans = _SPANS.get(spans_key)
+            if spans is not None and top is not None and spans[0] == top:
+                hit_spans = [sp for sp in spans[1] if sp[3] >= int(window[1]) and sp[2] <= int(window[2])]
+                s_lo = min((sp[0] for sp in hit_spans), default=1)
+                s_hi = max((sp[1] for sp in hit_spans), default=0)  # none: an empty range
+            else:
+                ends = [
+                    cur.execute(f"SELECT step FROM metrics WHERE {where} ORDER BY step {d} LIMIT 1", wargs).fetchone()
+                    for d in ("ASC", "DESC")
+                ]
+                s_lo, s_hi = (int(ends[0][0]), int(ends[1][0])) if ends[0] else (1, 0)
+            bwhere, bargs = where, wargs  # (buckets lie inside the step range: see above)
+            where += " AND step >= ? AND step <= ?"
+            wargs = (*wargs, s_lo, s_hi)
         rows = cur.execute(
             f"SELECT step, ts, value, kind FROM metrics WHERE {where} ORDER BY step, ts LIMIT ?",
             (*wargs, max_points + 1),
@@ -137,6 +161,9 @@ def metric_series(
             if hit[0] == (int(total), int(hi_step), int(count), int(last_ts or 0)):
                 with _CACHE_LOCK:
                     _CACHE.move_to_end(cache_key)
+                    old_spans = _SPANS.get(spans_key)
+                    if window is None and old_spans is not None and top is not None:
+                        _SPANS[spans_key] = (top, old_spans[1])  # this series did not change
                 return dict(hit[1])
         lo_ts = hi_ts = 0
         if int(hi_step) - int(lo_step) < max_points // 3:
@@ -150,15 +177,20 @@ def metric_series(
         if by_step and db.dialect == "sqlite":
             # SQLite sorts the whole series for a GROUP BY; one index range per bucket reads the
             # points in index order instead (about 2.5x less CPU at a million points)
-            rows = []
-            agg = f"SELECT {_AGG.format(col='step')} FROM metrics WHERE {bwhere}"
+            rows, spans_list = [], []
+            agg = f"SELECT {_AGG.format(col='step')}, MIN(ts), MAX(ts) FROM metrics WHERE {bwhere}"
             for b in range((hi - lo) // width + 1):
                 start = lo + b * width
-                r = cur.execute(
-                    f"{agg} AND step >= ? AND step < ?", (*bargs, start, min(start + width, hi + 1))
-                ).fetchone()
+                end = min(start + width, hi + 1)
+                r = cur.execute(f"{agg} AND step >= ? AND step < ?", (*bargs, start, end)).fetchone()
                 if r[3]:
-                    rows.append((b, *r))  # (bucket, min, max, last finite step, points)
+                    rows.append((b, *r[:4]))  # (bucket, min, max, last finite step, points)
+                    spans_list.append((start, end - 1, int(r[4]), int(r[5])))
+            if window is None and top is not None:
+                with _CACHE_LOCK:
+                    _SPANS[spans_key] = (top, spans_list)
+                    while len(_SPANS) > _SPANS_SIZE:
+                        _SPANS.pop(next(iter(_SPANS)))
         else:
             div = "DIV" if db.dialect == "mysql" else "/"
             rows = cur.execute(

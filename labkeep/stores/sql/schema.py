@@ -89,6 +89,7 @@ runs = Table(
     Column("artifact_uri", String(2048), nullable=False),
     Column("lifecycle_stage", String(20), nullable=False),
     Index("ix_runs_exp_stage_start", "experiment_id", "lifecycle_stage", "start_time"),
+    Index("ix_runs_exp_stage_run", "experiment_id", "lifecycle_stage", "run_id").ddl_if(dialect="sqlite"),  # 0003_ui
     **_MYSQL_TABLE_ARGS,
 )
 
@@ -100,6 +101,7 @@ params = Table(
     Column("value", _text(), nullable=False),
     PrimaryKeyConstraint("run_id", "name"),
     *_name_value_indexes("params"),
+    Index("ix_params_name_run", "name", "run_id", "value").ddl_if(dialect="sqlite"),  # 0003_ui
     **_MYSQL_TABLE_ARGS,
 )
 
@@ -111,6 +113,7 @@ tags = Table(
     Column("value", _text(), nullable=False),
     PrimaryKeyConstraint("run_id", "name"),
     *_name_value_indexes("tags"),
+    Index("ix_tags_name_run", "name", "run_id", "value").ddl_if(dialect="sqlite"),  # 0003_ui
     **_MYSQL_TABLE_ARGS,
 )
 
@@ -157,6 +160,8 @@ latest_metrics = Table(
     Column("dataset_digest", String(36), nullable=True),
     PrimaryKeyConstraint("run_id", "name"),
     Index("ix_latest_metrics_name_value", "name", "value"),
+    # grouping the runs table (0003_ui): each run's latest value read from the index alone
+    Index("ix_latest_metrics_name_run", "name", "run_id", "kind", "value").ddl_if(dialect="sqlite"),
     **_MYSQL_TABLE_ARGS,
 )
 

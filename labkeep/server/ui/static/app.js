@@ -265,8 +265,11 @@
     [opts.x === "step" ? "step" : opts.x === "time" ? "time" : "seconds", "series", "value", "min", "max"].forEach(function (h) { head.appendChild(el("th", null, h)); });
     var thead = el("thead"); thead.appendChild(head); tbl.appendChild(thead);
     var body = el("tbody"), rows = 0, fmt = function (v) { return v == null ? "" : String(+Number(v).toPrecision(6)); };
-    d.addEventListener("toggle", function () {  // built when first opened: a long chart has thousands of rows
-      if (rows || !d.open) return;
+    // built when first opened (a long chart has thousands of rows): synchronously in the summary's
+    // click, which runs before the browser opens the element, so the rows are there as soon as it is
+    // open; the "toggle" event (queued, fired later) covers opening from script
+    var fill = function () {
+      if (d.hasAttribute("data-rows")) return;
       seriesList.forEach(function (s) {
         var xs = xValues(s, opts.x);
         for (var i = 0; i < xs.length && rows < 5000; i++, rows++) {
@@ -275,7 +278,10 @@
           body.appendChild(tr);
         }
       });
-    });
+      d.setAttribute("data-rows", String(rows));
+    };
+    d.firstChild.addEventListener("click", fill);
+    d.addEventListener("toggle", function () { if (d.open) fill(); });
     tbl.appendChild(body); d.appendChild(tbl);
     d.setAttribute("aria-label", "Data of the chart " + title);
     return d;
