@@ -7,7 +7,7 @@ from typing import Any
 
 from labkeep.entities import RunTag, ViewType
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
-from labkeep.server.api.common import ApiContext, ApiRequest, check_uri_confined
+from labkeep.server.api.common import ApiContext, ApiRequest, check_uri_confined, invalid_value, missing_value
 
 
 def _experiment_id(req: ApiRequest) -> str:
@@ -19,15 +19,17 @@ def _experiment_id(req: ApiRequest) -> str:
 
 def tags_from(req: ApiRequest, name: str = "tags") -> list[RunTag]:
     out = []
-    for t in req.dicts(name):
+    for i, t in enumerate(req.dicts(name)):
         key = t.get("key")
-        if not isinstance(key, str) or not key:
-            raise InvalidParameterValue(f"Each entry of '{name}' needs a string 'key'.")
+        if key is None or key == "":
+            raise missing_value(f"{name}[{i}].key")
+        if not isinstance(key, str):
+            raise invalid_value(f"{name}[{i}].key", key)
         value = t.get("value", "")
         if value is None:
             value = ""
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise InvalidParameterValue(f"The value of {name} {key!r} must be a string.")
+            raise invalid_value(f"{name}[{i}].value", value)
         out.append(RunTag(key, str(value)))
     return out
 

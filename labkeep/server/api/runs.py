@@ -8,7 +8,7 @@ from typing import Any
 from labkeep.entities import DatasetInput, LoggedModelInput, LoggedModelOutput, Metric, Param, RunTag
 from labkeep.entities.tracking import float_from_json
 from labkeep.exceptions import InvalidParameterValue
-from labkeep.server.api.common import ApiContext, ApiRequest
+from labkeep.server.api.common import ApiContext, ApiRequest, invalid_value, missing_value
 from labkeep.server.api.experiments import tags_from, view_type
 
 MAX_BATCH_METRICS = 1000
@@ -18,14 +18,14 @@ MAX_BATCH_TOTAL = 1000
 MAX_BATCH_BYTES = 1_000_000
 
 
-def _int_field(d: dict[str, Any], name: str, what: str, required: bool = False, default: int = 0) -> int:
+def _int_field(d: dict[str, Any], name: str, prefix: str = "", required: bool = False, default: int = 0) -> int:
     value = d.get(name)
     if value is None:
         if required:
-            raise InvalidParameterValue(f"Missing value for required parameter '{name}' of {what}.")
+            raise missing_value(prefix + name)
         return default
     if isinstance(value, bool):
-        raise InvalidParameterValue(f"Parameter '{name}' of {what} must be an integer.")
+        raise invalid_value(prefix + name, value)
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -35,11 +35,12 @@ def _int_field(d: dict[str, Any], name: str, what: str, required: bool = False, 
             return int(value)
         except ValueError:
             pass
-    raise InvalidParameterValue(f"Parameter '{name}' of {what} must be an integer, got {value!r}.")
+    raise invalid_value(prefix + name, value)
 
 
-def metric_from(d: dict[str, Any]) -> Metric:
-    """A Metric from its JSON object, with the reference's validation messages."""
+def metric_from(d: dict[str, Any], prefix: str = "") -> Metric:
+    """A Metric from its JSON object, with mlflow's validation messages (fields named
+    ``prefix + field``, e.g. ``metrics[0].timestamp``)."""
     # Fast path for the common, well-formed shape (log-batch sends up to 1000 of these).
     if type(d) is dict:
         key, value, ts, step = d.get("key"), d.get("value"), d.get("timestamp"), d.get("step", 0)
@@ -52,63 +53,67 @@ def metric_from(d: dict[str, Any]) -> Metric:
             and d.keys() <= _PLAIN_METRIC_KEYS
         ):
             return Metric(key, float(value), ts, step)
-    return _metric_from_slow(d)
+    return _metric_from_slow(d, prefix)
 
 
 _PLAIN_METRIC_KEYS = frozenset({"key", "value", "timestamp", "step", "run_id", "run_uuid"})
 
 
-def _metric_from_slow(d: dict[str, Any]) -> Metric:
+def _metric_from_slow(d: dict[str, Any], prefix: str = "") -> Metric:
     if not isinstance(d, dict):
-        raise InvalidParameterValue("Each metric must be a JSON object.")
+        raise invalid_value(prefix.rstrip(".") or "metric", d)
     key = d.get("key")
-    if not isinstance(key, str) or not key:
-        raise InvalidParameterValue("Missing value for required parameter 'key' of metric.")
+    if key is None or key == "":
+        raise missing_value(prefix + "key")
+    if not isinstance(key, str):
+        raise invalid_value(prefix + "key", key)
     if "value" not in d or d["value"] is None:
-        raise InvalidParameterValue(f"Missing value for required parameter 'value' of metric {key!r}.")
+        raise missing_value(prefix + "value")
     try:
         value = float_from_json(d["value"])
     except (TypeError, ValueError):
-        raise InvalidParameterValue(f"Metric {key!r} value must be a number, got {d['value']!r}.")
+        raise invalid_value(prefix + "value", d["value"])
     if isinstance(d["value"], str) and not math.isnan(value) and not math.isinf(value):
         # the reference accepts numbers only; strings just for the NaN/Infinity spellings
         try:
             float(d["value"])
         except ValueError:
-            raise InvalidParameterValue(f"Metric {key!r} value must be a number, got {d['value']!r}.")
-    timestamp = _int_field(d, "timestamp", f"metric {key!r}", required=True)
-    step = _int_field(d, "step", f"metric {key!r}", default=0)
+            raise invalid_value(prefix + "value", d["value"])
+    timestamp = _int_field(d, "timestamp", prefix, required=True)
+    step = _int_field(d, "step", prefix, default=0)
     return Metric(
         key=key,
         value=value,
         timestamp=timestamp,
         step=step,
-        model_id=_opt_str(d, "model_id"),
-        dataset_name=_opt_str(d, "dataset_name"),
-        dataset_digest=_opt_str(d, "dataset_digest"),
+        model_id=_opt_str(d, "model_id", prefix),
+        dataset_name=_opt_str(d, "dataset_name", prefix),
+        dataset_digest=_opt_str(d, "dataset_digest", prefix),
     )
 
 
-def _opt_str(d: dict[str, Any], name: str) -> str | None:
+def _opt_str(d: dict[str, Any], name: str, prefix: str = "") -> str | None:
     value = d.get(name)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise InvalidParameterValue(f"Parameter '{name}' must be a string.")
+        raise invalid_value(prefix + name, value)
     return value
 
 
-def params_from(items: list[dict[str, Any]]) -> list[Param]:
+def params_from(items: list[dict[str, Any]], name: str = "params") -> list[Param]:
     out = []
-    for p in items:
+    for i, p in enumerate(items):
         key = p.get("key")
-        if not isinstance(key, str) or not key:
-            raise InvalidParameterValue("Missing value for required parameter 'key' of param.")
+        if key is None or key == "":
+            raise missing_value(f"{name}[{i}].key")
+        if not isinstance(key, str):
+            raise invalid_value(f"{name}[{i}].key", key)
         value = p.get("value", "")
         if value is None:
             value = ""
         if isinstance(value, dict | list) or isinstance(value, bool):
-            raise InvalidParameterValue(f"Param {key!r} value must be a string.")
+            raise invalid_value(f"{name}[{i}].value", value)
         out.append(Param(key, str(value)))
     return out
 
@@ -231,7 +236,7 @@ def log_batch(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     keys = [p.key for p in params]
     if len(set(keys)) != len(keys):
         raise InvalidParameterValue("Duplicate parameter keys in one log-batch request are not allowed.")
-    metrics = [metric_from(m) for m in raw_metrics]
+    metrics = [metric_from(m, f"metrics[{i}].") for i, m in enumerate(raw_metrics)]
     ctx.tracking_store.log_batch(run_id, metrics=metrics, params=params, tags=tags_from(req))
     return {}
 
@@ -254,7 +259,7 @@ def log_outputs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
         model_id = m.get("model_id")
         if not isinstance(model_id, str) or not model_id:
             raise InvalidParameterValue("Each entry of 'models' needs a 'model_id'.")
-        models.append(LoggedModelOutput(model_id, _int_field(m, "step", "model output")))
+        models.append(LoggedModelOutput(model_id, _int_field(m, "step", "models.")))
     ctx.tracking_store.log_outputs(run_id, models)
     return {}
 
