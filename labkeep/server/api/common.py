@@ -187,8 +187,11 @@ def safe_relative_path(path: str, what: str = "artifact path") -> str:
     """
     if not isinstance(path, str):
         raise InvalidParameterValue(f"Invalid {what}: expected a string.")
+    # mlflow answers a bad artifact path with exactly "Invalid path" (clients compare the text)
     bad = InvalidParameterValue(
-        f"Invalid {what} {path!r}: use a relative path without '..', backslashes, '?', '#', "
+        "Invalid path"
+        if what == "artifact path"
+        else f"Invalid {what} {path!r}: use a relative path without '..', backslashes, '?', '#', "
         "percent-escapes or control characters."
     )
     if any(ord(c) < 32 or c == "\x7f" for c in path) or any(c in path for c in "\\?#"):

@@ -52,9 +52,10 @@ def get_experiment_by_name(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 def create_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     name = req.str("name", required=True)
     location = req.str("artifact_location") or None
+    tags = tags_from(req)  # every field's type first, as mlflow does, then the location rules
     if location:
         check_uri_confined(location, _local_roots(ctx), what="artifact_location")
-    exp_id = ctx.tracking_store.create_experiment(name, location, tags_from(req))
+    exp_id = ctx.tracking_store.create_experiment(name, location, tags)
     return {"experiment_id": str(exp_id)}
 
 
@@ -82,7 +83,7 @@ def get_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 def search_experiments(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     max_results = req.int("max_results", default=1000)
     if max_results is None or max_results < 1 or max_results > 50000:
-        raise InvalidParameterValue(f"max_results must be between 1 and 50000, got {max_results}.")
+        raise invalid_value("max_results", max_results, "It must be between 1 and 50000.")
     page = ctx.tracking_store.search_experiments(
         view_type=view_type(req, "view_type"),
         max_results=max_results,

@@ -165,7 +165,7 @@ def get_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 def search_runs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     max_results = req.int("max_results", default=1000)
     if max_results is None or max_results < 1 or max_results > 50000:
-        raise InvalidParameterValue(f"max_results must be between 1 and 50000, got {max_results}.")
+        raise invalid_value("max_results", max_results, "It must be between 1 and 50000.")
     page = ctx.tracking_store.search_runs(
         experiment_ids=req.str_list("experiment_ids"),
         filter_string=req.str("filter") or "",
@@ -294,37 +294,76 @@ def get_metric_history(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return out
 
 
-def _bulk(ctx: ApiContext, req: ApiRequest, run_ids: list[str]) -> list[dict[str, Any]]:
-    if not run_ids:
-        raise InvalidParameterValue("Missing value for required parameter 'run_ids'.")
-    if len(run_ids) > 100:
-        raise InvalidParameterValue("At most 100 runs may be requested at once.")
-    key = req.str("metric_key", required=True)
-    start, end = req.int("start_step"), req.int("end_step")
-    max_results = req.int("max_results", default=25000) or 25000
-    if max_results > 25000 or max_results < 1:
-        raise InvalidParameterValue("max_results must be between 1 and 25000.")
+def _history(ctx: ApiContext, run_id: str, key: str) -> list[Any]:
+    return list(ctx.tracking_store.get_metric_history(run_id, key))
+
+
+def _bulk_dicts(run_id: str, points: list[Any]) -> list[dict[str, Any]]:
     out = []
-    for run_id in run_ids:
-        points = list(ctx.tracking_store.get_metric_history(run_id, key))
-        if start is not None:
-            points = [p for p in points if p.step >= start]
-        if end is not None:
-            points = [p for p in points if p.step <= end]
-        points.sort(key=lambda p: (p.step, p.timestamp))
-        if len(points) > max_results:  # even sampling, first and last kept
-            stride = len(points) / max_results
-            points = [points[int(i * stride)] for i in range(max_results - 1)] + [points[-1]]
-        for p in points:
-            d = p.to_dict()
-            d["run_id"] = run_id
-            out.append(d)
+    for p in points:
+        d = p.to_dict()
+        d["run_id"] = run_id
+        out.append(d)
     return out
 
 
 def get_metric_history_bulk(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    return {"metrics": _bulk(ctx, req, req.str_list("run_id") or req.str_list("run_ids"))}
+    """Histories of one metric for up to 100 runs, grouped by run id, each in time order."""
+    run_ids = req.str_list("run_id") or req.str_list("run_ids")
+    if not run_ids:
+        raise InvalidParameterValue("GetMetricHistoryBulk request must specify at least one run_id.")
+    if len(run_ids) > 100:
+        raise InvalidParameterValue(
+            f"GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received {len(run_ids)} run_ids."
+        )
+    key = req.str("metric_key")
+    if not key:
+        raise InvalidParameterValue("GetMetricHistoryBulk request must specify a metric_key.")
+    max_results = req.int("max_results", default=25000) or 25000
+    if max_results < 1:
+        raise invalid_value("max_results", max_results)
+    max_results = min(max_results, 25000)
+    out: list[dict[str, Any]] = []
+    for run_id in sorted(set(run_ids)):
+        points = _history(ctx, run_id, key)
+        points.sort(key=lambda p: (p.timestamp, p.step, p.value))
+        out += _bulk_dicts(run_id, points[: max_results - len(out)])
+        if len(out) >= max_results:
+            break
+    return {"metrics": out}
 
 
 def get_metric_history_bulk_interval(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    return {"metrics": _bulk(ctx, req, req.str_list("run_ids"))}
+    """Points of one metric at evenly spaced steps (plus each run's first and last step)."""
+    run_ids = req.str_list("run_ids")
+    if not run_ids:
+        raise missing_value("run_ids")
+    if len(run_ids) > 100:
+        raise InvalidParameterValue("GetMetricHistoryBulkInterval request must specify at most 100 run_ids.")
+    key = req.str("metric_key", required=True)
+    start, end = req.int("start_step"), req.int("end_step")
+    max_results = req.int("max_results", default=2500)
+    if max_results is None or not 1 <= max_results <= 2500:
+        raise InvalidParameterValue(f"max_results must be between 1 and 2500, got {max_results}.")
+    if (start is None) != (end is None):
+        raise InvalidParameterValue("start_step and end_step must be given together.")
+    if start is not None and end is not None and start > end:
+        raise InvalidParameterValue(f"end_step ({end}) must be at least start_step ({start}).")
+    histories = []
+    for run_id in run_ids:
+        points = _history(ctx, run_id, key)
+        if start is not None and end is not None:
+            points = [p for p in points if start <= p.step <= end]
+        histories.append((run_id, points))
+    all_steps = sorted({p.step for _, points in histories for p in points})
+    stride = max(1, len(all_steps) // max_results)
+    wanted = set(all_steps[::stride])
+    for _, points in histories:
+        if points:
+            wanted.add(min(p.step for p in points))
+            wanted.add(max(p.step for p in points))
+    out: list[dict[str, Any]] = []
+    for run_id, points in histories:
+        chosen = sorted((p for p in points if p.step in wanted), key=lambda p: (p.step, p.timestamp, p.value))
+        out += _bulk_dicts(run_id, chosen)
+    return {"metrics": out}
