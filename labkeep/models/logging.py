@@ -42,16 +42,17 @@ def _context_tags() -> dict[str, str]:
         return {}
 
 
-def _link_step0_metrics(client: Any, run: Any, model_id: str) -> None:
-    """Re-log the run's step-0 metrics with ``model_id`` so they show on the logged model."""
+def _link_step_metrics(client: Any, run: Any, model_id: str, step: int) -> None:
+    """Link the run's points at ``step`` to ``model_id`` (the store keeps each point once in the
+    run's history and records the link apart), so they show on the logged model."""
     from labkeep.entities import Metric
 
     metrics = []
     for key in run.data.metrics or {}:
         for m in client.get_metric_history(run.info.run_id, key):
-            if m.step == 0 and m.model_id is None:
+            if m.step == step and m.model_id is None:
                 metrics.append(
-                    Metric(m.key, m.value, m.timestamp, 0, model_id, m.dataset_name, m.dataset_digest)
+                    Metric(m.key, m.value, m.timestamp, step, model_id, m.dataset_name, m.dataset_digest)
                 )
     if metrics:
         client.log_batch(run.info.run_id, metrics=metrics)
@@ -92,7 +93,7 @@ def log_model(
         )
     if run_id is not None:
         client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step)])
-        _link_step0_metrics(client, run, logged.model_id)
+        _link_step_metrics(client, run, logged.model_id, step)
     meta = Model(artifact_path=logged.artifact_location, run_id=run_id, model_id=logged.model_id)
     try:
         with tempfile.TemporaryDirectory(prefix="labkeep-log-model-") as tmp:

@@ -565,12 +565,12 @@ def _logged_model_metric_condition(
     value_sql, value_params = metric_value_condition(x, c.comparator, c.value)
     params += value_params
     newer = (
-        f"NOT EXISTS (SELECT 1 FROM metrics {n} WHERE {n}.model_id = {x}.model_id AND {n}.name = {x}.name"
+        f"NOT EXISTS (SELECT 1 FROM model_metrics {n} WHERE {n}.model_id = {x}.model_id AND {n}.name = {x}.name"
         f"{same_group} AND ({n}.step > {x}.step OR ({n}.step = {x}.step AND ({n}.ts > {x}.ts"
         f" OR ({n}.ts = {x}.ts AND {n}.value > {x}.value)))))"
     )
     sql = (
-        f"EXISTS (SELECT 1 FROM metrics {x} WHERE {x}.model_id = lg.model_id AND {x}.name = ?"
+        f"EXISTS (SELECT 1 FROM model_metrics {x} WHERE {x}.model_id = lg.model_id AND {x}.name = ?"
         f"{ds_sql} AND {value_sql} AND {newer})"
     )
     return sql, params
@@ -614,7 +614,7 @@ def build_logged_models_query(
     if ds and not any(c.entity == g.METRIC for c in clauses):
         a = q.alias("md")
         cond, params = _dataset_filter(a, ds)
-        q.add_where(f"EXISTS (SELECT 1 FROM metrics {a} WHERE {a}.model_id = lg.model_id AND {cond})", params)
+        q.add_where(f"EXISTS (SELECT 1 FROM model_metrics {a} WHERE {a}.model_id = lg.model_id AND {cond})", params)
     for k in keys:
         if k.entity == g.ATTRIBUTE:
             col, nullable, string = _LOGGED_MODEL_COLUMNS[k.key]
@@ -627,7 +627,7 @@ def build_logged_models_query(
             cond, ds_params = _dataset_filter(a, [(k.dataset_name, k.dataset_digest or None)])
             where += f" AND {cond}"
             params += ds_params
-        latest = f"FROM metrics {a} WHERE {where} ORDER BY {a}.step DESC, {a}.ts DESC, {a}.value DESC LIMIT 1"
+        latest = f"FROM model_metrics {a} WHERE {where} ORDER BY {a}.step DESC, {a}.ts DESC, {a}.value DESC LIMIT 1"
         q.add_order(f"COALESCE((SELECT CASE WHEN {a}.kind = 1 THEN 1 ELSE 0 END {latest}), 2)", params)
         q.add_order(f"(SELECT {a}.value {latest}) {'ASC' if k.ascending else 'DESC'}", params)
     return q.build("lg.model_id", "logged_models lg", limit, offset)

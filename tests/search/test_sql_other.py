@@ -166,6 +166,7 @@ def db(backend_db):
             )
         )
     insert(d, "metrics", rows)
+    insert(d, "model_metrics", rows)  # the store writes a model's points to both
     return d
 
 

@@ -261,6 +261,43 @@ def test_metrics_latest_and_history(tracking_store):
     assert list(tracking_store.get_metric_history(run_id, "nothing")) == []
 
 
+def test_identical_metric_points_stored_once(tracking_store):
+    """mlflow's rule: an identical (key, value, timestamp, step) is the same point, whatever the path."""
+    run_id = new_run(tracking_store).info.run_id
+    t = now()
+    tracking_store.log_metric(run_id, Metric("loss", 1.0, t, 0))
+    tracking_store.log_metric(run_id, Metric("loss", 1.0, t, 0))  # a retried request
+    tracking_store.log_batch(run_id, [Metric("loss", 1.0, t, 0), Metric("loss", 0.5, t + 1, 1)] * 2)
+    tracking_store.log_batch(run_id, [Metric("loss", math.nan, t, 2), Metric("loss", math.nan, t, 2)])
+    # differing in any one of value, timestamp or step: another point
+    tracking_store.log_batch(run_id, [Metric("loss", 2.0, t, 0), Metric("loss", 1.0, t + 5, 0)])
+    tracking_store.log_metric(run_id, Metric("loss", 1.0, t, 3))
+    history = tracking_store.get_metric_history(run_id, "loss")
+    got = sorted((m.step, m.timestamp - t, "nan" if math.isnan(m.value) else m.value) for m in history)
+    assert got == [(0, 0, 1.0), (0, 0, 2.0), (0, 5, 1.0), (1, 1, 0.5), (2, 0, "nan"), (3, 0, 1.0)]
+    assert tracking_store.get_run(run_id).data.metrics["loss"] == 1.0  # step 3 is the latest
+
+
+def test_metric_linked_to_models_stays_one_point(tracking_store):
+    """Linking a run's points to logged models (log_model re-logs them with model_id) adds no points."""
+    run_id = new_run(tracking_store).info.run_id
+    t = now()
+    tracking_store.log_batch(run_id, [Metric("loss", 1.0 / (i + 1), t + i, i) for i in range(3)])
+    models = [tracking_store.create_logged_model("0", f"model{i}", run_id) for i in range(2)]
+    for model in models:
+        linked = [Metric("loss", 1.0, t, 0, model_id=model.model_id)]
+        tracking_store.log_batch(run_id, linked)
+        tracking_store.log_batch(run_id, linked)  # retried
+        tracking_store.log_metric(run_id, linked[0])
+    history = tracking_store.get_metric_history(run_id, "loss")
+    assert [m.step for m in history] == [0, 1, 2]
+    for model in models:
+        metrics = tracking_store.get_logged_model(model.model_id).metrics
+        assert [(m.key, m.value, m.step, m.run_id) for m in metrics] == [("loss", 1.0, 0, run_id)]
+    found = tracking_store.search_logged_models(["0"], "metrics.loss = 1.0")
+    assert {m.model_id for m in found} == {m.model_id for m in models}
+
+
 def test_metric_special_values(tracking_store):
     run_id = new_run(tracking_store).info.run_id
     t = now()

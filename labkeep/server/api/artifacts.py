@@ -246,9 +246,14 @@ def legacy_get_model_version_artifact(ctx: ApiContext, req: ApiRequest) -> Respo
 async def legacy_upload_artifact(ctx: ApiContext, request: Request, params: dict) -> Response:
     run_id = request.query_params.get("run_uuid") or request.query_params.get("run_id")
     path = request.query_params.get("path")
-    if not run_id or not path:
-        raise InvalidParameterValue("upload-artifact needs 'run_uuid' and 'path' query parameters.")
+    # mlflow's texts, in mlflow's order (clients match on them)
+    if not run_id:
+        raise InvalidParameterValue("Request must specify run_uuid.")
+    if not path:
+        raise InvalidParameterValue("Request must specify path.")
     rel = safe_relative_path(path)
+    if request.headers.get("content-length", "0") == "0" and "transfer-encoding" not in request.headers:
+        raise InvalidParameterValue("Request must specify data.")
     run = await _run(ctx.tracking_store.get_run, run_id)
     store, prefix = resolve_uri(ctx, run.info.artifact_uri)
     await receive_to_store(store, _join(prefix, rel), request, LEGACY_UPLOAD_LIMIT)

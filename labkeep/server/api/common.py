@@ -18,6 +18,7 @@ GET (a repeated key is a list), the JSON body otherwise (DELETE included). Typed
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -28,6 +29,19 @@ from urllib.parse import unquote, urlparse
 from labkeep.exceptions import InvalidParameterValue
 
 _MISSING = object()
+_API_DOCS_HINT = " See the API docs for more information about request parameters."
+
+
+def invalid_value(name: str, value: Any, detail: str | None = None) -> InvalidParameterValue:
+    """mlflow's wording for a parameter of the wrong type or shape (clients match on it)."""
+    shown = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    hint = detail or f"Hint: Value was of type '{type(value).__name__}'."
+    return InvalidParameterValue(f"Invalid value {shown} for parameter '{name}' supplied: {hint}{_API_DOCS_HINT}")
+
+
+def missing_value(name: str) -> InvalidParameterValue:
+    """mlflow's wording for a required parameter that is absent, null or empty."""
+    return InvalidParameterValue(f"Missing value for required parameter '{name}'.{_API_DOCS_HINT}")
 
 
 @dataclass
@@ -78,7 +92,7 @@ class ApiRequest:
         value = self.raw(name, _MISSING)
         if value is _MISSING:
             if required:
-                raise InvalidParameterValue(f"Missing value for required parameter '{name}'.")
+                raise missing_value(name)
             return default
         return value
 
@@ -89,9 +103,9 @@ class ApiRequest:
             return None
         if not isinstance(value, str):
             # like protobuf's JSON parser: a string field takes only a JSON string
-            raise InvalidParameterValue(f"Parameter '{name}' must be a string, got {_type(value)}.")
+            raise invalid_value(name, value)
         if required and value == "":
-            raise InvalidParameterValue(f"Missing value for required parameter '{name}'.")
+            raise missing_value(name)
         return value
 
     def int(self, name: str, required: bool = False, default: int | None = None) -> int | None:
@@ -99,14 +113,14 @@ class ApiRequest:
         if value is None or (value is default and not isinstance(value, str)):
             return value
         if isinstance(value, bool):
-            raise InvalidParameterValue(f"Parameter '{name}' must be an integer, got a boolean.")
+            raise invalid_value(name, value)
         if isinstance(value, int):
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
         if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
             return int(value)
-        raise InvalidParameterValue(f"Parameter '{name}' must be an integer, got {value!r}.")
+        raise invalid_value(name, value)
 
     def bool(self, name: str, required: bool = False, default: bool | None = None) -> bool | None:
         value = self._get(name, required, default)
@@ -114,25 +128,25 @@ class ApiRequest:
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
-        raise InvalidParameterValue(f"Parameter '{name}' must be true or false, got {value!r}.")
+        raise invalid_value(name, value)
 
     def list(self, name: str, required: bool = False) -> list[Any]:
         """A repeated field: JSON list in the body, or every value of a repeated query key."""
         if name in self.body and self.body[name] is not None:
             value = self.body[name]
             if not isinstance(value, list):
-                value = [value]
+                raise invalid_value(name, value)
         else:
             value = list(self.query.get(name, []))
         if required and not value:
-            raise InvalidParameterValue(f"Missing value for required parameter '{name}'.")
+            raise missing_value(name)
         return value
 
     def str_list(self, name: str, required: bool = False) -> list[str]:
         out = []
         for item in self.list(name, required):
             if not isinstance(item, str | int) or isinstance(item, bool):
-                raise InvalidParameterValue(f"Parameter '{name}' must be a list of strings.")
+                raise invalid_value(name, self.list(name))
             out.append(str(item))
         return out
 
@@ -141,14 +155,14 @@ class ApiRequest:
         items = self.list(name, required)
         for item in items:
             if not isinstance(item, dict):
-                raise InvalidParameterValue(f"Parameter '{name}' must be a list of objects.")
+                raise invalid_value(name, items)
         return items
 
     def run_id(self, required: bool = True) -> str | None:
         """``run_id`` or its legacy alias ``run_uuid`` (``run_id`` wins)."""
         value = self.str("run_id") or self.str("run_uuid")
         if required and not value:
-            raise InvalidParameterValue("Missing value for required parameter 'run_id'.")
+            raise missing_value("run_id")
         return value
 
 
@@ -173,8 +187,11 @@ def safe_relative_path(path: str, what: str = "artifact path") -> str:
     """
     if not isinstance(path, str):
         raise InvalidParameterValue(f"Invalid {what}: expected a string.")
+    # mlflow answers a bad artifact path with exactly "Invalid path" (clients compare the text)
     bad = InvalidParameterValue(
-        f"Invalid {what} {path!r}: use a relative path without '..', backslashes, '?', '#', "
+        "Invalid path"
+        if what == "artifact path"
+        else f"Invalid {what} {path!r}: use a relative path without '..', backslashes, '?', '#', "
         "percent-escapes or control characters."
     )
     if any(ord(c) < 32 or c == "\x7f" for c in path) or any(c in path for c in "\\?#"):

@@ -7,7 +7,7 @@ from typing import Any
 
 from labkeep.entities import RunTag, ViewType
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
-from labkeep.server.api.common import ApiContext, ApiRequest, check_uri_confined
+from labkeep.server.api.common import ApiContext, ApiRequest, check_uri_confined, invalid_value, missing_value
 
 
 def _experiment_id(req: ApiRequest) -> str:
@@ -19,15 +19,17 @@ def _experiment_id(req: ApiRequest) -> str:
 
 def tags_from(req: ApiRequest, name: str = "tags") -> list[RunTag]:
     out = []
-    for t in req.dicts(name):
+    for i, t in enumerate(req.dicts(name)):
         key = t.get("key")
-        if not isinstance(key, str) or not key:
-            raise InvalidParameterValue(f"Each entry of '{name}' needs a string 'key'.")
+        if key is None or key == "":
+            raise missing_value(f"{name}[{i}].key")
+        if not isinstance(key, str):
+            raise invalid_value(f"{name}[{i}].key", key)
         value = t.get("value", "")
         if value is None:
             value = ""
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise InvalidParameterValue(f"The value of {name} {key!r} must be a string.")
+            raise invalid_value(f"{name}[{i}].value", value)
         out.append(RunTag(key, str(value)))
     return out
 
@@ -50,9 +52,10 @@ def get_experiment_by_name(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 def create_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     name = req.str("name", required=True)
     location = req.str("artifact_location") or None
+    tags = tags_from(req)  # every field's type first, as mlflow does, then the location rules
     if location:
         check_uri_confined(location, _local_roots(ctx), what="artifact_location")
-    exp_id = ctx.tracking_store.create_experiment(name, location, tags_from(req))
+    exp_id = ctx.tracking_store.create_experiment(name, location, tags)
     return {"experiment_id": str(exp_id)}
 
 
@@ -80,7 +83,7 @@ def get_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 def search_experiments(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     max_results = req.int("max_results", default=1000)
     if max_results is None or max_results < 1 or max_results > 50000:
-        raise InvalidParameterValue(f"max_results must be between 1 and 50000, got {max_results}.")
+        raise invalid_value("max_results", max_results, "It must be between 1 and 50000.")
     page = ctx.tracking_store.search_experiments(
         view_type=view_type(req, "view_type"),
         max_results=max_results,

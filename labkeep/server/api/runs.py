@@ -8,7 +8,7 @@ from typing import Any
 from labkeep.entities import DatasetInput, LoggedModelInput, LoggedModelOutput, Metric, Param, RunTag
 from labkeep.entities.tracking import float_from_json
 from labkeep.exceptions import InvalidParameterValue
-from labkeep.server.api.common import ApiContext, ApiRequest
+from labkeep.server.api.common import ApiContext, ApiRequest, invalid_value, missing_value
 from labkeep.server.api.experiments import tags_from, view_type
 
 MAX_BATCH_METRICS = 1000
@@ -18,14 +18,14 @@ MAX_BATCH_TOTAL = 1000
 MAX_BATCH_BYTES = 1_000_000
 
 
-def _int_field(d: dict[str, Any], name: str, what: str, required: bool = False, default: int = 0) -> int:
+def _int_field(d: dict[str, Any], name: str, prefix: str = "", required: bool = False, default: int = 0) -> int:
     value = d.get(name)
     if value is None:
         if required:
-            raise InvalidParameterValue(f"Missing value for required parameter '{name}' of {what}.")
+            raise missing_value(prefix + name)
         return default
     if isinstance(value, bool):
-        raise InvalidParameterValue(f"Parameter '{name}' of {what} must be an integer.")
+        raise invalid_value(prefix + name, value)
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -35,11 +35,12 @@ def _int_field(d: dict[str, Any], name: str, what: str, required: bool = False, 
             return int(value)
         except ValueError:
             pass
-    raise InvalidParameterValue(f"Parameter '{name}' of {what} must be an integer, got {value!r}.")
+    raise invalid_value(prefix + name, value)
 
 
-def metric_from(d: dict[str, Any]) -> Metric:
-    """A Metric from its JSON object, with the reference's validation messages."""
+def metric_from(d: dict[str, Any], prefix: str = "") -> Metric:
+    """A Metric from its JSON object, with mlflow's validation messages (fields named
+    ``prefix + field``, e.g. ``metrics[0].timestamp``)."""
     # Fast path for the common, well-formed shape (log-batch sends up to 1000 of these).
     if type(d) is dict:
         key, value, ts, step = d.get("key"), d.get("value"), d.get("timestamp"), d.get("step", 0)
@@ -52,63 +53,67 @@ def metric_from(d: dict[str, Any]) -> Metric:
             and d.keys() <= _PLAIN_METRIC_KEYS
         ):
             return Metric(key, float(value), ts, step)
-    return _metric_from_slow(d)
+    return _metric_from_slow(d, prefix)
 
 
 _PLAIN_METRIC_KEYS = frozenset({"key", "value", "timestamp", "step", "run_id", "run_uuid"})
 
 
-def _metric_from_slow(d: dict[str, Any]) -> Metric:
+def _metric_from_slow(d: dict[str, Any], prefix: str = "") -> Metric:
     if not isinstance(d, dict):
-        raise InvalidParameterValue("Each metric must be a JSON object.")
+        raise invalid_value(prefix.rstrip(".") or "metric", d)
     key = d.get("key")
-    if not isinstance(key, str) or not key:
-        raise InvalidParameterValue("Missing value for required parameter 'key' of metric.")
+    if key is None or key == "":
+        raise missing_value(prefix + "key")
+    if not isinstance(key, str):
+        raise invalid_value(prefix + "key", key)
     if "value" not in d or d["value"] is None:
-        raise InvalidParameterValue(f"Missing value for required parameter 'value' of metric {key!r}.")
+        raise missing_value(prefix + "value")
     try:
         value = float_from_json(d["value"])
     except (TypeError, ValueError):
-        raise InvalidParameterValue(f"Metric {key!r} value must be a number, got {d['value']!r}.")
+        raise invalid_value(prefix + "value", d["value"])
     if isinstance(d["value"], str) and not math.isnan(value) and not math.isinf(value):
         # the reference accepts numbers only; strings just for the NaN/Infinity spellings
         try:
             float(d["value"])
         except ValueError:
-            raise InvalidParameterValue(f"Metric {key!r} value must be a number, got {d['value']!r}.")
-    timestamp = _int_field(d, "timestamp", f"metric {key!r}", required=True)
-    step = _int_field(d, "step", f"metric {key!r}", default=0)
+            raise invalid_value(prefix + "value", d["value"])
+    timestamp = _int_field(d, "timestamp", prefix, required=True)
+    step = _int_field(d, "step", prefix, default=0)
     return Metric(
         key=key,
         value=value,
         timestamp=timestamp,
         step=step,
-        model_id=_opt_str(d, "model_id"),
-        dataset_name=_opt_str(d, "dataset_name"),
-        dataset_digest=_opt_str(d, "dataset_digest"),
+        model_id=_opt_str(d, "model_id", prefix),
+        dataset_name=_opt_str(d, "dataset_name", prefix),
+        dataset_digest=_opt_str(d, "dataset_digest", prefix),
     )
 
 
-def _opt_str(d: dict[str, Any], name: str) -> str | None:
+def _opt_str(d: dict[str, Any], name: str, prefix: str = "") -> str | None:
     value = d.get(name)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise InvalidParameterValue(f"Parameter '{name}' must be a string.")
+        raise invalid_value(prefix + name, value)
     return value
 
 
-def params_from(items: list[dict[str, Any]]) -> list[Param]:
+def params_from(items: list[dict[str, Any]], name: str = "params") -> list[Param]:
     out = []
-    for p in items:
+    for i, p in enumerate(items):
         key = p.get("key")
-        if not isinstance(key, str) or not key:
-            raise InvalidParameterValue("Missing value for required parameter 'key' of param.")
+        if key is None or key == "":
+            raise missing_value(f"{name}[{i}].key")
+        if not isinstance(key, str):
+            raise invalid_value(f"{name}[{i}].key", key)
         value = p.get("value", "")
         if value is None:
             value = ""
         if isinstance(value, dict | list) or isinstance(value, bool):
-            raise InvalidParameterValue(f"Param {key!r} value must be a string.")
+            raise invalid_value(f"{name}[{i}].value", value)
         out.append(Param(key, str(value)))
     return out
 
@@ -160,7 +165,7 @@ def get_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 def search_runs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     max_results = req.int("max_results", default=1000)
     if max_results is None or max_results < 1 or max_results > 50000:
-        raise InvalidParameterValue(f"max_results must be between 1 and 50000, got {max_results}.")
+        raise invalid_value("max_results", max_results, "It must be between 1 and 50000.")
     page = ctx.tracking_store.search_runs(
         experiment_ids=req.str_list("experiment_ids"),
         filter_string=req.str("filter") or "",
@@ -231,7 +236,7 @@ def log_batch(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     keys = [p.key for p in params]
     if len(set(keys)) != len(keys):
         raise InvalidParameterValue("Duplicate parameter keys in one log-batch request are not allowed.")
-    metrics = [metric_from(m) for m in raw_metrics]
+    metrics = [metric_from(m, f"metrics[{i}].") for i, m in enumerate(raw_metrics)]
     ctx.tracking_store.log_batch(run_id, metrics=metrics, params=params, tags=tags_from(req))
     return {}
 
@@ -254,7 +259,7 @@ def log_outputs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
         model_id = m.get("model_id")
         if not isinstance(model_id, str) or not model_id:
             raise InvalidParameterValue("Each entry of 'models' needs a 'model_id'.")
-        models.append(LoggedModelOutput(model_id, _int_field(m, "step", "model output")))
+        models.append(LoggedModelOutput(model_id, _int_field(m, "step", "models.")))
     ctx.tracking_store.log_outputs(run_id, models)
     return {}
 
@@ -289,37 +294,76 @@ def get_metric_history(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return out
 
 
-def _bulk(ctx: ApiContext, req: ApiRequest, run_ids: list[str]) -> list[dict[str, Any]]:
-    if not run_ids:
-        raise InvalidParameterValue("Missing value for required parameter 'run_ids'.")
-    if len(run_ids) > 100:
-        raise InvalidParameterValue("At most 100 runs may be requested at once.")
-    key = req.str("metric_key", required=True)
-    start, end = req.int("start_step"), req.int("end_step")
-    max_results = req.int("max_results", default=25000) or 25000
-    if max_results > 25000 or max_results < 1:
-        raise InvalidParameterValue("max_results must be between 1 and 25000.")
+def _history(ctx: ApiContext, run_id: str, key: str) -> list[Any]:
+    return list(ctx.tracking_store.get_metric_history(run_id, key))
+
+
+def _bulk_dicts(run_id: str, points: list[Any]) -> list[dict[str, Any]]:
     out = []
-    for run_id in run_ids:
-        points = list(ctx.tracking_store.get_metric_history(run_id, key))
-        if start is not None:
-            points = [p for p in points if p.step >= start]
-        if end is not None:
-            points = [p for p in points if p.step <= end]
-        points.sort(key=lambda p: (p.step, p.timestamp))
-        if len(points) > max_results:  # even sampling, first and last kept
-            stride = len(points) / max_results
-            points = [points[int(i * stride)] for i in range(max_results - 1)] + [points[-1]]
-        for p in points:
-            d = p.to_dict()
-            d["run_id"] = run_id
-            out.append(d)
+    for p in points:
+        d = p.to_dict()
+        d["run_id"] = run_id
+        out.append(d)
     return out
 
 
 def get_metric_history_bulk(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    return {"metrics": _bulk(ctx, req, req.str_list("run_id") or req.str_list("run_ids"))}
+    """Histories of one metric for up to 100 runs, grouped by run id, each in time order."""
+    run_ids = req.str_list("run_id") or req.str_list("run_ids")
+    if not run_ids:
+        raise InvalidParameterValue("GetMetricHistoryBulk request must specify at least one run_id.")
+    if len(run_ids) > 100:
+        raise InvalidParameterValue(
+            f"GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received {len(run_ids)} run_ids."
+        )
+    key = req.str("metric_key")
+    if not key:
+        raise InvalidParameterValue("GetMetricHistoryBulk request must specify a metric_key.")
+    max_results = req.int("max_results", default=25000) or 25000
+    if max_results < 1:
+        raise invalid_value("max_results", max_results)
+    max_results = min(max_results, 25000)
+    out: list[dict[str, Any]] = []
+    for run_id in sorted(set(run_ids)):
+        points = _history(ctx, run_id, key)
+        points.sort(key=lambda p: (p.timestamp, p.step, p.value))
+        out += _bulk_dicts(run_id, points[: max_results - len(out)])
+        if len(out) >= max_results:
+            break
+    return {"metrics": out}
 
 
 def get_metric_history_bulk_interval(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    return {"metrics": _bulk(ctx, req, req.str_list("run_ids"))}
+    """Points of one metric at evenly spaced steps (plus each run's first and last step)."""
+    run_ids = req.str_list("run_ids")
+    if not run_ids:
+        raise missing_value("run_ids")
+    if len(run_ids) > 100:
+        raise InvalidParameterValue("GetMetricHistoryBulkInterval request must specify at most 100 run_ids.")
+    key = req.str("metric_key", required=True)
+    start, end = req.int("start_step"), req.int("end_step")
+    max_results = req.int("max_results", default=2500)
+    if max_results is None or not 1 <= max_results <= 2500:
+        raise InvalidParameterValue(f"max_results must be between 1 and 2500, got {max_results}.")
+    if (start is None) != (end is None):
+        raise InvalidParameterValue("start_step and end_step must be given together.")
+    if start is not None and end is not None and start > end:
+        raise InvalidParameterValue(f"end_step ({end}) must be at least start_step ({start}).")
+    histories = []
+    for run_id in run_ids:
+        points = _history(ctx, run_id, key)
+        if start is not None and end is not None:
+            points = [p for p in points if start <= p.step <= end]
+        histories.append((run_id, points))
+    all_steps = sorted({p.step for _, points in histories for p in points})
+    stride = max(1, len(all_steps) // max_results)
+    wanted = set(all_steps[::stride])
+    for _, points in histories:
+        if points:
+            wanted.add(min(p.step for p in points))
+            wanted.add(max(p.step for p in points))
+    out: list[dict[str, Any]] = []
+    for run_id, points in histories:
+        chosen = sorted((p for p in points if p.step in wanted), key=lambda p: (p.step, p.timestamp, p.value))
+        out += _bulk_dicts(run_id, chosen)
+    return {"metrics": out}

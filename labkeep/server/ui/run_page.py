@@ -55,10 +55,8 @@ def metric_summary(store: Any, run_id: str) -> list[dict[str, Any]]:
         counts = {
             k: int(
                 cur.execute(
-                    # distinct points: log_model links a copy of a run's step-0 metrics to the
-                    # model (same step, time and value), which is not another step
-                    "SELECT COUNT(*) FROM (SELECT DISTINCT step, ts, value, kind FROM metrics"
-                    " WHERE run_id = ? AND name = ? LIMIT ?) t",
+                    # each point is stored once (the store skips identical repeats)
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM metrics WHERE run_id = ? AND name = ? LIMIT ?) t",
                     (run_id, k, cap),
                 ).fetchone()[0]
             )

@@ -24,7 +24,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    text,
 )
 from sqlalchemy.dialects import mysql
 
@@ -117,7 +116,9 @@ tags = Table(
     **_MYSQL_TABLE_ARGS,
 )
 
-# Every logged point. No primary key: inserts stay cheap; history reads use the index.
+# Every logged point, each identical (run, key, step, timestamp, value) stored once (as mlflow's
+# primary key does): repeats from retries and log_model's metric linking are ignored. The unique
+# index also serves history reads.
 metrics = Table(
     "metrics",
     metadata,
@@ -130,18 +131,25 @@ metrics = Table(
     Column("model_id", String(40), nullable=True),
     Column("dataset_name", String(500), nullable=True),
     Column("dataset_digest", String(36), nullable=True),
-    Index("ix_metrics_run_name_step", "run_id", "name", "step", "ts"),
-    # Metrics linked to logged models (searching logged models by metric); partial where supported
-    # so the common case, points without a model, costs nothing extra to insert.
-    Index(
-        "ix_metrics_model",
-        "model_id",
-        "name",
-        "step",
-        "ts",
-        sqlite_where=text("model_id IS NOT NULL"),
-        postgresql_where=text("model_id IS NOT NULL"),
-    ),
+    Index("ix_metrics_point", "run_id", "name", "step", "ts", "value", "kind", unique=True),
+    **_MYSQL_TABLE_ARGS,
+)
+
+# Points linked to logged models (a model's metrics; searching logged models by metric). A point
+# linked to several models has one row per model; the run's history keeps it once in ``metrics``.
+model_metrics = Table(
+    "model_metrics",
+    metadata,
+    Column("model_id", String(40), nullable=False),
+    Column("run_id", String(32), nullable=True),
+    Column("name", String(250), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", _double(), nullable=False),
+    Column("kind", SmallInteger, nullable=False),
+    Column("dataset_name", String(500), nullable=True),
+    Column("dataset_digest", String(36), nullable=True),
+    PrimaryKeyConstraint("model_id", "name", "step", "ts", "value", "kind"),
     **_MYSQL_TABLE_ARGS,
 )
 

@@ -80,10 +80,25 @@ _LATEST_UPSERT = {
     " step = IF(@lk_newer, VALUES(step), step)",
 }
 _LATEST_UPSERT["postgresql"] = _LATEST_UPSERT["sqlite"]
-_METRIC_INSERT = (
+# An identical point (run, key, step, timestamp, value) is stored once: repeats are skipped.
+_METRIC_INSERT_SQL = (
     "INSERT INTO metrics (run_id, name, step, ts, value, kind, model_id, dataset_name, dataset_digest)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_MODEL_METRIC_INSERT_SQL = (
+    "INSERT INTO model_metrics (run_id, name, step, ts, value, kind, model_id, dataset_name, dataset_digest)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_METRIC_INSERT = {
+    "sqlite": _METRIC_INSERT_SQL + " ON CONFLICT DO NOTHING",
+    "postgresql": _METRIC_INSERT_SQL + " ON CONFLICT DO NOTHING",
+    "mysql": _METRIC_INSERT_SQL + " ON DUPLICATE KEY UPDATE run_id = run_id",
+}
+_MODEL_METRIC_INSERT = {
+    "sqlite": _MODEL_METRIC_INSERT_SQL + " ON CONFLICT DO NOTHING",
+    "postgresql": _MODEL_METRIC_INSERT_SQL + " ON CONFLICT DO NOTHING",
+    "mysql": _MODEL_METRIC_INSERT_SQL + " ON DUPLICATE KEY UPDATE model_id = model_id",
+}
 
 
 def _metric_row(run_id: str, m: Metric) -> tuple:
@@ -603,7 +618,11 @@ class SqlTrackingStore(TrackingStore):
         self._set_run_stage(run_id, LifecycleStage.ACTIVE)
 
     def _write_metrics(self, cur: Cursor, run_id: str, rows: list[tuple]) -> None:
-        cur.executemany(_METRIC_INSERT, rows)
+        dialect = self.db.dialect
+        cur.executemany(_METRIC_INSERT[dialect], rows)
+        linked = [row for row in rows if row[6] is not None]
+        if linked:
+            cur.executemany(_MODEL_METRIC_INSERT[dialect], linked)
         latest: dict[str, tuple] = {}
         for row in rows:
             best = latest.get(row[1])
@@ -615,7 +634,9 @@ class SqlTrackingStore(TrackingStore):
         row = _metric_row(run_id, metric)
         with self.db.write() as cur:
             self._require_active_run(cur, run_id)
-            cur.execute(_METRIC_INSERT, row)
+            cur.execute(_METRIC_INSERT[self.db.dialect], row)
+            if row[6] is not None:
+                cur.execute(_MODEL_METRIC_INSERT[self.db.dialect], row)
             cur.execute(_LATEST_UPSERT[self.db.dialect], row)
 
     def _write_params(self, cur: Cursor, run_id: str, params: dict[str, str]) -> None:
@@ -938,7 +959,7 @@ class SqlTrackingStore(TrackingStore):
                 params.setdefault(mid, {})[k] = val
             metrics: dict[str, list[Metric]] = {}
             for r in cur.execute(
-                f"SELECT model_id, run_id, {_METRIC_COLUMNS} FROM metrics WHERE model_id IN ({marks})"
+                f"SELECT model_id, run_id, {_METRIC_COLUMNS} FROM model_metrics WHERE model_id IN ({marks})"
                 " ORDER BY step, ts",
                 chunk,
             ).fetchall():
