@@ -34,7 +34,8 @@ def _resolve(
         raise InvalidParameterValue(
             "Give exactly one of artifact_uri or run_id (with an optional artifact_path)."
         )
-    if artifact_uri is not None:
+    if run_id is None:  # then artifact_uri is set
+        assert artifact_uri is not None
         if artifact_path is not None:
             raise InvalidParameterValue("artifact_path goes with run_id, not with artifact_uri.")
         if artifact_uri.startswith(("runs:/", "models:/")):
