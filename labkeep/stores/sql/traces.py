@@ -41,7 +41,7 @@ def _check_tag(key: str, value: Any) -> tuple[str, str]:
     return key, text[:TAG_VALUE_MAX]
 
 
-def span_row(trace_id: str, span: dict[str, Any]) -> tuple:
+def span_row(trace_id: str, span: dict[str, Any]) -> tuple[Any, ...]:
     attrs = span.get("attributes") or {}
     span_type = attrs.get("mlflow.spanType")
     try:
@@ -63,7 +63,7 @@ def span_row(trace_id: str, span: dict[str, Any]) -> tuple:
 
 
 # order_by lists the SQL fast path can serve (else ordering happens in memory)
-_SQL_ORDER: dict[tuple, str] = {
+_SQL_ORDER: dict[tuple[tuple[str, bool], ...], str] = {
     (): "request_time DESC",
     (("request_time", False),): "request_time DESC",
     (("request_time", True),): "request_time ASC",
@@ -315,11 +315,11 @@ class SqlTraceStore(TraceStore):
             if not cur.execute("SELECT 1 FROM traces WHERE trace_id = ?", (trace_id,)).fetchone():
                 raise ResourceDoesNotExist(f"Trace with ID '{trace_id}' not found.")
 
-    def _infos(self, cur: Any, rows: list[tuple]) -> list[TraceInfo]:
+    def _infos(self, cur: Any, rows: list[tuple[Any, ...]]) -> list[TraceInfo]:
         return self._load_extras(cur, self._base_infos(rows))
 
     @staticmethod
-    def _base_infos(rows: list[tuple]) -> list[TraceInfo]:
+    def _base_infos(rows: list[tuple[Any, ...]]) -> list[TraceInfo]:
         return [
             TraceInfo(
                 trace_id=r[0],
@@ -461,11 +461,11 @@ class SqlTraceStore(TraceStore):
                 self._load_extras(cur, list(chunk))
         rest = [c for c in clauses if not _is_base_clause(c)]
         if rest:
-            span_cache: dict[str, list[dict]] = {}
+            span_cache: dict[str, list[dict[str, Any]]] = {}
             if any(c.entity == "span" for c in rest):
                 span_cache = self._spans([i.trace_id for i in infos])
 
-            def spans_of(trace_id: str) -> Callable[[], list[dict]]:
+            def spans_of(trace_id: str) -> Callable[[], list[dict[str, Any]]]:
                 return lambda: span_cache.get(trace_id, [])
             infos = [
                 i
