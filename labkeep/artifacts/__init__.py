@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labkeep.exceptions import InvalidParameterValue
 
+if TYPE_CHECKING:
+    from labkeep.artifacts.base import ArtifactRepository
 
-def get_artifact_repository(artifact_uri: str, tracking_uri: str | None = None) -> Any:
+
+def get_artifact_repository(artifact_uri: str, tracking_uri: str | None = None) -> ArtifactRepository:
     """The repository that stores files under ``artifact_uri``."""
     from labkeep import plugins
 
