@@ -11,7 +11,7 @@ import os
 import posixpath
 import tempfile
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labkeep.entities import (
     DatasetInput,
@@ -35,6 +35,10 @@ from labkeep.registry_client import RegistryClientMixin
 from labkeep.utils import validation as v
 from labkeep.utils.clock import now_ms
 
+if TYPE_CHECKING:
+    from labkeep.stores.base import TrackingStore
+    from labkeep.stores.registry_base import RegistryStore
+
 
 class Client(RegistryClientMixin):
     """A client for one tracking store (and its model registry).
@@ -56,7 +60,7 @@ class Client(RegistryClientMixin):
         else:
             self._registry_uri = config.get_registry_uri()
         self._artifact_uris: dict[str, str] = {}
-        self._store_cache: tuple[int, Any] | None = None
+        self._store_cache: tuple[int, TrackingStore] | None = None
 
     @property
     def tracking_uri(self) -> str:
@@ -64,7 +68,7 @@ class Client(RegistryClientMixin):
         return self._tracking_uri
 
     @property
-    def _tracking_store(self) -> Any:
+    def _tracking_store(self) -> TrackingStore:
         cached = self._store_cache
         if cached is not None and cached[0] == os.getpid():
             return cached[1]
@@ -75,7 +79,7 @@ class Client(RegistryClientMixin):
         return store
 
     @property
-    def _registry_store(self) -> Any:
+    def _registry_store(self) -> RegistryStore:
         from labkeep.stores import get_registry_store
 
         return get_registry_store(self._registry_uri)
@@ -346,9 +350,9 @@ class Client(RegistryClientMixin):
         """Save an image (numpy array or PIL image) as a PNG artifact; with ``key`` and ``step`` it joins an image series."""
         from labkeep.artifact_formats import image_png_bytes
 
-        if artifact_file is None and key is None:
-            raise InvalidParameterValue("log_image needs artifact_file= or key= to name the image.")
         if artifact_file is None:
+            if key is None:
+                raise InvalidParameterValue("log_image needs artifact_file= or key= to name the image.")
             v.validate_key(key, "image key")
             step = step or 0
             artifact_file = f"images/{key.replace('/', '#')}/step_{step}_{now_ms() if timestamp is None else timestamp}.png"
@@ -475,9 +479,7 @@ def _stringify(value: Any) -> str:
 
 
 def _to_float(key: str, value: Any) -> float:
-    from numbers import Number
-
-    if isinstance(value, bool) or not isinstance(value, Number):
+    if not v.is_number(value):
         raise InvalidParameterValue(
             f"Got invalid value {value!r} for metric '{key}'. Please specify value as a valid double"
             " (64-bit floating point); booleans and strings are not metric values."

@@ -10,7 +10,7 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from labkeep import config
 from labkeep.client import Client
@@ -35,7 +35,7 @@ NOTE_TAG = "mlflow.note.content"
 
 _local = threading.local()
 _active_experiment_id: str | None = None
-_client_cache: dict[tuple[str, str, int], Client] = {}
+_client_cache: dict[tuple[str | int | None, ...], Client] = {}
 _exit_hooks_installed = False
 _crashed = False
 
@@ -62,7 +62,7 @@ class ActiveRun(Run):
     def __enter__(self) -> ActiveRun:
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
         if exc_type is None:
             status = RunStatus.FINISHED
         elif issubclass(exc_type, KeyboardInterrupt):
@@ -101,18 +101,19 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
     if (experiment_name is None) == (experiment_id is None):
         raise InvalidParameterValue("set_experiment needs exactly one of experiment_name or experiment_id.")
     client = _client()
-    if experiment_id is not None:
+    if experiment_name is None:  # then experiment_id is set
         experiment = client.get_experiment(str(experiment_id))
     else:
-        experiment = client.get_experiment_by_name(experiment_name)
-        if experiment is None:
+        found = client.get_experiment_by_name(experiment_name)
+        if found is None:
             try:
                 client.create_experiment(experiment_name)
             except LabkeepException as exc:
                 if exc.error_code != "RESOURCE_ALREADY_EXISTS":  # another process created it first
                     raise
-            experiment = client.get_experiment_by_name(experiment_name)
-            assert experiment is not None
+            found = client.get_experiment_by_name(experiment_name)
+            assert found is not None
+        experiment = found
     if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
         raise InvalidParameterValue(
             f"Cannot set a deleted experiment '{experiment.name}' as the active experiment;"

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labkeep.artifacts.base import ArtifactRepository
+    from labkeep.stores.base import TrackingStore
+    from labkeep.stores.registry_base import RegistryStore
 
 _TRACKING_STORES: dict[str, str] = {
     "sqlite": "labkeep.stores.sql.factory:make_tracking_store",
@@ -60,15 +65,15 @@ def _lookup(table: dict[str, str], uri: str, what: str) -> Callable[..., Any]:
     return _load(table[scheme])
 
 
-def tracking_store_factory(uri: str) -> Callable[..., Any]:
+def tracking_store_factory(uri: str) -> Callable[..., TrackingStore]:
     return _lookup(_TRACKING_STORES, uri, "tracking store")
 
 
-def registry_store_factory(uri: str) -> Callable[..., Any]:
+def registry_store_factory(uri: str) -> Callable[..., RegistryStore]:
     return _lookup(_REGISTRY_STORES, uri, "model registry store")
 
 
-def artifact_repository_class(uri: str) -> Callable[..., Any]:
+def artifact_repository_class(uri: str) -> Callable[..., ArtifactRepository]:
     return _lookup(_ARTIFACT_REPOS, uri, "artifact repository")
 
 

@@ -7,7 +7,7 @@ optional ``comment`` on stage transitions and alias changes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labkeep.entities import (
     ModelVersion,
@@ -18,6 +18,10 @@ from labkeep.entities import (
     RegisteredModelTag,
 )
 from labkeep.exceptions import InvalidParameterValue, LabkeepException, ResourceDoesNotExist
+
+if TYPE_CHECKING:
+    from labkeep.stores.base import TrackingStore
+    from labkeep.stores.registry_base import RegistryStore
 
 
 def _rm_tags(tags: dict[str, Any] | None) -> list[RegisteredModelTag]:
@@ -31,8 +35,13 @@ def _mv_tags(tags: dict[str, Any] | None) -> list[ModelVersionTag]:
 class RegistryClientMixin:
     """Registered models, versions, stages, aliases and promotion history."""
 
-    _registry_store: Any
-    _tracking_store: Any
+    if TYPE_CHECKING:  # provided by Client
+
+        @property
+        def _registry_store(self) -> RegistryStore: ...
+
+        @property
+        def _tracking_store(self) -> TrackingStore: ...
 
     # ------------------------------------------------------------ registered models
     def create_registered_model(

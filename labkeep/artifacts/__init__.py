@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labkeep.exceptions import InvalidParameterValue
 
+if TYPE_CHECKING:
+    from labkeep.artifacts.base import ArtifactRepository
 
-def get_artifact_repository(artifact_uri: str, tracking_uri: str | None = None) -> Any:
+
+def get_artifact_repository(artifact_uri: str, tracking_uri: str | None = None) -> ArtifactRepository:
     """The repository that stores files under ``artifact_uri``."""
     from labkeep import plugins
 
@@ -34,7 +37,8 @@ def _resolve(
         raise InvalidParameterValue(
             "Give exactly one of artifact_uri or run_id (with an optional artifact_path)."
         )
-    if artifact_uri is not None:
+    if run_id is None:  # then artifact_uri is set
+        assert artifact_uri is not None
         if artifact_path is not None:
             raise InvalidParameterValue("artifact_path goes with run_id, not with artifact_uri.")
         if artifact_uri.startswith(("runs:/", "models:/")):

@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from labkeep.exceptions import InvalidParameterValue, LabkeepException
 from labkeep.genai import metrics as M
@@ -410,7 +410,7 @@ def evaluate(
             out[targets] = target
         out["error"] = error
         out["latency"] = latency
-        if error is None:
+        if text is not None:  # the row did not fail
             usage = output_usage(raw)
             in_tok, out_tok = (
                 usage
@@ -591,7 +591,7 @@ class _RunScope:
             self.experiment_id = str(Client().get_run(self.run_id).info.experiment_id)
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
         if self._started:
             from labkeep import fluent
 

@@ -53,7 +53,8 @@ def log_generation_params(
             else "\n\n".join(f"[{m.get('role')}]\n{m.get('content')}" for m in prompt.template)
         )
         fluent.log_text(template, f"prompts/{prompt.name}/v{prompt.version}.txt", run_id=rid)
-        if fluent.active_run() is not None and fluent.active_run().info.run_id == rid:
+        active = fluent.active_run()
+        if active is not None and active.info.run_id == rid:
             _link_to_active_run(prompt)
     return out
 

@@ -22,12 +22,13 @@ log = logging.getLogger("labkeep.openai")
 
 _PARAMS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "max_output_tokens", "n",
            "stop", "seed", "presence_penalty", "frequency_penalty", "response_format", "tools")  # fmt: skip
-_originals: dict[str, tuple[type, Any]] = {}
+# the openai classes are typed Any: autolog replaces their ``create`` methods at run time
+_originals: dict[str, tuple[Any, Any]] = {}
 _prices: dict[str, tuple[float, float]] = {}
 _default_price: list[tuple[float, float] | None] = [None]
 
 
-def _targets() -> list[tuple[str, type, str, bool]]:
+def _targets() -> list[tuple[str, Any, str, bool]]:
     """(key, class, span name, is async) of every method autolog patches."""
     from openai.resources.chat.completions import AsyncCompletions, Completions
 

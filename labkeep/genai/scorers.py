@@ -41,7 +41,7 @@ class Scorer:
 class FunctionScorer(Scorer):
     def __init__(self, func: Callable[..., Any], name: str | None = None) -> None:
         self.func = func
-        self.name = name or getattr(func, "__name__", "scorer")
+        self.name = name or str(getattr(func, "__name__", "scorer"))
         try:
             params = inspect.signature(func).parameters
             self._wants_all = any(p.kind == p.VAR_KEYWORD for p in params.values())

@@ -84,7 +84,8 @@ class LabkeepCallbackHandler(BaseCallbackHandler):
         tags: list[str] | None = None,
     ) -> Any:
         with self._lock:
-            parent = self._spans.get(parent_run_id)[0] if parent_run_id in self._spans else None
+            entry = self._spans.get(parent_run_id) if parent_run_id is not None else None
+        parent = entry[0] if entry is not None else None
         span = fluent.start_detached_span(name, span_type, parent)
         span.set_inputs(_jsonable(inputs))
         attrs = {k: v for k, v in (metadata or {}).items() if not str(k).startswith("__")}
@@ -159,7 +160,7 @@ class LabkeepCallbackHandler(BaseCallbackHandler):
         self._model_start(serialized, "LLM", {"prompts": prompts}, run_id, parent_run_id, tags, metadata,
                           kwargs)  # fmt: skip
 
-    def on_llm_new_token(self, token: str, *, run_id: UUID, **kwargs: Any) -> None:
+    def on_llm_new_token(self, token: str | list[str | dict[str, Any]], *, run_id: UUID, **kwargs: Any) -> None:
         span = self._span(run_id)
         if span is not None:
             span.add_event("new_token", {"token": token})

@@ -39,7 +39,7 @@ def load_code_model(path: str, config: dict[str, Any] | None = None) -> Any:
     _state.config = dict(config or {})
     mlflow_models = sys.modules.get("mlflow.models.model")
     if mlflow_models is not None:
-        mlflow_models.__mlflow_model__ = None
+        vars(mlflow_models)["__mlflow_model__"] = None  # a module global set_model of mlflow's reads
     folder = os.path.dirname(os.path.abspath(path))
     added = folder not in sys.path
     if added:

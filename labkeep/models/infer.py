@@ -119,9 +119,8 @@ def _column_spec(name: Any, values: Any, dtype: Any = None) -> ColSpec:
             required = not bool(pd.isna(values).any()) if len(values) else True
         except Exception:  # values not checkable for NA: keep required
             pass
-    if t == "any":
-        t = {"type": "any"}
-    return ColSpec(t, None if name is None else str(name), required)
+    col_type = {"type": "any"} if t == "any" else t
+    return ColSpec(col_type, None if name is None else str(name), required)
 
 
 def infer_schema(data: Any) -> Schema:

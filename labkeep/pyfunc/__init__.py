@@ -10,6 +10,7 @@ Security: custom models are stored with cloudpickle; loading one runs code from 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from labkeep.models.mlmodel import Model
@@ -90,7 +91,8 @@ def save_model(
     if (python_model is None) == (loader_module is None):
         raise InvalidParameterValue("Pass either python_model=... or loader_module=... (exactly one).")
 
-    if python_model is not None:
+    predict: Callable[[Any], Any] | None = None
+    if loader_module is None:  # then python_model is set
 
         def write_flavor(model_dir: str, model: Model) -> None:
             code = copy_code_paths(model_dir, code_paths)
@@ -98,12 +100,13 @@ def save_model(
             if model_config:
                 model.flavors["python_function"]["model_config"] = model_config
 
-        def predict(data):
+        def predict_example(data: Any) -> Any:
             ctx = PythonModelContext({k: str(v) for k, v in (artifacts or {}).items()}, model_config)
             if hasattr(python_model, "load_context"):
                 python_model.load_context(ctx)
             return _PythonModelWrapper(python_model, ctx).predict(data)
 
+        predict = predict_example
         defaults = get_default_pip_requirements()
     else:
 
@@ -119,7 +122,6 @@ def save_model(
                     shutil.copy2(data_path, dst)
             model.add_flavor(FLAVOR_NAME, **pyfunc_flavor_conf(loader_module, code=code, data=data))
 
-        predict = None
         defaults = [p for p in get_default_pip_requirements() if not p.startswith("cloudpickle")]
 
     return save_model_dir(

@@ -121,6 +121,7 @@ def save_python_model(
             else:
                 shutil.copy2(src, dst)
             saved[name] = {"path": rel, "uri": str(uri)}
+    extra: dict[str, Any] = {"artifacts": saved} if saved else {}
     model.add_flavor(
         "python_function",
         **pyfunc_flavor_conf(
@@ -129,7 +130,7 @@ def save_python_model(
             python_model=PYTHON_MODEL_FILE,
             cloudpickle_version=cloudpickle.__version__,
             streamable=hasattr(python_model, "predict_stream"),
-            **({"artifacts": saved} if saved else {}),
+            **extra,
         ),
     )
 

@@ -189,7 +189,8 @@ def latest_metric(
     for p in points:
         if any(p.dataset_name == n and (d is None or p.dataset_digest == d) for n, d in datasets):
             groups.setdefault((p.dataset_name, p.dataset_digest), []).append(p)
-    return [_latest(ps).value for ps in groups.values()]
+    # every group holds at least one point, so each has a latest one
+    return [best.value for ps in groups.values() if (best := _latest(ps)) is not None]
 
 
 @functools.lru_cache(maxsize=256)
@@ -295,7 +296,10 @@ def _compare(a: Record, b: Record, keys: list[OrderKey], api: str) -> int:
 
 
 def sort_records(records: Iterable[Record], keys: list[OrderKey], api: str) -> list[Record]:
-    return sorted(records, key=functools.cmp_to_key(lambda a, b: _compare(a, b, keys, api)))
+    def cmp(a: Record, b: Record) -> int:
+        return _compare(a, b, keys, api)
+
+    return sorted(records, key=functools.cmp_to_key(cmp))
 
 
 def search_records(

@@ -7,6 +7,7 @@ against these; ``to_sql`` and ``evaluate`` map the canonical (entity, key) pairs
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # Canonical entity names.
@@ -60,7 +61,7 @@ class Grammar:
         return out
 
 
-def _f(kind: str, *ops: frozenset[str]) -> Field:
+def _f(kind: str, *ops: Iterable[str]) -> Field:
     return Field(kind, frozenset().union(*ops))
 
 

@@ -74,30 +74,30 @@ def tokenize(source: str, what: str = "filter") -> list[Token]:
         if ch.isspace():
             i += 1
             continue
-        prev = tokens[-1] if tokens else None
-        adjacent = prev is not None and prev.end == i
-        if ch == "." and adjacent and prev.kind in (WORD, BACKTICK, DQUOTE):
+        # The kind of the token that ends right here (no whitespace between), if any.
+        adjacent = tokens[-1].kind if tokens and tokens[-1].end == i else None
+        if ch == "." and adjacent in (WORD, BACKTICK, DQUOTE):
             tokens.append(Token(DOT, ".", i, i + 1))
             i += 1
             continue
-        if adjacent and prev.kind == DOT and ch.isdigit():
-            m = _KEY_PART_RE.match(source, i)
+        if adjacent == DOT and ch.isdigit():
+            m = _match(_KEY_PART_RE, source, i, what)
             tokens.append(Token(WORD, m.group(), i, m.end()))
             i = m.end()
             continue
         if ch.isalpha() or ch == "_":
-            m = _WORD_RE.match(source, i)
+            m = _match(_WORD_RE, source, i, what)
             tokens.append(Token(WORD, m.group(), i, m.end()))
             i = m.end()
             continue
         if ch.isdigit() or (ch in "-." and i + 1 < n and (source[i + 1].isdigit() or source[i + 1] == ".")):
-            m = _NUMBER_RE.match(source, i)
-            if m is None:
+            num = _NUMBER_RE.match(source, i)
+            if num is None:
                 raise syntax_error(what, source, i, f"unexpected character {ch!r}")
-            j = m.end()
+            j = num.end()
             if j < n and (source[j].isalnum() or source[j] in "_."):
                 raise syntax_error(what, source, i, f"invalid number {source[i : j + 1]!r}")
-            tokens.append(Token(NUMBER, m.group(), i, j))
+            tokens.append(Token(NUMBER, num.group(), i, j))
             i = j
             continue
         if ch in _QUOTES:
@@ -115,11 +115,19 @@ def tokenize(source: str, what: str = "filter") -> list[Token]:
             i += 1
             continue
         hint = ""
-        if adjacent and prev.kind in (WORD, BACKTICK, DQUOTE):
+        if adjacent in (WORD, BACKTICK, DQUOTE):
             hint = "; quote keys containing it with backticks, e.g. metrics.`my-key`"
         raise syntax_error(what, source, i, f"unexpected character {ch!r}{hint}")
     tokens.append(Token(EOF, "", n, n))
     return tokens
+
+
+def _match(pattern: re.Pattern[str], source: str, i: int, what: str) -> re.Match[str]:
+    """``pattern`` matched at ``i``; a non-ASCII letter or digit it does not cover is a syntax error."""
+    m = pattern.match(source, i)
+    if m is None:
+        raise syntax_error(what, source, i, f"unexpected character {source[i]!r}")
+    return m
 
 
 def _read_quoted(source: str, start: int, what: str) -> tuple[str, int]:

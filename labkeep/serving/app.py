@@ -50,7 +50,8 @@ def create_app(model: Any) -> Starlette:
     timeout = _timeout()
 
     fast = FastPath(model) if model is not None else None
-    fast_enabled = fast is not None and fast.enabled
+    if fast is not None and not fast.enabled:
+        fast = None
 
     def predict(body: bytes, media: str) -> bytes:
         params, unwrapped = None, False
@@ -60,7 +61,7 @@ def create_app(model: Any) -> Starlette:
             data = payloads.parse_parquet_body(body)
         else:
             obj = payloads.load_json(body)
-            if fast_enabled and type(obj) is dict:
+            if fast is not None and type(obj) is dict:
                 out = fast.predict(obj, body)
                 if out is not None:
                     return payloads.encode_predictions(out)
@@ -108,7 +109,9 @@ def create_app(model: Any) -> Starlette:
         Route("/version", version, methods=["GET"]),
         Route("/invocations", invocations, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    # starlette types every handler as taking the base Exception, though it passes the registered class
+    handlers = {HTTPException: _http_error}
+    app = Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
     app.state.model = model
     return app
 

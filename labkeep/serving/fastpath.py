@@ -24,7 +24,7 @@ class FastPath:
         impl = getattr(model, "_model_impl", None)
         if schema is None or not schema.inputs or schema.is_tensor_spec or not schema.has_input_names():
             return
-        if not getattr(impl, "takes_arrays", False) or not hasattr(impl, "predict_array"):
+        if impl is None or not getattr(impl, "takes_arrays", False) or not hasattr(impl, "predict_array"):
             return
         if model.metadata.get_params_schema() is not None:
             return

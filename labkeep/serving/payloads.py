@@ -7,6 +7,7 @@ InvalidParameterValue from the enforcement step.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from labkeep.exceptions import LabkeepException
@@ -65,10 +66,16 @@ def parse_json_body(body: bytes, schema: Any = None) -> tuple[Any, dict | None]:
     return parse_json_object(load_json(body), schema)
 
 
-try:  # optional speed-up (the ``serving`` extra); the stdlib parser is the reference
-    from orjson import loads as _fast_loads
-except ImportError:  # pragma: no cover - depends on the environment
-    _fast_loads = None
+def _orjson_loads() -> Callable[[bytes], Any] | None:
+    """orjson's parser when the ``serving`` extra is installed (a speed-up; json is the reference)."""
+    try:
+        from orjson import loads
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    return loads
+
+
+_fast_loads = _orjson_loads()
 
 
 def load_json(body: bytes) -> Any:

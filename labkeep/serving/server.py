@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from labkeep import config
 from labkeep.exceptions import InvalidParameterValue, LabkeepException
@@ -47,7 +48,7 @@ def run_uvicorn(model_dir: str, host: str, port: int, workers: int = 1) -> None:
 
     from labkeep.serving.app import MODEL_PATH_ENV, create_app
 
-    kwargs = dict(host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    kwargs: dict[str, Any] = dict(host=host, port=port, log_level="warning", access_log=False, lifespan="off")
     if workers == 1:
         from labkeep.pyfunc.loader import load_model_from_dir
 

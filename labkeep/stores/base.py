@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from labkeep.entities import (
     DatasetInput,
@@ -25,6 +26,9 @@ from labkeep.entities import (
     ViewType,
 )
 
+if TYPE_CHECKING:  # the tracing entities load only when traces are used
+    from labkeep.genai.tracing.entities import Assessment, Trace, TraceInfo
+
 # Defaults and limits from the compatibility spec (limits-and-defaults.md, search-grammar.md).
 SEARCH_RUNS_DEFAULT_MAX_RESULTS = 1000
 SEARCH_RUNS_MAX_RESULTS = 50000
@@ -32,6 +36,7 @@ SEARCH_EXPERIMENTS_DEFAULT_MAX_RESULTS = 1000
 SEARCH_EXPERIMENTS_MAX_RESULTS = 50000
 SEARCH_LOGGED_MODELS_DEFAULT_MAX_RESULTS = 100
 METRIC_HISTORY_PAGE = 25000
+SEARCH_TRACES_DEFAULT_MAX_RESULTS = 100
 
 
 class TrackingStore(ABC):
@@ -182,11 +187,85 @@ class TrackingStore(ABC):
         self,
         experiment_ids: Sequence[str],
         filter_string: str | None = None,
-        datasets: Sequence[dict] | None = None,
+        datasets: Sequence[dict[str, Any]] | None = None,
         max_results: int | None = None,
-        order_by: Sequence[dict] | None = None,
+        order_by: Sequence[dict[str, Any]] | None = None,
         page_token: str | None = None,
     ) -> PagedList[LoggedModel]: ...
+
+    def close(self) -> None:
+        """Release connections; the store must not be used afterwards."""
+
+
+class TraceStore(ABC):
+    """Traces (info, spans, tags) and their assessments, as every trace backend stores them.
+
+    Spans are OpenTelemetry-style JSON dicts; ``search_traces`` pages with an opaque token.
+    """
+
+    # ---- writes
+    @abstractmethod
+    def start_trace(self, info: TraceInfo) -> TraceInfo:
+        """Store a trace's info (``POST /api/3.0/mlflow/traces``) and return it as stored."""
+
+    @abstractmethod
+    def log_trace(self, info: TraceInfo, spans: Sequence[dict[str, Any]] | None = None) -> TraceInfo:
+        """Store a finished trace: its info and its spans."""
+
+    @abstractmethod
+    def log_traces(self, items: Sequence[tuple[TraceInfo, Sequence[dict[str, Any]]]]) -> None:
+        """Store many finished traces (with the assessments on their infos)."""
+
+    @abstractmethod
+    def set_trace_tag(self, trace_id: str, key: str, value: Any) -> None: ...
+
+    @abstractmethod
+    def delete_trace_tag(self, trace_id: str, key: str) -> None: ...
+
+    @abstractmethod
+    def delete_traces(
+        self,
+        experiment_id: str,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: Sequence[str] | None = None,
+    ) -> int:
+        """Delete the given traces, or the experiment's traces up to a time; returns how many went."""
+
+    # ---- assessments
+    @abstractmethod
+    def create_assessment(self, assessment: Assessment) -> Assessment: ...
+
+    @abstractmethod
+    def get_assessment(self, trace_id: str, assessment_id: str) -> Assessment: ...
+
+    @abstractmethod
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None: ...
+
+    # ---- reads
+    @abstractmethod
+    def get_trace_info(self, trace_id: str) -> TraceInfo: ...
+
+    @abstractmethod
+    def get_trace(self, trace_id: str) -> Trace: ...
+
+    @abstractmethod
+    def get_spans(self, trace_id: str) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def batch_get_traces(self, trace_ids: Sequence[str]) -> list[Trace]:
+        """The traces with these ids that exist, with their spans, in the order asked."""
+
+    @abstractmethod
+    def search_traces(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int = SEARCH_TRACES_DEFAULT_MAX_RESULTS,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[TraceInfo], str | None]:
+        """One page of trace infos matching the filter, and the token of the next page (or None)."""
 
     def close(self) -> None:
         """Release connections; the store must not be used afterwards."""

@@ -38,7 +38,7 @@ def autolog(
     if disable:
         orig = _original.pop("init", None)
         if orig is not None:
-            trainer_cls.__init__ = orig
+            trainer_cls.__init__ = orig  # type: ignore[method-assign]  # autolog patches the class on purpose
         return
     _options["log_checkpoints"] = log_checkpoints
     if "init" in _original:
@@ -55,4 +55,4 @@ def autolog(
         if not any(isinstance(cb, LabkeepTrainerCallback) for cb in handlers):
             self.add_callback(LabkeepTrainerCallback(log_checkpoints=_options["log_checkpoints"]))
 
-    trainer_cls.__init__ = __init__
+    trainer_cls.__init__ = __init__  # type: ignore[method-assign]  # autolog patches the class on purpose

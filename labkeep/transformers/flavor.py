@@ -132,15 +132,17 @@ def _hub_revision(obj: Any, repo: str) -> str:
         try:
             from huggingface_hub import HfApi
 
-            return HfApi().model_info(repo).sha
+            hub_sha = HfApi().model_info(repo).sha
         except Exception as exc:
             raise LabkeepException(
                 f"Cannot find the hub revision of '{repo}' ({exc}); save with save_pretrained=True.",
                 error_code="INVALID_PARAMETER_VALUE",
             )
+        if hub_sha:
+            return hub_sha
     raise InvalidParameterValue(
         f"save_pretrained=False records '{repo}' at a fixed revision, but no commit hash is known for it "
-        "(not in the local hub cache and the hub is offline); save with save_pretrained=True."
+        "(not in the local hub cache, and the hub is offline or named none); save with save_pretrained=True."
     )
 
 
@@ -311,7 +313,7 @@ def save_model(
 
         mlmodel.add_flavor(FLAVOR_NAME, transformers_version=transformers.__version__, code=code, **conf)
         if ptask in PYFUNC_TASKS:
-            extra = {"config": dict(model_config)} if model_config else {}
+            extra: dict[str, Any] = {"config": dict(model_config)} if model_config else {}
             mlmodel.add_flavor("python_function", **pyfunc_flavor_conf("mlflow.transformers", code=code, **extra))
 
     if signature is None and input_example is None:

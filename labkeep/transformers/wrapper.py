@@ -103,7 +103,7 @@ def _chat_requests(data: Any) -> list[dict[str, Any]]:
         rows = list(data)
     for row in rows:
         msgs = row.get("messages")
-        if hasattr(msgs, "tolist"):
+        if msgs is not None and hasattr(msgs, "tolist"):
             row["messages"] = msgs = msgs.tolist()
         if not isinstance(msgs, list) or not all(isinstance(m, dict) and "content" in m for m in msgs):
             raise InvalidParameterValue("'messages' must be a list of {'role': ..., 'content': ...} objects.")

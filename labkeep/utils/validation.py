@@ -82,23 +82,32 @@ def validate_tag_value(key: str, value: Any, limit: int = MAX_TAG_VAL_LENGTH, tr
     return value
 
 
+def is_number(value: object) -> bool:
+    """True for numbers (numpy's and Decimal included), False for booleans and everything else.
+
+    Deliberately not a type guard: ``numbers.Number`` declares no arithmetic, so callers keep
+    the value as ``Any`` and convert it with ``float``/``int`` themselves.
+    """
+    return not isinstance(value, bool) and isinstance(value, Number)
+
+
 def validate_metric(key: str, value: Any, timestamp: Any, step: Any) -> tuple[float, int, int]:
     validate_key(key, "metric name")
     # Fast path for the common plain types; everything else goes through the full checks.
     if type(value) in (float, int) and type(timestamp) is int and timestamp >= 0 and type(step) is int:
         return float(value), timestamp, step
-    if isinstance(value, bool) or not isinstance(value, Number):
+    if not is_number(value):
         raise InvalidParameterValue(
             f"Got invalid value {value!r} for metric '{key}' (timestamp={timestamp}). "
             "Please specify value as a valid double (64-bit floating point)."
         )
-    if isinstance(timestamp, bool) or not isinstance(timestamp, Number) or timestamp < 0:
+    if not is_number(timestamp) or timestamp < 0:
         raise InvalidParameterValue(
             f"Got invalid timestamp {timestamp!r} for metric '{key}'. Timestamp must be a non-negative integer (ms)."
         )
     if step is None:
         step = 0
-    if isinstance(step, bool) or not isinstance(step, Number) or int(step) != step:
+    if not is_number(step) or int(step) != step:
         raise InvalidParameterValue(f"Got invalid step {step!r} for metric '{key}'. Step must be an integer.")
     return float(value), int(timestamp), int(step)
 

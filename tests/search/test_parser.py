@@ -77,6 +77,9 @@ def test_empty_filter_means_no_clauses(blank):
         ("metrics. a = 1", 10, "expected a key after '.'"),
         ("params.a NOT LIKE 'x'", 10, "NOT is only supported as NOT IN"),
         ("params.a IS NOT  nul", 18, "expected NULL"),
+        # letters and digits outside ASCII are not identifier characters (they used to crash)
+        ("métrics.a = 1", 2, "unexpected character 'é'"),
+        ("tags.² = 'x'", 6, "unexpected character '²'"),
     ],
 )
 def test_syntax_errors_name_the_position(text, position, match):

@@ -115,9 +115,10 @@ class Assessment:
         value = body.get("value")
         if kind == "expectation" and value is None and "serialized_value" in body:
             raw = body["serialized_value"]
+            text = raw.get("value") if isinstance(raw, dict) else None
             try:
-                value = json.loads(raw.get("value")) if isinstance(raw, dict) else raw
-            except (TypeError, ValueError):
+                value = json.loads(text) if isinstance(text, (str, bytes, bytearray)) else raw
+            except ValueError:
                 value = raw
         create = d.get("create_time")
         return cls(

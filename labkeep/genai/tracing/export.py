@@ -12,7 +12,13 @@ import logging
 import os
 import queue
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labkeep.genai.tracing.entities import TraceInfo
+    from labkeep.stores.base import TraceStore
+
+_Item = tuple["TraceInfo", list[dict[str, Any]]]
 
 from labkeep import config
 
@@ -26,11 +32,11 @@ def async_enabled() -> bool:
 
 class AsyncExporter:
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Any, Any, list[dict[str, Any]]]] = queue.Queue()
+        self._queue: queue.Queue[tuple[TraceStore, TraceInfo, list[dict[str, Any]]]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def submit(self, store: Any, info: Any, spans: list[dict[str, Any]]) -> None:
+    def submit(self, store: TraceStore, info: TraceInfo, spans: list[dict[str, Any]]) -> None:
         if self._thread is None or not self._thread.is_alive():
             with self._lock:
                 if self._thread is None or not self._thread.is_alive():
@@ -48,16 +54,12 @@ class AsyncExporter:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            by_store: dict[int, tuple[Any, list[tuple[Any, list[dict[str, Any]]]]]] = {}
+            by_store: dict[int, tuple[TraceStore, list[_Item]]] = {}
             for store, info, spans in batch:
                 by_store.setdefault(id(store), (store, []))[1].append((info, spans))
             for store, items in by_store.values():
                 try:
-                    if hasattr(store, "log_traces"):
-                        store.log_traces(items)
-                    else:
-                        for info, spans in items:
-                            store.log_trace(info, spans)
+                    store.log_traces(items)
                 except Exception as exc:  # one bad batch must not stop the exporter
                     log.warning("labkeep could not store %d trace(s): %s", len(items), exc)
             for _ in batch:

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Literal
 
 from labkeep import config
 from labkeep.genai.tracing.entities import (
@@ -87,6 +87,7 @@ def get_last_active_trace_id() -> str | None:
 
 
 def _new_span(name: str, span_type: str, parent: LiveSpan | None) -> LiveSpan:
+    buf: _TraceBuffer | None
     if parent is None:
         buf = _TraceBuffer(_rand.getrandbits(128) or 1)
         with _buffers_lock:
@@ -128,7 +129,7 @@ class _SpanContext:
         self._token = _active_span.set(span)
         return span
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
         span = self.span
         if isinstance(span, NoOpSpan):
             return False
@@ -162,7 +163,7 @@ class _Capture:
         self._token = _active_span.set(self.span)
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
         span = self.span
         if exc is not None:
             span.record_exception(exc)
@@ -227,7 +228,7 @@ def trace(
     """
 
     def decorate(fn: Callable) -> Callable:
-        span_name = name or getattr(fn, "__name__", "span")
+        span_name = name or str(getattr(fn, "__name__", "span"))
         try:
             sig: inspect.Signature | None = inspect.signature(fn)
         except (TypeError, ValueError):

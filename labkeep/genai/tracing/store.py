@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from labkeep.stores.base import TraceStore
 
 _lock = threading.Lock()
-_cache: dict[tuple, Any] = {}
+_cache: dict[tuple[str, int], TraceStore] = {}
 
 
-def get_trace_store(tracking_uri: str | None = None) -> Any:
+def get_trace_store(tracking_uri: str | None = None) -> TraceStore:
     """``SqlTraceStore`` for database URIs, ``RestTraceStore`` for ``http(s)://`` servers."""
     import os
 
@@ -27,7 +30,7 @@ def get_trace_store(tracking_uri: str | None = None) -> Any:
     return store
 
 
-def _build(uri: str) -> Any:
+def _build(uri: str) -> TraceStore:
     if uri.startswith(("http://", "https://")):
         from labkeep.stores.rest.traces import RestTraceStore
 

@@ -8,9 +8,12 @@ must escape them (they come from user code).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labkeep.genai.tracing.span import SPAN_INPUTS, SPAN_OUTPUTS, SPAN_TYPE, TRACE_REQUEST_ID, SpanView
+
+if TYPE_CHECKING:
+    from labkeep.stores.base import TraceStore
 
 _HIDDEN_ATTRS = {SPAN_INPUTS, SPAN_OUTPUTS, SPAN_TYPE, TRACE_REQUEST_ID, "mlflow.spanFunctionName"}
 
@@ -47,7 +50,7 @@ def trace_row(info: Any) -> dict[str, Any]:
 
 
 def trace_rows(
-    trace_store: Any,
+    trace_store: TraceStore,
     experiment_id: str,
     filter_string: str | None = None,
     max_results: int = 100,

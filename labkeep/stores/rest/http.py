@@ -80,7 +80,7 @@ class RetryPolicy:
                 return min(max(float(retry_after), 0.0), 60.0)
             except ValueError:
                 pass
-        return self.backoff_factor * (2**attempt) + random.uniform(0, self.backoff_jitter)
+        return self.backoff_factor * (2.0**attempt) + random.uniform(0, self.backoff_jitter)
 
 
 def _make_client(creds: HostCreds, timeout: float) -> httpx.Client:
@@ -188,7 +188,8 @@ class RestClient:
         if not resp.content:
             return {}
         try:
-            return resp.json()
+            answer: dict[str, Any] = resp.json()
+            return answer
         except ValueError:
             raise LabkeepException(
                 f"The server at {self.creds.host} answered {path} with a non-JSON body.",

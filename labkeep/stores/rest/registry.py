@@ -56,7 +56,7 @@ class RestRegistryStore(RegistryStore):
 
     def _call(
         self, method: str, endpoint: str, body: dict[str, Any] | None = None, path: str | None = None
-    ) -> dict:
+    ) -> dict[str, Any]:
         body = {k: v for k, v in (body or {}).items() if v is not None}
         headers = {}
         user = current_user()
@@ -78,7 +78,8 @@ class RestRegistryStore(RegistryStore):
         if not resp.content:
             return {}
         try:
-            return resp.json()
+            answer: dict[str, Any] = resp.json()
+            return answer
         except ValueError:
             raise LabkeepException(
                 f"The server at {self.rest.creds.host} answered {endpoint} with a non-JSON body.",
@@ -225,9 +226,9 @@ class RestRegistryStore(RegistryStore):
         return ModelVersion.from_dict(resp["model_version"])
 
     def get_model_version_download_uri(self, name: str, version: str) -> str:
-        return self._call("GET", "model-versions/get-download-uri", {"name": name, "version": str(version)})[
-            "artifact_uri"
-        ]
+        resp = self._call("GET", "model-versions/get-download-uri", {"name": name, "version": str(version)})
+        uri: str = resp["artifact_uri"]
+        return uri
 
     def search_model_versions(
         self,

@@ -12,13 +12,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from labkeep.genai.tracing.entities import ARTIFACT_LOCATION_TAG, Assessment, Trace, TraceInfo
+from labkeep.stores.base import SEARCH_TRACES_DEFAULT_MAX_RESULTS, TraceStore
 from labkeep.stores.rest.http import HostCreds, RestClient
 
 T2 = "/api/2.0/mlflow"
 T3 = "/api/3.0/mlflow"
 
 
-class RestTraceStore:
+class RestTraceStore(TraceStore):
+    """The ``TraceStore`` contract over HTTP, for a tracking URI of ``http(s)://…``."""
+
     def __init__(self, host: HostCreds | str, client: Any = None) -> None:
         self.rest = RestClient(
             host if isinstance(host, HostCreds) else HostCreds.from_env(host), client=client
@@ -79,9 +82,11 @@ class RestTraceStore:
             self.rest.call("POST", f"{T2}/traces/delete-traces", json_body=body).get("traces_deleted", 0)
         )
 
-    def create_assessment(self, a: Assessment) -> Assessment:
+    def create_assessment(self, assessment: Assessment) -> Assessment:
         resp = self.rest.call(
-            "POST", f"{T3}/traces/{a.trace_id}/assessments", json_body={"assessment": a.to_dict()}
+            "POST",
+            f"{T3}/traces/{assessment.trace_id}/assessments",
+            json_body={"assessment": assessment.to_dict()},
         )
         return Assessment.from_dict(resp["assessment"])
 
@@ -134,7 +139,7 @@ class RestTraceStore:
         self,
         experiment_ids: Sequence[str],
         filter_string: str | None = None,
-        max_results: int = 100,
+        max_results: int = SEARCH_TRACES_DEFAULT_MAX_RESULTS,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> tuple[list[TraceInfo], str | None]:

@@ -320,9 +320,9 @@ class RestTrackingStore(TrackingStore):
         self,
         experiment_ids: Sequence[str],
         filter_string: str | None = None,
-        datasets: Sequence[dict] | None = None,
+        datasets: Sequence[dict[str, Any]] | None = None,
         max_results: int | None = None,
-        order_by: Sequence[dict] | None = None,
+        order_by: Sequence[dict[str, Any]] | None = None,
         page_token: str | None = None,
     ) -> PagedList[LoggedModel]:
         body = {

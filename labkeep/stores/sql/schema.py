@@ -12,6 +12,8 @@ stand-in (0 for NaN, +/- the largest double for infinities).
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -26,13 +28,14 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.dialects import mysql
+from sqlalchemy.types import TypeEngine
 
 metadata = MetaData()
 
-_MYSQL_TABLE_ARGS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
+_MYSQL_TABLE_ARGS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
 
 
-def _text(length: int | None = None):
+def _text(length: int | None = None) -> TypeEngine[str]:
     """Long text: TEXT on SQLite/PostgreSQL, MEDIUMTEXT on MySQL (TEXT stops at 64 KiB)."""
     return Text(length).with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
@@ -41,13 +44,14 @@ def _name_value_indexes(table: str) -> tuple[Index, Index]:
     """(name, value) for key/value search; PostgreSQL's btree cannot hold 8000-char values."""
     return (
         Index(f"ix_{table}_name_value", "name", "value", mysql_length={"value": 255}).ddl_if(
-            dialect=("sqlite", "mysql", "mariadb")
+            # SQLAlchemy documents a tuple of dialect names here but annotates the argument as str
+            dialect=("sqlite", "mysql", "mariadb")  # type: ignore[arg-type]
         ),
         Index(f"ix_{table}_name", "name").ddl_if(dialect="postgresql"),
     )
 
 
-def _double():
+def _double() -> TypeEngine[float]:
     return Float(precision=53).with_variant(mysql.DOUBLE(), "mysql", "mariadb")
 
 

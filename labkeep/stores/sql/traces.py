@@ -7,9 +7,10 @@ experiments' traces with SQL and apply the trace filter language in memory (``ge
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
@@ -19,6 +20,7 @@ from labkeep.genai.tracing.entities import (
     Trace,
     TraceInfo,
 )
+from labkeep.stores.base import SEARCH_TRACES_DEFAULT_MAX_RESULTS, TraceStore
 from labkeep.stores.sql.db import IN_LIST_CHUNK, Database, open_database
 from labkeep.stores.sql.db import chunks as _chunks
 from labkeep.stores.sql.db import placeholders as _marks
@@ -27,7 +29,6 @@ from labkeep.utils.clock import now_ms
 
 TAG_KEY_MAX = 250
 TAG_VALUE_MAX = 8000
-SEARCH_TRACES_DEFAULT_MAX_RESULTS = 100
 SEARCH_TRACES_MAX_RESULTS = 50_000
 
 
@@ -40,7 +41,7 @@ def _check_tag(key: str, value: Any) -> tuple[str, str]:
     return key, text[:TAG_VALUE_MAX]
 
 
-def span_row(trace_id: str, span: dict[str, Any]) -> tuple:
+def span_row(trace_id: str, span: dict[str, Any]) -> tuple[Any, ...]:
     attrs = span.get("attributes") or {}
     span_type = attrs.get("mlflow.spanType")
     try:
@@ -62,7 +63,7 @@ def span_row(trace_id: str, span: dict[str, Any]) -> tuple:
 
 
 # order_by lists the SQL fast path can serve (else ordering happens in memory)
-_SQL_ORDER: dict[tuple, str] = {
+_SQL_ORDER: dict[tuple[tuple[str, bool], ...], str] = {
     (): "request_time DESC",
     (("request_time", False),): "request_time DESC",
     (("request_time", True),): "request_time ASC",
@@ -79,7 +80,7 @@ def _is_base_clause(c: Any) -> bool:
     return c.entity == "attr" and c.key in _BASE_ATTRS
 
 
-class SqlTraceStore:
+class SqlTraceStore(TraceStore):
     """Trace storage on a SQL database (``sqlite:///…``, ``postgresql://…``, ``mysql+pymysql://…``)."""
 
     def __init__(self, db: Database | str) -> None:
@@ -244,6 +245,7 @@ class SqlTraceStore:
             if trace_ids is not None:
                 ids = list(trace_ids)
             else:
+                assert max_timestamp_millis is not None  # one of the two was checked above
                 sql = "SELECT trace_id FROM traces WHERE experiment_id = ? AND request_time <= ? ORDER BY request_time"
                 rows = cur.execute(sql, (int(experiment_id), int(max_timestamp_millis))).fetchall()
                 ids = [r[0] for r in rows][: max_traces or None]
@@ -313,11 +315,11 @@ class SqlTraceStore:
             if not cur.execute("SELECT 1 FROM traces WHERE trace_id = ?", (trace_id,)).fetchone():
                 raise ResourceDoesNotExist(f"Trace with ID '{trace_id}' not found.")
 
-    def _infos(self, cur: Any, rows: list[tuple]) -> list[TraceInfo]:
+    def _infos(self, cur: Any, rows: list[tuple[Any, ...]]) -> list[TraceInfo]:
         return self._load_extras(cur, self._base_infos(rows))
 
     @staticmethod
-    def _base_infos(rows: list[tuple]) -> list[TraceInfo]:
+    def _base_infos(rows: list[tuple[Any, ...]]) -> list[TraceInfo]:
         return [
             TraceInfo(
                 trace_id=r[0],
@@ -459,20 +461,23 @@ class SqlTraceStore:
                 self._load_extras(cur, list(chunk))
         rest = [c for c in clauses if not _is_base_clause(c)]
         if rest:
-            span_cache: dict[str, list[dict]] = {}
+            span_cache: dict[str, list[dict[str, Any]]] = {}
             if any(c.entity == "span" for c in rest):
                 span_cache = self._spans([i.trace_id for i in infos])
+
+            def spans_of(trace_id: str) -> Callable[[], list[dict[str, Any]]]:
+                return lambda: span_cache.get(trace_id, [])
             infos = [
                 i
                 for i in infos
-                if all(clause_matches(i, c, lambda i=i: span_cache.get(i.trace_id, [])) for c in rest)
+                if all(clause_matches(i, c, spans_of(i.trace_id)) for c in rest)
             ]
         # default: newest first; ties broken by trace id for stable paging
         infos.sort(key=lambda i: i.trace_id)
         if not order:
             infos.sort(key=lambda i: i.request_time, reverse=True)
         for fld, asc in reversed(order):
-            infos.sort(key=lambda i, f=fld: sort_key_value(i, f), reverse=not asc)
+            infos.sort(key=functools.partial(sort_key_value, field=fld), reverse=not asc)
         page = infos[offset : offset + max_results]
         token = make_page_token(offset + max_results) if offset + max_results < len(infos) else None
         return page, token
