@@ -14,13 +14,13 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Any
 
+from labkeep import config
+
 if TYPE_CHECKING:
     from labkeep.genai.tracing.entities import TraceInfo
     from labkeep.stores.base import TraceStore
 
 _Item = tuple["TraceInfo", list[dict[str, Any]]]
-
-from labkeep import config
 
 log = logging.getLogger("labkeep.tracing")
 MAX_BATCH = 500
