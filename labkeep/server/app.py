@@ -25,7 +25,9 @@ def full_route_table(static_prefix: str = "") -> list[ApiRoute]:
         rows += [r._replace(path=f"{p}{base}{table.ARTIFACT_PREFIX}{r.path}") for r in table.ARTIFACT_ROUTES]
     rows += [r._replace(path=f"{p}/ajax-api{r.path}") for r in table.AJAX_ONLY_ROUTES]
     rows += [r._replace(path=f"{p}{r.path}") for r in table.TOP_ROUTES]
-    return rows
+    from labkeep.server.auth.access import rule_for
+
+    return [r._replace(access=rule_for(r.handler)) for r in rows]
 
 
 class ApiMiddleware:
@@ -56,7 +58,22 @@ def build_context(settings: ServerSettings) -> ApiContext:
         settings=settings,
     )
     ctx.extras["artifact_store"] = artifact_store
+    if settings.auth_enabled:
+        ctx.extras["auth"] = open_auth(settings, tracking, registry)
     return ctx
+
+
+def open_auth(settings: ServerSettings, tracking: Any, registry: Any) -> Any:
+    """The auth service over the tracking database; creates the first admin when there are no users."""
+    from labkeep.server.auth.bootstrap import bootstrap_admin
+    from labkeep.server.auth.secrets import ensure_available
+    from labkeep.server.auth.service import AuthService
+    from labkeep.server.auth.store import AuthStore
+
+    ensure_available()
+    store = AuthStore(tracking.db)
+    bootstrap_admin(store)
+    return AuthService(store, tracking, registry, settings)
 
 
 def create_app(settings: ServerSettings, ctx: ApiContext | None = None) -> Starlette:

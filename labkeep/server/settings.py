@@ -22,6 +22,15 @@ class ServerSettings:
     static_prefix: str = ""
     allowed_hosts: list[str] = field(default_factory=list)
     cors_allowed_origins: list[str] = field(default_factory=list)
+    # Authentication (``--app-name basic-auth`` / ``--auth``)
+    auth_enabled: bool = False
+    auth_default_permission: str = "READ"
+    auth_trusted_header: str | None = None
+    auth_trusted_proxies: list[str] = field(default_factory=list)
+
+    @property
+    def bound_local(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1")
 
     @property
     def serve_artifacts(self) -> bool:
@@ -46,6 +55,10 @@ class ServerSettings:
             "LABKEEP_SERVER_STATIC_PREFIX": self.static_prefix,
             "LABKEEP_SERVER_ALLOWED_HOSTS": ",".join(self.allowed_hosts),
             "LABKEEP_SERVER_CORS_ALLOWED_ORIGINS": ",".join(self.cors_allowed_origins),
+            "LABKEEP_SERVER_AUTH": "1" if self.auth_enabled else "",
+            "LABKEEP_SERVER_AUTH_DEFAULT_PERMISSION": self.auth_default_permission,
+            "LABKEEP_SERVER_AUTH_TRUSTED_HEADER": self.auth_trusted_header or "",
+            "LABKEEP_SERVER_AUTH_TRUSTED_PROXIES": ",".join(self.auth_trusted_proxies),
         }
 
     @classmethod
@@ -65,4 +78,8 @@ class ServerSettings:
             static_prefix=env("LABKEEP_SERVER_STATIC_PREFIX", ""),
             allowed_hosts=items("LABKEEP_SERVER_ALLOWED_HOSTS"),
             cors_allowed_origins=items("LABKEEP_SERVER_CORS_ALLOWED_ORIGINS"),
+            auth_enabled=bool(env("LABKEEP_SERVER_AUTH")),
+            auth_default_permission=env("LABKEEP_SERVER_AUTH_DEFAULT_PERMISSION") or "READ",
+            auth_trusted_header=env("LABKEEP_SERVER_AUTH_TRUSTED_HEADER") or None,
+            auth_trusted_proxies=items("LABKEEP_SERVER_AUTH_TRUSTED_PROXIES"),
         )

@@ -255,7 +255,7 @@ GARBAGE_BODIES = [
 def _json_routes():
     from labkeep.server.api.routes import ROUTES
 
-    for methods, path, _handler in ROUTES:
+    for methods, path, *_ in ROUTES:
         for m in methods:
             yield m, "/api" + path.replace("{model_id}", "m-nope").replace("{tag_key}", "k")
 
@@ -289,7 +289,7 @@ def test_bad_input_is_4xx_json(app, world, method, path):
         (b"{not json", "application/json"),
         (b"[1,2]", "application/json"),
         (b"\xff\xfe", "application/json"),
-        (b"a=b", "text/plain"),
+        (b"a=b", "application/octet-stream"),
     ],
 )
 def test_malformed_bodies(app, raw, ctype):
@@ -297,6 +297,15 @@ def test_malformed_bodies(app, raw, ctype):
         app, "POST", f"{API}/runs/log-batch", body=raw, headers={"content-type": ctype}
     )
     assert status == 400 and json.loads(data)["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_form_encoded_writes_are_refused_as_cross_site(app):
+    # text/plain, form-encoded and multipart bodies are what a foreign page's <form> can send
+    for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        status, _, data = asgi_call(
+            app, "POST", f"{API}/runs/log-batch", body=b"a=b", headers={"content-type": ctype}
+        )
+        assert status == 403 and json.loads(data)["error_code"] == "PERMISSION_DENIED", ctype
 
 
 def test_oversized_log_batch_body(client, world):

@@ -78,9 +78,10 @@ class ApiDispatcher:
 
     def __init__(self, ctx: ApiContext, routes: list[ApiRoute]) -> None:
         self.ctx = ctx
-        self.exact: dict[str, dict[str, Callable[..., Any]]] = {}
-        self.patterns: list[tuple[_Pattern, dict[str, Callable[..., Any]]]] = []
-        for methods, path, func in routes:
+        self.exact: dict[str, dict[str, tuple[Callable[..., Any], Any]]] = {}
+        self.patterns: list[tuple[_Pattern, dict[str, tuple[Callable[..., Any], Any]]]] = []
+        for route in routes:
+            path = route.path
             if "{" in path:
                 pat = next(
                     (p for p in self.patterns if p[0].regex.pattern == _Pattern(path).regex.pattern), None
@@ -91,10 +92,10 @@ class ApiDispatcher:
                 target = pat[1]
             else:
                 target = self.exact.setdefault(path, {})
-            for m in methods:
-                target[m] = func
+            for m in route.methods:
+                target[m] = (route.handler, route.access)
 
-    def match(self, path: str) -> tuple[dict[str, Callable[..., Any]] | None, dict[str, str]]:
+    def match(self, path: str) -> tuple[dict[str, tuple[Callable[..., Any], Any]] | None, dict[str, str]]:
         if path in self.exact:
             return self.exact[path], {}
         for pattern, methods in self.patterns:
@@ -122,23 +123,70 @@ class ApiDispatcher:
                 media_type="application/json",
             )
         else:
-            resp = await self.call(methods[scope["method"]], params, scope, receive)
+            func, access = methods[scope["method"]]
+            resp = await self.call(func, params, scope, receive, access)
         await resp(scope, receive, send)
 
-    async def call(self, func: Callable[..., Any], params: dict, scope: dict, receive: Callable) -> Response:
+    async def call(
+        self, func: Callable[..., Any], params: dict, scope: dict, receive: Callable, access: Any = None
+    ) -> Response:
+        auth = self.ctx.extras.get("auth")
         try:
             if inspect.iscoroutinefunction(func):
+                if auth is not None:
+                    req = ApiRequest(scope["method"], query=_query(scope), path_params=params, headers=_headers(scope))
+                    scope["labkeep.user"] = await anyio.to_thread.run_sync(
+                        authorize, auth, access, scope, req
+                    )
                 return await func(self.ctx, Request(scope, receive), params)
             req = await build_request(scope, receive, params)
-            result = await anyio.to_thread.run_sync(func, self.ctx, req)
+            if auth is None:
+                result = await anyio.to_thread.run_sync(func, self.ctx, req)
+            else:
+                result = await anyio.to_thread.run_sync(_checked_call, func, self.ctx, auth, access, scope, req)
             if isinstance(result, Response):
                 return result
             return Response(json_bytes(result if result is not None else {}), media_type="application/json")
         except LabkeepException as exc:
-            return error_response(exc)
+            resp = error_response(exc)
+            if exc.error_code == "UNAUTHENTICATED" and "/ajax-api/" not in scope["path"]:
+                resp.headers["WWW-Authenticate"] = 'Basic realm="labkeep"'
+            return resp
         except Exception:
             log.exception("Unhandled error in %s %s", scope["method"], scope["path"])
             return internal_error_response()
+
+
+def authorize(auth: Any, access: Any, scope: dict, req: ApiRequest) -> Any:
+    """Authenticate the caller and check the route's ``Access``; return the user (None: public route)."""
+    from labkeep.server.auth.service import denied, unauthenticated
+
+    if access is None:  # fail closed: a route without a declared permission answers nobody
+        raise denied("This route declares no permission check; it is refused while auth is on.")
+    if access.kind == "public":
+        return None
+    user = auth.authenticate(scope)
+    if user is None:
+        raise unauthenticated()
+    req.user = user  # type: ignore[attr-defined]
+    access.check(auth, user, req)
+    return user
+
+
+def _checked_call(func: Callable[..., Any], ctx: ApiContext, auth: Any, access: Any, scope: dict, req: ApiRequest) -> Any:
+    user = authorize(auth, access, scope, req)
+    result = func(ctx, req)
+    if user is not None and access.after is not None and not isinstance(result, Response):
+        result = access.after(auth, user, req, result)
+    return result
+
+
+def _query(scope: dict) -> dict[str, list[str]]:
+    return parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+
+
+def _headers(scope: dict) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
 
 async def read_body(receive: Callable, limit: int | None = None) -> bytes:
