@@ -376,3 +376,84 @@ RULES: dict[Callable[..., Any], Access] = {
 def rule_for(handler: Callable[..., Any]) -> Access | None:
     """The declared access of ``handler`` (None: undeclared, refused when auth is on)."""
     return RULES.get(handler)
+
+
+# ---------------------------------------------------------------- UI pages (labkeep/server/ui/routes.py)
+def comma_runs(name: str) -> Locate:
+    """Experiments of the runs in a comma-separated query value (``runs=a,b`` or ``run_ids=a,b``)."""
+
+    def locate(svc: Any, req: ApiRequest) -> list[str]:
+        raw = ",".join(req.query.get(name, []))
+        return _ids([svc.experiment_of_run(r) for r in raw.replace(" ", "").split(",") if r])
+
+    return locate
+
+
+def run_or_model(svc: Any, req: ApiRequest) -> list[str]:
+    if req.raw("model_id"):
+        return model_param()(svc, req)
+    return run_param("run_id")(svc, req)
+
+
+def _ui_rules() -> dict[Callable[..., Any], Access]:
+    from labkeep.server.auth import ui as auth_ui
+    from labkeep.server.ui import (
+        compare,
+        eval_compare,
+        run_page,
+        runs_table,
+    )
+    from labkeep.server.ui import experiments as ui_exps
+    from labkeep.server.ui import (
+        logged_models as ui_models,
+    )
+    from labkeep.server.ui import (
+        models as ui_registry,
+    )
+    from labkeep.server.ui import traces as ui_traces
+
+    read_exp = exp("read", exp_param())
+    return {
+        # lists show what the user may read; actions check each change (ui.permissions.require_edit)
+        ui_exps.experiments_page: USER,
+        ui_exps.experiment_action: USER,
+        ui_exps.logged_models_page: read_exp,
+        runs_table.runs_page: read_exp,
+        runs_table.columns_api: read_exp,
+        runs_table.count_api: read_exp,
+        runs_table.children_api: read_exp,
+        runs_table.group_series_api: read_exp,
+        run_page.run_page: exp("read", run_param("run_id")),
+        run_page.run_action: USER,
+        run_page.series_api: exp("read", comma_runs("run_ids")),
+        run_page.live_api: exp("read", run_param("run_id")),
+        run_page.artifacts_api: exp("read", run_or_model),
+        run_page.preview_api: exp("read", run_or_model),
+        run_page.raw_api: exp("read", run_or_model),
+        ui_models.logged_model_page: exp("read", model_param()),
+        ui_models.logged_model_action: exp("read", model_param()),
+        compare.compare_page: exp("read", comma_runs("runs"), also=(exp("read", exp_param()),)),
+        eval_compare.eval_compare_page: exp("read", comma_runs("runs")),
+        ui_registry.models_page: USER,
+        ui_registry.model_page: model("read"),
+        ui_registry.model_action: USER,
+        ui_registry.version_page: model("read"),
+        ui_registry.version_action: USER,
+        ui_traces.traces_page: read_exp,
+        ui_traces.trace_page: exp("read", trace_param()),
+        auth_ui.login_page: PUBLIC,
+        auth_ui.login_submit: PUBLIC,
+        auth_ui.logout: PUBLIC,
+        auth_ui.account_page: USER,
+        auth_ui.token_action: USER,
+    }
+
+
+_UI_RULES: dict[Callable[..., Any], Access] = {}
+
+
+def ui_rule_for(view: Callable[..., Any]) -> Access | None:
+    """The declared access of a UI view (a JSON twin has its page's rule)."""
+    if not _UI_RULES:
+        _UI_RULES.update(_ui_rules())
+    return _UI_RULES.get(getattr(view, "__wrapped__", view))

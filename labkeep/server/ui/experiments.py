@@ -140,13 +140,15 @@ async def experiment_action(ui: Ui, request: Request) -> Response:
 
     def do() -> Response:
         from labkeep.exceptions import InvalidParameterValue
-        from labkeep.server.ui.permissions import require_edit
+        from labkeep.server.ui.permissions import created, require_edit
 
-        require_edit(request, ("experiment", exp_id or name))
+        deleting = ("delete",) if action in ("delete", "restore") else ()
+        require_edit(request, ("experiment", exp_id or name, *deleting))
         if action == "create":
             if not name:
                 raise InvalidParameterValue("Give the new experiment a name.")
             new_id = ui.store.create_experiment(name)
+            created(request, ("experiment", str(new_id)))
             return ui.redirect(f"/experiments/{new_id}")
         if action == "rename":
             if not name:
