@@ -34,7 +34,10 @@ def auth_client(monkeypatch, tmp_path, uri: str, **settings):
     """A TestClient on a server with auth on over ``uri`` (the first admin is admin/ADMIN_PW)."""
     monkeypatch.setenv("MLFLOW_AUTH_ADMIN_PASSWORD", ADMIN_PW)
     s = ServerSettings(
-        backend_store_uri=uri, artifacts_destination=str(tmp_path / "artifacts"), auth_enabled=True, **settings
+        backend_store_uri=uri,
+        artifacts_destination=str(tmp_path / "artifacts"),
+        auth_enabled=True,
+        **settings,
     )
     app = create_app(s)
     try:

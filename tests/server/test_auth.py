@@ -24,14 +24,21 @@ def test_no_credentials_bad_credentials_and_public_routes(client):
     assert r.status_code == 401
     r = client.get(f"{API}/experiments/get", params={"experiment_id": "0"}, headers=bearer("lkp_nope"))
     assert r.status_code == 401
-    assert client.get(f"{API}/experiments/get", params={"experiment_id": "0"}, headers=ADMIN).status_code == 200
+    assert (
+        client.get(f"{API}/experiments/get", params={"experiment_id": "0"}, headers=ADMIN).status_code == 200
+    )
 
 
 def test_creator_gets_manage_others_read_by_default(client):
     alice, mallory = make_user(client, "alice"), make_user(client, "mallory")
-    exp = client.post(f"{API}/experiments/create", json={"name": "a-exp"}, headers=alice).json()["experiment_id"]
+    exp = client.post(f"{API}/experiments/create", json={"name": "a-exp"}, headers=alice).json()[
+        "experiment_id"
+    ]
     # mallory reads (default READ) but may not delete, rename or log into alice's experiment
-    assert client.get(f"{API}/experiments/get", params={"experiment_id": exp}, headers=mallory).status_code == 200
+    assert (
+        client.get(f"{API}/experiments/get", params={"experiment_id": exp}, headers=mallory).status_code
+        == 200
+    )
     r = client.post(f"{API}/experiments/delete", json={"experiment_id": exp}, headers=mallory)
     assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
     assert "mallory" in r.json()["message"]
@@ -42,20 +49,36 @@ def test_creator_gets_manage_others_read_by_default(client):
     assert client.post(f"{API}/runs/log-metric", json=metric, headers=alice).status_code == 200
     put = client.put(f"{PROXY}/{exp}/{run['run_id']}/artifacts/x.txt", content=b"x", headers=mallory)
     assert put.status_code == 403
-    assert client.put(f"{PROXY}/{exp}/{run['run_id']}/artifacts/x.txt", content=b"x", headers=alice).status_code == 200
+    assert (
+        client.put(f"{PROXY}/{exp}/{run['run_id']}/artifacts/x.txt", content=b"x", headers=alice).status_code
+        == 200
+    )
     assert client.get(f"{PROXY}/{exp}/{run['run_id']}/artifacts/x.txt", headers=mallory).content == b"x"
     # still there: nothing mallory tried changed anything
-    assert client.get(f"{API}/experiments/get", params={"experiment_id": exp}, headers=alice).json()[
-        "experiment"
-    ]["lifecycle_stage"] == "active"
-    assert client.post(f"{API}/experiments/delete", json={"experiment_id": exp}, headers=alice).status_code == 200
+    assert (
+        client.get(f"{API}/experiments/get", params={"experiment_id": exp}, headers=alice).json()[
+            "experiment"
+        ]["lifecycle_stage"]
+        == "active"
+    )
+    assert (
+        client.post(f"{API}/experiments/delete", json={"experiment_id": exp}, headers=alice).status_code
+        == 200
+    )
 
 
 def test_grants_no_permissions_and_search_filtering(client):
     alice, bob = make_user(client, "alice"), make_user(client, "bob")
-    exp = client.post(f"{API}/experiments/create", json={"name": "secret"}, headers=alice).json()["experiment_id"]
+    exp = client.post(f"{API}/experiments/create", json={"name": "secret"}, headers=alice).json()[
+        "experiment_id"
+    ]
     client.post(f"{API}/registered-models/create", json={"name": "m1"}, headers=alice)
-    deny = {"username": "bob", "resource_type": "experiment", "resource_id": exp, "permission": "NO_PERMISSIONS"}
+    deny = {
+        "username": "bob",
+        "resource_type": "experiment",
+        "resource_id": exp,
+        "permission": "NO_PERMISSIONS",
+    }
     # bob can't grant on alice's experiment; alice (MANAGE) can
     assert client.post(f"{API3}/users/permissions/grant", json=deny, headers=bob).status_code == 403
     assert client.post(f"{API3}/users/permissions/grant", json=deny, headers=alice).status_code == 200
@@ -78,7 +101,9 @@ def test_grants_no_permissions_and_search_filtering(client):
     edit = {**deny, "permission": "EDIT"}
     assert client.post(f"{API3}/users/permissions/grant", json=edit, headers=alice).status_code == 200
     assert client.post(f"{API}/runs/create", json={"experiment_id": exp}, headers=bob).status_code == 200
-    assert client.post(f"{API}/experiments/delete", json={"experiment_id": exp}, headers=bob).status_code == 403
+    assert (
+        client.post(f"{API}/experiments/delete", json={"experiment_id": exp}, headers=bob).status_code == 403
+    )
     revoke = {"username": "bob", "resource_type": "experiment", "resource_id": exp}
     assert client.post(f"{API3}/users/permissions/revoke", json=revoke, headers=alice).status_code == 200
     assert client.post(f"{API}/runs/create", json={"experiment_id": exp}, headers=bob).status_code == 403
@@ -88,9 +113,13 @@ def test_grants_no_permissions_and_search_filtering(client):
 def test_roles_group_permissions(client):
     make_user(client, "carol")
     carol = basic("carol", "pw")
-    exp = client.post(f"{API}/experiments/create", json={"name": "team"}, headers=ADMIN).json()["experiment_id"]
+    exp = client.post(f"{API}/experiments/create", json={"name": "team"}, headers=ADMIN).json()[
+        "experiment_id"
+    ]
     assert client.post(f"{API}/runs/create", json={"experiment_id": exp}, headers=carol).status_code == 403
-    role = client.post(f"{API3}/roles/create", json={"workspace": "default", "name": "ml"}, headers=ADMIN).json()
+    role = client.post(
+        f"{API3}/roles/create", json={"workspace": "default", "name": "ml"}, headers=ADMIN
+    ).json()
     rid = role["role"]["id"]
     rp = client.post(
         f"{API3}/roles/permissions/add",
@@ -99,17 +128,29 @@ def test_roles_group_permissions(client):
     )
     assert rp.status_code == 200 and rp.json()["role_permission"]["permission"] == "EDIT"
     assert client.post(f"{API3}/roles/create", json={"name": "x"}, headers=carol).status_code == 403
-    assert client.post(f"{API3}/roles/assign", json={"username": "carol", "role_id": rid}, headers=ADMIN).status_code == 200
+    assert (
+        client.post(
+            f"{API3}/roles/assign", json={"username": "carol", "role_id": rid}, headers=ADMIN
+        ).status_code
+        == 200
+    )
     assert client.post(f"{API}/runs/create", json={"experiment_id": exp}, headers=carol).status_code == 200
-    roles = client.get(f"{API3}/users/roles/list", params={"username": "carol"}, headers=carol).json()["roles"]
+    roles = client.get(f"{API3}/users/roles/list", params={"username": "carol"}, headers=carol).json()[
+        "roles"
+    ]
     assert [r["name"] for r in roles] == ["ml"]
-    client.request("DELETE", f"{API3}/roles/unassign", json={"username": "carol", "role_id": rid}, headers=ADMIN)
+    client.request(
+        "DELETE", f"{API3}/roles/unassign", json={"username": "carol", "role_id": rid}, headers=ADMIN
+    )
     assert client.post(f"{API}/runs/create", json={"experiment_id": exp}, headers=carol).status_code == 403
 
 
 def test_users_api_admin_only_and_self_service(client):
     alice = make_user(client, "alice", "old")
-    assert client.post(f"{API}/users/create", json={"username": "x", "password": "y"}, headers=alice).status_code == 403
+    assert (
+        client.post(f"{API}/users/create", json={"username": "x", "password": "y"}, headers=alice).status_code
+        == 403
+    )
     assert client.get(f"{API}/users/list", headers=alice).status_code == 403
     assert client.get(f"{API}/users/get", params={"username": "admin"}, headers=alice).status_code == 403
     me = client.get(f"{API}/users/current", headers=alice).json()["user"]
@@ -128,7 +169,10 @@ def test_users_api_admin_only_and_self_service(client):
     assert client.get(f"{API}/users/current", headers=alice).status_code == 200
     client.patch(f"{API}/users/update-admin", json={"username": "alice", "is_admin": True}, headers=ADMIN)
     assert client.get(f"{API}/users/list", headers=alice).status_code == 200
-    assert client.request("DELETE", f"{API}/users/delete", json={"username": "alice"}, headers=ADMIN).status_code == 200
+    assert (
+        client.request("DELETE", f"{API}/users/delete", json={"username": "alice"}, headers=ADMIN).status_code
+        == 200
+    )
     assert client.get(f"{API}/users/current", headers=alice).status_code == 401
 
 
@@ -143,7 +187,9 @@ def test_tokens_created_listed_revoked_and_expiring(client):
     revoke = {"token_id": made["token_info"]["token_id"]}
     assert client.post("/api/2.0/labkeep/tokens/revoke", json=revoke, headers=alice).status_code == 200
     assert client.get(f"{API}/users/current", headers=bearer(token)).status_code == 401
-    bad = client.post("/api/2.0/labkeep/tokens/create", json={"name": "x", "expires_in_days": 0}, headers=alice)
+    bad = client.post(
+        "/api/2.0/labkeep/tokens/create", json={"name": "x", "expires_in_days": 0}, headers=alice
+    )
     assert bad.status_code == 400
     # the stored row holds a hash only
     ctx = client.app.state.ctx
@@ -174,15 +220,24 @@ def test_history_records_the_authenticated_user_not_a_header(client):
         headers={**alice, "X-Labkeep-User": "ceo"},
     )
     assert r.status_code == 200
-    events = client.get("/api/2.0/labkeep/registered-models/history", params={"name": "hm"}, headers=alice).json()
+    events = client.get(
+        "/api/2.0/labkeep/registered-models/history", params={"name": "hm"}, headers=alice
+    ).json()
     users = {e.get("user_id") or e.get("user") for e in events["events"]}
     assert users == {"alice"}, events
 
 
 def test_model_version_source_must_be_readable(client):
     alice, bob = make_user(client, "alice"), make_user(client, "bob")
-    exp = client.post(f"{API}/experiments/create", json={"name": "private"}, headers=alice).json()["experiment_id"]
-    deny = {"username": "bob", "resource_type": "experiment", "resource_id": exp, "permission": "NO_PERMISSIONS"}
+    exp = client.post(f"{API}/experiments/create", json={"name": "private"}, headers=alice).json()[
+        "experiment_id"
+    ]
+    deny = {
+        "username": "bob",
+        "resource_type": "experiment",
+        "resource_id": exp,
+        "permission": "NO_PERMISSIONS",
+    }
     client.post(f"{API3}/users/permissions/grant", json=deny, headers=alice)
     client.post(f"{API}/registered-models/create", json={"name": "bobs"}, headers=bob)
     steal = {"name": "bobs", "source": f"mlflow-artifacts:/{exp}/abc/artifacts/model"}
@@ -196,7 +251,9 @@ def test_default_permission_no_permissions(monkeypatch, tmp_path, sqlite_uri):
     with auth_client(monkeypatch, tmp_path, sqlite_uri, auth_default_permission="NO_PERMISSIONS") as c:
         alice, bob = make_user(c, "alice"), make_user(c, "bob")
         exp = c.post(f"{API}/experiments/create", json={"name": "e"}, headers=alice).json()["experiment_id"]
-        assert c.get(f"{API}/experiments/get", params={"experiment_id": exp}, headers=alice).status_code == 200
+        assert (
+            c.get(f"{API}/experiments/get", params={"experiment_id": exp}, headers=alice).status_code == 200
+        )
         assert c.get(f"{API}/experiments/get", params={"experiment_id": exp}, headers=bob).status_code == 403
         assert c.post(f"{API}/experiments/search", json={}, headers=bob).json().get("experiments", []) == []
 
@@ -204,12 +261,20 @@ def test_default_permission_no_permissions(monkeypatch, tmp_path, sqlite_uri):
 def test_trusted_proxy_header_only_from_trusted_addresses(monkeypatch, tmp_path, sqlite_uri):
     # TestClient connects from "testclient"; an address outside the trusted network is ignored.
     with auth_client(
-        monkeypatch, tmp_path, sqlite_uri, auth_trusted_header="X-Forwarded-User", auth_trusted_proxies=["10.0.0.0/8"]
+        monkeypatch,
+        tmp_path,
+        sqlite_uri,
+        auth_trusted_header="X-Forwarded-User",
+        auth_trusted_proxies=["10.0.0.0/8"],
     ) as c:
         r = c.get(f"{API}/users/current", headers={"X-Forwarded-User": "admin"})
         assert r.status_code == 401
     with auth_client(
-        monkeypatch, tmp_path, sqlite_uri, auth_trusted_header="X-Forwarded-User", auth_trusted_proxies=["0.0.0.0/0"]
+        monkeypatch,
+        tmp_path,
+        sqlite_uri,
+        auth_trusted_header="X-Forwarded-User",
+        auth_trusted_proxies=["0.0.0.0/0"],
     ) as c:
         svc = c.app.state.ctx.extras["auth"]
         scope = {"headers": [(b"x-forwarded-user", b"sso-dana")], "client": ("127.0.0.1", 5)}

@@ -119,13 +119,9 @@ def new_trace_experiment(svc: Any, req: ApiRequest) -> list[str]:
         loc = body["trace_info"]["trace_location"]["mlflow_experiment"]["experiment_id"]
     except (TypeError, KeyError):
         loc = None
-    if loc is None and isinstance(body, dict):
-        loc = (
-            (body.get("trace_info") or {}).get("experiment_id")
-            if isinstance(body.get("trace_info"), dict)
-            else None
-        )
-    return _ids([loc])
+    if loc is None and isinstance(body, dict) and isinstance(body.get("trace_info"), dict):
+        loc = body["trace_info"].get("experiment_id")
+    return _ids([loc if loc is not None else "0"])  # the store's default, as TraceInfo.from_dict
 
 
 def otlp_experiment(svc: Any, req: ApiRequest) -> list[str]:

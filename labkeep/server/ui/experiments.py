@@ -104,6 +104,9 @@ def experiments_page(ui: Ui, request: Request) -> Response:
     exps = list(ui.store.search_experiments(view_type=view_type, max_results=1000, filter_string=filt))
     if q and filt is None:  # a quote in the search text: filter here instead of in the grammar
         exps = [e for e in exps if q.lower() in e.name.lower()]
+    from labkeep.server.ui.permissions import readable
+
+    exps = readable(request, "experiment", exps, lambda e: e.experiment_id)
     ids = [e.experiment_id for e in exps]
     counts = run_counts(ui.store, ids)
     traces, models = trace_counts(ui.store, ids), model_counts(ui.store, ids)

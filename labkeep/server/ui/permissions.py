@@ -12,6 +12,7 @@ Pages also call ``can_edit`` to hide edit controls the viewer may not use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from labkeep.exceptions import LabkeepException
@@ -66,3 +67,12 @@ def require_edit(request: Any, resource: tuple[str, ...]) -> None:
             f"You may not change {resource[0].replace('_', ' ')} {'/'.join(resource[1:])}.",
             error_code="PERMISSION_DENIED",
         )
+
+
+def readable(request: Any, kind: str, items: list[Any], key: Callable[[Any], str]) -> list[Any]:
+    """The items of a list page the signed-in user may read (all of them without authentication)."""
+    auth = _auth_of(request)
+    user = request.scope.get("user") if auth is not None else None
+    if auth is None or (user is not None and user.is_admin):
+        return items
+    return [item for item in items if auth.can(user, kind, key(item), "read")]
