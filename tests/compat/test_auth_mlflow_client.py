@@ -17,11 +17,16 @@ HERE = os.path.dirname(__file__)
 
 def test_official_client_with_basic_bearer_and_auth_app_client(tmp_path, db_uri):
     env = {"MLFLOW_AUTH_ADMIN_PASSWORD": "admin-pw"}
-    with running_server(["--backend-store-uri", db_uri, "--app-name", "basic-auth"], cwd=str(tmp_path), env=env) as (
+    with running_server(
+        ["--backend-store-uri", db_uri, "--app-name", "basic-auth"], cwd=str(tmp_path), env=env
+    ) as (
         url,
         _proc,
     ):
-        assert httpx.get(url + "/api/2.0/mlflow/experiments/get", params={"experiment_id": "0"}).status_code == 401
+        assert (
+            httpx.get(url + "/api/2.0/mlflow/experiments/get", params={"experiment_id": "0"}).status_code
+            == 401
+        )
         run_env = dict(os.environ)
         run_env.update(
             MLFLOW_TRACKING_URI=url,
