@@ -82,11 +82,17 @@ def tokenize(source: str, what: str = "filter") -> list[Token]:
             continue
         if adjacent and prev.kind == DOT and ch.isdigit():
             m = _KEY_PART_RE.match(source, i)
+            if m is None:
+                raise syntax_error(what, source, i, f"unexpected character {ch!r}")
             tokens.append(Token(WORD, m.group(), i, m.end()))
             i = m.end()
             continue
         if ch.isalpha() or ch == "_":
             m = _WORD_RE.match(source, i)
+            if m is None:  # a non-ASCII letter: names outside quotes/backticks are ASCII
+                raise syntax_error(
+                    what, source, i, f"unexpected character {ch!r}; put non-ASCII names in backticks"
+                )
             tokens.append(Token(WORD, m.group(), i, m.end()))
             i = m.end()
             continue

@@ -184,8 +184,40 @@ def test_artifact_location_inside_root_or_remote_allowed(client, server_settings
         client.post(f"{API}/experiments/create", json={"name": "a", "artifact_location": inside}).status_code
         == 200
     )
-    ok = client.post(f"{API}/experiments/create", json={"name": "b", "artifact_location": "s3://bucket/x"})
+    ok = client.post(f"{API}/experiments/create", json={"name": "b", "artifact_location": "mlflow-artifacts:/x"})
     assert ok.status_code == 200
+    # a bucket the server was not configured with is never touched
+    foreign = client.post(f"{API}/experiments/create", json={"name": "c", "artifact_location": "s3://bucket/x"})
+    assert foreign.status_code == 400 and "not one of this server's artifact buckets" in foreign.json()["message"]
+
+
+def test_trace_artifact_location_tag_cannot_reach_outside(client, tmp_path):
+    """The issue's probe: a trace tagged with a foreign mlflow.artifactLocation must not read it."""
+    (tmp_path / "evil").mkdir()
+    (tmp_path / "evil" / "traces.json").write_text('{"spans": [{"name": "STOLEN"}]}')
+    exp = client.post(f"{API}/experiments/create", json={"name": "t"}).json()["experiment_id"]
+    info = {
+        "trace_id": "tr-x",
+        "trace_location": {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp}},
+        "request_time": "2024-01-01T00:00:00Z",
+        "state": "OK",
+        "tags": {"mlflow.artifactLocation": str(tmp_path / "evil")},
+    }
+    assert client.post("/api/3.0/mlflow/traces", json={"trace": {"trace_info": info}}).status_code == 200
+    tag = {"key": "mlflow.artifactLocation", "value": f"file://{tmp_path / 'evil'}"}
+    r = client.patch("/api/3.0/mlflow/traces/tr-x/tags", json=tag)
+    assert r.status_code == 400
+    got = client.get("/api/3.0/mlflow/traces/get", params={"trace_id": "tr-x"})
+    assert got.status_code == 200 and "STOLEN" not in got.text
+
+
+def test_delete_of_the_artifact_root_is_refused(app, client, server_settings):
+    root = server_settings.artifacts_destination
+    client.put(f"{PROXY}/1/keep.txt", content=b"keep")
+    for spelling in (".", "./", "a/..", "./.", "1/.."):
+        status, _, body = asgi_call(app, "DELETE", f"{PROXY}/{spelling}")
+        assert status == 400 and (b"artifact root" in body or b"without '..'" in body), (spelling, status, body)
+    assert open(os.path.join(root, "1", "keep.txt")).read() == "keep"
 
 
 def test_host_header_allow_list(app):

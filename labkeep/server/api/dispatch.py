@@ -152,9 +152,39 @@ class ApiDispatcher:
             if exc.error_code == "UNAUTHENTICATED" and "/ajax-api/" not in scope["path"]:
                 resp.headers["WWW-Authenticate"] = 'Basic realm="labkeep"'
             return resp
-        except Exception:
+        except Exception as exc:
+            storage = storage_error(exc)
+            if storage is not None:
+                log.warning("Artifact storage error in %s %s: %s", scope["method"], scope["path"], exc)
+                return error_response(storage)
             log.exception("Unhandled error in %s %s", scope["method"], scope["path"])
             return internal_error_response()
+
+
+def storage_error(exc: BaseException) -> LabkeepException | None:
+    """An S3 (botocore) failure as a 4xx/503 with a message, instead of a 500."""
+    if not type(exc).__module__.startswith(("botocore", "boto3", "s3transfer")):
+        return None
+    code = ""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = str((response.get("Error") or {}).get("Code", ""))
+    if code in ("NoSuchKey", "404", "NotFound"):
+        return LabkeepException(f"Artifact not found in storage ({code}).", error_code="RESOURCE_DOES_NOT_EXIST")
+    if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled"):
+        return LabkeepException(
+            f"The artifact storage refused the server's request ({code}); check the server's S3 credentials.",
+            error_code="PERMISSION_DENIED",
+        )
+    if code == "NoSuchBucket":
+        return LabkeepException(
+            "The artifact storage bucket does not exist; check --artifacts-destination.",
+            error_code="RESOURCE_DOES_NOT_EXIST",
+        )
+    return LabkeepException(
+        f"The artifact storage is not answering ({code or type(exc).__name__}); try again later.",
+        error_code="TEMPORARILY_UNAVAILABLE",
+    )
 
 
 def authorize(auth: Any, access: Any, scope: dict, req: ApiRequest) -> Any:
@@ -214,6 +244,16 @@ async def read_body(receive: Callable, limit: int | None = None) -> bytes:
 MAX_JSON_BODY = 16 * 1024 * 1024
 
 
+def _has_nul(obj: Any) -> bool:
+    if isinstance(obj, str):
+        return "\x00" in obj
+    if isinstance(obj, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in obj.items())
+    if isinstance(obj, list):
+        return any(_has_nul(v) for v in obj)
+    return False
+
+
 async def build_request(scope: dict, receive: Callable, params: dict) -> ApiRequest:
     method = scope["method"]
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
@@ -233,7 +273,7 @@ async def build_request(scope: dict, receive: Callable, params: dict) -> ApiRequ
                 )
             try:
                 body = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
                 from labkeep.exceptions import InvalidParameterValue
 
                 raise InvalidParameterValue("The request body is not valid JSON.")
@@ -241,6 +281,11 @@ async def build_request(scope: dict, receive: Callable, params: dict) -> ApiRequ
                 from labkeep.exceptions import InvalidParameterValue
 
                 raise InvalidParameterValue("The request body must be a JSON object.")
+    if (raw_nul := method != "GET" and b"\\u0000" in raw) or any("\x00" in v for vs in query.values() for v in vs):
+        if not raw_nul or _has_nul(body):
+            from labkeep.exceptions import InvalidParameterValue
+
+            raise InvalidParameterValue("NUL characters are not allowed in request fields.")
     req = ApiRequest(method, body=body, query=query, path_params=params, headers=headers)
     req.body_size = size
     return req

@@ -18,6 +18,9 @@ MAX_BATCH_TOTAL = 1000
 MAX_BATCH_BYTES = 1_000_000
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _int_field(d: dict[str, Any], name: str, what: str, required: bool = False, default: int = 0) -> int:
     value = d.get(name)
     if value is None:
@@ -26,16 +29,18 @@ def _int_field(d: dict[str, Any], name: str, what: str, required: bool = False, 
         return default
     if isinstance(value, bool):
         raise InvalidParameterValue(f"Parameter '{name}' of {what} must be an integer.")
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
+        value = int(value)
     if isinstance(value, str):
         try:
-            return int(value)
+            value = int(value)
         except ValueError:
             pass
-    raise InvalidParameterValue(f"Parameter '{name}' of {what} must be an integer, got {value!r}.")
+    if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise InvalidParameterValue(f"Parameter '{name}' of {what} is out of the 64-bit integer range.")
+        return value
+    raise InvalidParameterValue(f"Parameter '{name}' of {what} must be an integer, got {str(value)[:100]!r}.")
 
 
 def metric_from(d: dict[str, Any]) -> Metric:
@@ -49,6 +54,8 @@ def metric_from(d: dict[str, Any]) -> Metric:
             and type(value) in (float, int)
             and type(ts) is int
             and type(step) is int
+            and INT64_MIN <= ts <= INT64_MAX
+            and INT64_MIN <= step <= INT64_MAX
             and d.keys() <= _PLAIN_METRIC_KEYS
         ):
             return Metric(key, float(value), ts, step)
