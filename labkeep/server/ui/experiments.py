@@ -128,6 +128,12 @@ def experiments_page(ui: Ui, request: Request) -> Response:
                 "tags": e.tags,
             }
         )
+    if request.scope.get("user") is not None:  # auth on: offer only the actions the user may take
+        from labkeep.server.ui.permissions import can_edit
+
+        for row in rows:
+            row["editable"] = can_edit(request, ("experiment", row["experiment_id"]))
+            row["deletable"] = can_edit(request, ("experiment", row["experiment_id"], "delete"))
     data = {"experiments": rows, "q": q, "view": view}
     return ui.page(request, "experiments.html", data)
 
