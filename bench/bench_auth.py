@@ -52,7 +52,9 @@ class AuthServer(Server):
                    "--backend-store-uri", "sqlite:///mlflow.db"]  # fmt: skip
         if auth:
             cmd += ["--app-name", "basic-auth"]
-        env = clean_env(MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true", MLFLOW_AUTH_ADMIN_PASSWORD=ADMIN_PW)
+        env = clean_env(MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true", MLFLOW_AUTH_ADMIN_PASSWORD=ADMIN_PW,
+            MLFLOW_FLASK_SERVER_SECRET_KEY="bench-secret",
+        )
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen(
             cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
