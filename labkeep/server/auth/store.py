@@ -78,12 +78,15 @@ class AuthStore:
             raise exc
         return self.get_user(username)
 
-    def find_user(self, username: str) -> User | None:
+    def _user_where(self, column: str, value: Any) -> User | None:
         with self.db.read() as cur:
             row = cur.execute(
-                "SELECT id, username, is_admin, password_hash FROM auth_users WHERE username = ?", (username,)
+                f"SELECT id, username, is_admin, password_hash FROM auth_users WHERE {column} = ?", (value,)
             ).fetchone()
         return User(int(row[0]), row[1], bool(row[2]), row[3]) if row else None
+
+    def find_user(self, username: str) -> User | None:
+        return self._user_where("username", username)
 
     def get_user(self, username: str) -> User:
         user = self.find_user(username) if isinstance(username, str) else None
@@ -92,11 +95,7 @@ class AuthStore:
         return user
 
     def user_by_id(self, user_id: int) -> User | None:
-        with self.db.read() as cur:
-            row = cur.execute(
-                "SELECT id, username, is_admin, password_hash FROM auth_users WHERE id = ?", (user_id,)
-            ).fetchone()
-        return User(int(row[0]), row[1], bool(row[2]), row[3]) if row else None
+        return self._user_where("id", user_id)
 
     def list_users(self) -> list[User]:
         with self.db.read() as cur:
