@@ -116,3 +116,36 @@ def test_account_page_creates_and_revokes_tokens(client):
         "/account/tokens", data={"action": "create", "name": "x", "expires_in_days": "abc"}, headers=SAME
     )
     assert bad.status_code == 400
+
+
+def test_admin_manages_users_and_grants_in_the_ui(client):
+    alice = make_user(client, "alice")
+    exp = client.post(f"{API}/experiments/create", json={"name": "adm"}, headers=alice).json()[
+        "experiment_id"
+    ]
+    login(client, "alice")
+    assert client.get("/admin/users").status_code == 403  # not an admin
+    client.post("/logout", headers=SAME)
+    login(client, "admin", "admin-pw-1")
+    assert 'id="admin-users"' in client.get("/models").text
+    r = client.post(
+        "/admin/users", data={"action": "create", "username": "dave", "password": "pw"}, headers=SAME
+    )
+    assert r.status_code == 200 and 'data-user="dave"' in r.text
+    grant = {
+        "action": "grant",
+        "username": "dave",
+        "resource_type": "experiment",
+        "resource_id": exp,
+        "permission": "EDIT",
+    }
+    assert "EDIT on experiment" in client.post("/admin/users", data=grant, headers=SAME).text
+    dave = {"Authorization": "Basic ZGF2ZTpwdw=="}  # dave:pw
+    assert client.post(f"{API}/runs/create", json={"experiment_id": exp}, headers=dave).status_code == 200
+    revoke = {"action": "revoke", "username": "dave", "resource_type": "experiment", "resource_id": exp}
+    client.post("/admin/users", data=revoke, headers=SAME)
+    assert client.post(f"{API}/runs/create", json={"experiment_id": exp}, headers=dave).status_code == 403
+    self_delete = client.post("/admin/users", data={"action": "delete", "username": "admin"}, headers=SAME)
+    assert self_delete.status_code == 400
+    client.post("/admin/users", data={"action": "delete", "username": "dave"}, headers=SAME)
+    assert 'data-user="dave"' not in client.get("/admin/users").text

@@ -442,6 +442,8 @@ def _ui_rules() -> dict[Callable[..., Any], Access]:
         auth_ui.logout: PUBLIC,
         auth_ui.account_page: USER,
         auth_ui.token_action: USER,
+        auth_ui.users_page: ADMIN,
+        auth_ui.users_action: ADMIN,
     }
 
 

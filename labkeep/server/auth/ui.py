@@ -33,7 +33,11 @@ def _auth(ui: Any) -> Any:
 def _wants_json(request: Request) -> bool:
     from labkeep.server.ui.common import wants_json
 
-    return bool(request.scope.get("labkeep_json_errors")) or wants_json(request) or request.url.path.endswith(".json")
+    return (
+        bool(request.scope.get("labkeep_json_errors"))
+        or wants_json(request)
+        or request.url.path.endswith(".json")
+    )
 
 
 async def authorize_page(ui: Any, auth: Any, access: Any, request: Request) -> Response | None:
@@ -100,7 +104,9 @@ async def login_submit(ui: Any, request: Request) -> Response:
         data = {"next": nxt, "error": "Wrong user name or password.", "current_user": None}
         return ui.render("login.html", data, status=401)
     expires = int(time.time() * 1000) + SESSION_DAYS * 86_400_000
-    secret, _ = await anyio.to_thread.run_sync(lambda: auth.store.create_token(user, "session", "session", expires))
+    secret, _ = await anyio.to_thread.run_sync(
+        lambda: auth.store.create_token(user, "session", "session", expires)
+    )
     resp = RedirectResponse(nxt, status_code=303)
     resp.set_cookie(
         SESSION_COOKIE,
@@ -125,7 +131,9 @@ async def logout(ui: Any, request: Request) -> Response:
         await anyio.to_thread.run_sync(auth.store.delete_session, secret)
         auth.changed()
     resp = RedirectResponse(ui.url("/login"), status_code=303)
-    resp.delete_cookie(SESSION_COOKIE, path=ui.prefix or "/", httponly=True, samesite="lax", secure=_https(request))
+    resp.delete_cookie(
+        SESSION_COOKIE, path=ui.prefix or "/", httponly=True, samesite="lax", secure=_https(request)
+    )
     return resp
 
 
@@ -138,7 +146,9 @@ def account_page(ui: Any, request: Request, new_token: str | None = None) -> Res
         "new_token": new_token,
         "fmt_expiry": lambda ms: time.strftime("%Y-%m-%d", time.gmtime(ms / 1000)) if ms else "never",
     }
-    return ui.page(request, "account.html", data, json_data={"user": user.to_json(), "tokens": data["tokens"]})
+    return ui.page(
+        request, "account.html", data, json_data={"user": user.to_json(), "tokens": data["tokens"]}
+    )
 
 
 async def token_action(ui: Any, request: Request) -> Response:
@@ -167,5 +177,54 @@ async def token_action(ui: Any, request: Request) -> Response:
             auth.changed()
             return ui.redirect("/account")
         raise InvalidParameterValue(f"Unknown action {quote(str(action))!r}.")
+
+    return await anyio.to_thread.run_sync(do)
+
+
+def users_page(ui: Any, request: Request) -> Response:
+    """GET /admin/users: every user with their direct grants (admins only, by the route's rule)."""
+    auth = _auth(ui)
+    rows = []
+    for user in auth.store.list_users():
+        grants = [g for g in auth.store.user_permission_rows(user) if g["role_name"].startswith("__user_")]
+        rows.append({**user.to_json(), "grants": grants})
+    return ui.page(request, "users.html", {"users": rows}, json_data={"users": rows})
+
+
+async def users_action(ui: Any, request: Request) -> Response:
+    """POST /admin/users: ``action`` = create | delete | set_admin | grant | revoke (form fields)."""
+    from labkeep.exceptions import InvalidParameterValue
+    from labkeep.server.ui.common import read_form
+
+    auth = _auth(ui)
+    form = {k: str(v) for k, v in (await read_form(request)).items()}
+    me = request.scope["user"]
+    action, username = form.get("action", ""), form.get("username", "")
+
+    def do() -> Response:
+        store = auth.store
+        if action == "create":
+            store.create_user(username, form.get("password", ""), is_admin=form.get("is_admin") == "on")
+        elif action == "delete":
+            if username == me.username:
+                raise InvalidParameterValue("You cannot delete your own account; ask another admin.")
+            store.delete_user(username)
+        elif action == "set_admin":
+            if username == me.username and form.get("value") != "true":
+                raise InvalidParameterValue("You cannot remove your own admin rights; ask another admin.")
+            store.update_admin(username, form.get("value") == "true")
+        elif action == "grant":
+            store.grant(
+                username,
+                form.get("resource_type", ""),
+                form.get("resource_id", ""),
+                form.get("permission", ""),
+            )
+        elif action == "revoke":
+            store.revoke(username, form.get("resource_type", ""), form.get("resource_id", ""))
+        else:
+            raise InvalidParameterValue(f"Unknown action {quote(action)!r}.")
+        auth.changed()
+        return ui.redirect("/admin/users")
 
     return await anyio.to_thread.run_sync(do)

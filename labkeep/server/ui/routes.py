@@ -125,6 +125,8 @@ def page_table() -> list[Any]:
         ApiRoute(P, "/logout", auth_ui.logout),
         ApiRoute(G, "/account", auth_ui.account_page),
         ApiRoute(P, "/account/tokens", auth_ui.token_action),
+        ApiRoute(G, "/admin/users", auth_ui.users_page),
+        ApiRoute(P, "/admin/users", auth_ui.users_action),
     ]
 
 
