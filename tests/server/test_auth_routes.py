@@ -9,6 +9,7 @@ import json
 import re
 
 import pytest
+from dbs import BACKENDS, temporary_database
 
 from labkeep.server.app import full_route_table
 
@@ -39,12 +40,18 @@ def test_every_route_declares_its_access():
     assert {"/", "/runs/{run_id}", "/models.json", "/ui-api/artifact-raw", "/v1/traces"} <= paths
 
 
-@pytest.fixture(scope="module")
-def walk(tmp_path_factory):
+WALK_BACKENDS = [b for b in ("sqlite", "postgresql") if b in BACKENDS]
+
+
+@pytest.fixture(scope="module", params=WALK_BACKENDS)
+def walk(request, tmp_path_factory):
     """A server with default NO_PERMISSIONS; alice owns a whole world, mallory has no grant."""
     mp = pytest.MonkeyPatch()
     tmp = tmp_path_factory.mktemp("walk")
-    with auth_client(mp, tmp, f"sqlite:///{tmp}/walk.db", auth_default_permission="NO_PERMISSIONS") as c:
+    with (
+        temporary_database(request.param, tmp) as uri,
+        auth_client(mp, tmp, uri, auth_default_permission="NO_PERMISSIONS") as c,
+    ):
         alice, mallory = make_user(c, "alice"), make_user(c, "mallory")
         exp = c.post(f"{API}/experiments/create", json={"name": SECRET_EXP}, headers=alice).json()[
             "experiment_id"
@@ -209,3 +216,68 @@ def test_owner_reads_every_resource_route(walk):
     assert (
         c.get(f"{API}/registered-models/get", params={"name": SECRET_MODEL}, headers=alice).status_code == 200
     )
+
+
+# ---- the inputs of mlflow's auth CVEs (routes that skipped the check), each as its own test
+
+
+def test_cve_search_model_versions_does_not_list_unreadable_models(walk):
+    c, mallory = walk["client"], walk["mallory"]
+    for path in (f"{API}/model-versions/search", "/ajax-api/2.0/mlflow/model-versions/search"):
+        got = c.get(path, params={"filter": f"name = '{SECRET_MODEL}'"}, headers=mallory)
+        assert got.status_code == 200 and got.json().get("model_versions", []) == []
+    got = c.get(
+        f"{API}/model-versions/search", params={"filter": f"name = '{SECRET_MODEL}'"}, headers=walk["alice"]
+    )
+    assert [v["name"] for v in got.json()["model_versions"]] == [SECRET_MODEL]
+
+
+def test_cve_trace_and_assessment_endpoints_check_the_experiment(walk):
+    c, mallory = walk["client"], walk["mallory"]
+    assert c.get(f"{API3}/traces/get", params={"trace_id": "tr-walk"}, headers=mallory).status_code == 403
+    assert c.get(f"{API3}/traces/tr-walk", headers=mallory).status_code == 403
+    body = {
+        "assessment": {"assessment_name": "x", "feedback": {"value": 1}, "source": {"source_type": "HUMAN"}}
+    }
+    assert c.post(f"{API3}/traces/tr-walk/assessments", json=body, headers=mallory).status_code == 403
+    tag = {"key": "owner", "value": "mallory"}
+    assert c.patch(f"{API3}/traces/tr-walk/tags", json=tag, headers=mallory).status_code == 403
+    assert c.get(f"{API3}/traces/tr-walk", headers=walk["alice"]).status_code == 200
+
+
+def test_cve_logged_model_artifact_download_checks_the_experiment(walk):
+    c, mallory = walk["client"], walk["mallory"]
+    url = f"{API}/logged-models/{walk['model']}/artifacts/files"
+    assert c.get(url, params={"artifact_file_path": "MLmodel"}, headers=mallory).status_code == 403
+    url = f"{API}/logged-models/{walk['model']}/artifacts/directories"
+    assert c.get(url, headers=mallory).status_code == 403
+
+
+def test_cve_multipart_upload_and_proxy_check_the_path(walk):
+    c, mallory, exp, run = walk["client"], walk["mallory"], walk["exp"], walk["run"]
+    for op in ("create", "complete", "abort"):
+        r = c.post(
+            f"/api/2.0/mlflow-artifacts/mpu/{op}/{exp}/{run}/artifacts",
+            json={"path": "x.bin"},
+            headers=mallory,
+        )
+        assert r.status_code == 403, op
+    assert c.put(f"{PROXY}/{exp}/{run}/artifacts/evil.txt", content=b"x", headers=mallory).status_code == 403
+    assert c.delete(f"{PROXY}/{exp}/{run}/artifacts/a.txt", headers=mallory).status_code == 403
+    assert c.get(PROXY, params={"path": ""}, headers=mallory).status_code == 403  # the root: admins only
+
+
+def test_cve_routes_outside_the_api_app_are_checked(walk):
+    """Legacy downloads, the UI's upload, OTLP and the UI's JSON islands go through the same rules."""
+    c, mallory, exp, run = walk["client"], walk["mallory"], walk["exp"], walk["run"]
+    assert c.get("/get-artifact", params={"run_id": run, "path": "a.txt"}, headers=mallory).status_code == 403
+    mv = {"name": SECRET_MODEL, "version": "1", "path": "MLmodel"}
+    assert c.get("/model-versions/get-artifact", params=mv, headers=mallory).status_code == 403
+    up = c.post("/ajax-api/2.0/mlflow/upload-artifact", params={"run_uuid": run, "path": "x"}, content=b"x",
+                headers={**mallory, "content-type": "application/octet-stream"})  # fmt: skip
+    assert up.status_code == 403
+    otlp = c.post("/v1/traces", content=b"", headers={**mallory, "x-mlflow-experiment-id": exp,
+                                                    "content-type": "application/x-protobuf"})  # fmt: skip
+    assert otlp.status_code == 403
+    raw = c.get("/ui-api/artifact-raw", params={"run_id": run, "path": "a.txt"}, headers=mallory)
+    assert raw.status_code == 403 and b"secret bytes" not in raw.content
