@@ -156,6 +156,14 @@ SERVER_CORS_ALLOWED_ORIGINS = Setting("MLFLOW_SERVER_CORS_ALLOWED_ORIGINS", grou
                                       doc="`--cors-allowed-origins` when the flag is not given")  # fmt: skip
 SERVER_LOG_LEVEL = Setting("LABKEEP_SERVER_LOG_LEVEL", default="warning", group="server",
                            doc="uvicorn's log level")  # fmt: skip
+AUTH_ADMIN_USERNAME = Setting("LABKEEP_AUTH_ADMIN_USERNAME", group="server",
+                              doc="with auth on and no users yet: the first admin's name (default admin)")  # fmt: skip
+AUTH_ADMIN_PASSWORD = Setting("LABKEEP_AUTH_ADMIN_PASSWORD", group="server",
+                              doc="with auth on and no users yet: the first admin's password")  # fmt: skip
+MLFLOW_AUTH_ADMIN_PASSWORD = Setting("MLFLOW_AUTH_ADMIN_PASSWORD", group="server",
+                                     doc="mlflow's spelling: the password of a first admin named admin")  # fmt: skip
+AUTH_CONFIG_PATH = Setting("MLFLOW_AUTH_CONFIG_PATH", group="server",
+                           doc="an mlflow basic-auth INI file: admin_username, admin_password, default_permission")  # fmt: skip
 SERVER_SETTINGS = Setting("LABKEEP_SERVER_SETTINGS", group="server",
                           doc="set by `labkeep server` for its worker processes: the server's settings as JSON")  # fmt: skip
 DISABLE_OTLP_INGEST = Setting("LABKEEP_DISABLE_OTLP_INGEST", default="false", group="server",

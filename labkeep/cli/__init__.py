@@ -19,6 +19,7 @@ _COMMANDS = {
     "ui": "labkeep.cli.server:ui",
     "models": "labkeep.cli.models:models",
     "run": "labkeep.cli.projects:run",
+    "users": "labkeep.cli.users:users",
 }
 
 

@@ -61,6 +61,31 @@ def _options(func):
             help="Comma-separated model version stages, e.g. 'Dev,QA,Staging,Production,Archived' "
             "(default: None,Staging,Production,Archived; sets LABKEEP_REGISTRY_STAGES).",
         ),
+        click.option(
+            "--app-name",
+            default=None,
+            type=click.Choice(["basic-auth"]),
+            help="Server app to run; 'basic-auth' turns authentication on (mlflow's spelling of --auth).",
+        ),
+        click.option("--auth", "auth", is_flag=True, default=False, help="Turn authentication on (users, tokens, permissions)."),
+        click.option(
+            "--auth-default-permission",
+            default=None,
+            type=click.Choice(["READ", "USE", "EDIT", "MANAGE", "NO_PERMISSIONS"]),
+            help="Permission users have on resources they have no grant for (default READ, or "
+            "default_permission in MLFLOW_AUTH_CONFIG_PATH).",
+        ),
+        click.option(
+            "--auth-trusted-header",
+            default=None,
+            help="Identity header set by an authenticating reverse proxy, e.g. X-Forwarded-User "
+            "(accepted only from --auth-trusted-proxies).",
+        ),
+        click.option(
+            "--auth-trusted-proxies",
+            default=None,
+            help="Comma-separated addresses/networks of the proxies allowed to send --auth-trusted-header.",
+        ),
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -95,6 +120,7 @@ def _run(**kw) -> None:
         except LabkeepException as exc:
             raise click.UsageError(exc.message) from None
         os.environ[STAGES_ENV] = kw["registry_stages"]  # read by every worker process
+    auth = _auth_options(kw)
     settings = ServerSettings(
         backend_store_uri=backend,
         registry_store_uri=kw["registry_store_uri"],
@@ -106,8 +132,12 @@ def _run(**kw) -> None:
         static_prefix=prefix.rstrip("/"),
         allowed_hosts=_split(kw["allowed_hosts"] or config.SERVER_ALLOWED_HOSTS.get()),
         cors_allowed_origins=_split(kw["cors_allowed_origins"] or config.SERVER_CORS_ALLOWED_ORIGINS.get()),
+        **auth,
     )
     try:
+        if settings.auth_enabled:
+            _check_auth_ready(settings)
+        _warn_exposed(settings)
         serve(settings)
     except Exception as exc:  # a bad URI, an unreachable database: one line, non-zero exit
         from labkeep.exceptions import LabkeepException
@@ -115,6 +145,70 @@ def _run(**kw) -> None:
         if isinstance(exc, LabkeepException | OSError | ImportError):
             raise click.ClickException(str(exc))
         raise
+
+
+def _auth_options(kw: dict) -> dict:
+    enabled = bool(kw["auth"] or kw["app_name"] == "basic-auth")
+    header, proxies = kw["auth_trusted_header"], _split(kw["auth_trusted_proxies"])
+    if header and not proxies:
+        raise click.UsageError("--auth-trusted-header needs --auth-trusted-proxies (the proxies' addresses).")
+    if (header or kw["auth_default_permission"]) and not enabled:
+        raise click.UsageError("--auth-trusted-header and --auth-default-permission need --app-name basic-auth.")
+    default = kw["auth_default_permission"]
+    if enabled and not default:
+        from labkeep.exceptions import LabkeepException
+        from labkeep.server.auth.bootstrap import read_config_file
+
+        try:
+            default = read_config_file().get("default_permission")
+        except LabkeepException as exc:
+            raise click.UsageError(exc.message) from None
+    if proxies:
+        import ipaddress
+
+        for p in proxies:
+            try:
+                ipaddress.ip_network(p, strict=False)
+            except ValueError:
+                raise click.UsageError(f"--auth-trusted-proxies: {p!r} is not an address or network.") from None
+    return {
+        "auth_enabled": enabled,
+        "auth_default_permission": (default or "READ").upper(),
+        "auth_trusted_header": header,
+        "auth_trusted_proxies": proxies,
+    }
+
+
+def _check_auth_ready(settings) -> None:
+    """Refuse to start in auth mode without a way to get the first admin (no traceback, exit 1)."""
+    from labkeep.server.app import open_auth
+    from labkeep.server.stores import open_stores
+
+    try:
+        from labkeep.server.auth import permissions
+
+        permissions.get(settings.auth_default_permission)
+        tracking, registry, _ = open_stores(settings)
+        try:
+            open_auth(settings, tracking, registry)
+        finally:
+            tracking.close()
+    except Exception as exc:
+        from labkeep.exceptions import LabkeepException
+
+        if isinstance(exc, LabkeepException):
+            raise click.ClickException(exc.message) from None
+        raise
+
+
+def _warn_exposed(settings) -> None:
+    """Say loudly what a server bound to a non-loopback address accepts."""
+    if settings.bound_local:
+        return
+    from labkeep.server.security import exposure_warnings
+
+    for line in exposure_warnings(settings):
+        click.secho(f"WARNING: {line}", fg="yellow", err=True)
 
 
 @click.command("server")

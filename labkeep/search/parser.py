@@ -150,6 +150,8 @@ class _Parser:
             t = self.tok
             if t.kind == EOF:
                 return clauses
+            if len(clauses) >= MAX_FILTER_CLAUSES:
+                raise self.error(t, f"too many clauses (at most {MAX_FILTER_CLAUSES} joined with AND)")
             kw = t.keyword()
             if kw != "AND":
                 if t.kind == SEMI:
@@ -247,9 +249,12 @@ class _Parser:
 
     def integer(self, tok: Token, text: str, label: str) -> int:
         try:
-            return int(text.strip())
+            value = int(text.strip())
         except ValueError:
-            raise self.error(tok, f"expected an integer for {label}, got {tok.show()}")
+            raise self.error(tok, f"expected an integer for {label}, got {tok.show()[:40]}")
+        if not -(2**63) <= value <= 2**63 - 1:
+            raise self.error(tok, f"{label} is out of the 64-bit integer range")
+        return value
 
     def status(self, tok: Token, text: str, quoted: bool, label: str) -> int:
         from labkeep.entities.enums import LoggedModelStatus
@@ -336,10 +341,17 @@ _COMPARATOR_ORDER = [
 ]
 
 
+MAX_FILTER_CLAUSES = 100
+
+
 def _number(text: str) -> int | float:
-    if any(c in text for c in ".eE"):
-        return float(text)
-    return int(text)
+    if not any(c in text for c in ".eE") and len(text) <= 19:
+        value = int(text)
+        if -(2**63) <= value <= 2**63 - 1:
+            return value
+    if len(text) > 400:  # no float needs more digits; refuse before converting absurd literals
+        raise InvalidParameterValue(f"Number {text[:30]}… in the filter is too long.")
+    return float(text)  # a long integer compares as a float (1e400 is infinity, as in the store)
 
 
 def parse_filter(filter_string: str | None, grammar: g.Grammar) -> list[Clause]:

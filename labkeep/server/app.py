@@ -25,7 +25,12 @@ def full_route_table(static_prefix: str = "") -> list[ApiRoute]:
         rows += [r._replace(path=f"{p}{base}{table.ARTIFACT_PREFIX}{r.path}") for r in table.ARTIFACT_ROUTES]
     rows += [r._replace(path=f"{p}/ajax-api{r.path}") for r in table.AJAX_ONLY_ROUTES]
     rows += [r._replace(path=f"{p}{r.path}") for r in table.TOP_ROUTES]
-    return rows
+    from labkeep.server.auth.access import rule_for, ui_rule_for
+
+    rows = [r._replace(access=rule_for(r.handler)) for r in rows]
+    return rows + [
+        r._replace(path=f"{p}{r.path}", access=ui_rule_for(r.handler)) for r in ui_routes.page_table()
+    ]
 
 
 class ApiMiddleware:
@@ -56,14 +61,33 @@ def build_context(settings: ServerSettings) -> ApiContext:
         settings=settings,
     )
     ctx.extras["artifact_store"] = artifact_store
+    if settings.auth_enabled:
+        ctx.extras["auth"] = open_auth(settings, tracking, registry)
     return ctx
+
+
+def open_auth(settings: ServerSettings, tracking: Any, registry: Any) -> Any:
+    """The auth service over the tracking database; creates the first admin when there are no users."""
+    from labkeep.server.auth.bootstrap import bootstrap_admin
+    from labkeep.server.auth.secrets import ensure_available
+    from labkeep.server.auth.service import AuthService
+    from labkeep.server.auth.store import AuthStore
+
+    ensure_available()
+    store = AuthStore(tracking.db)
+    bootstrap_admin(store)
+    return AuthService(store, tracking, registry, settings)
 
 
 def create_app(settings: ServerSettings, ctx: ApiContext | None = None) -> Starlette:
     """The server app for ``settings`` (``ctx`` lets tests inject ready-made stores)."""
     ctx = ctx or build_context(settings)
     prefix = settings.static_prefix.rstrip("/")
-    dispatcher = ApiDispatcher(ctx, full_route_table(prefix))
+    api_paths = (f"{prefix}/api/", f"{prefix}/ajax-api/")
+    top = {f"{prefix}{r.path}" for r in table.TOP_ROUTES}
+    dispatcher = ApiDispatcher(
+        ctx, [r for r in full_route_table(prefix) if r.path.startswith(api_paths) or r.path in top]
+    )
     page_routes = ui_routes.build_routes(ctx, prefix)
     app = Starlette(
         routes=page_routes,

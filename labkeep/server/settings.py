@@ -23,6 +23,15 @@ class ServerSettings:
     static_prefix: str = ""
     allowed_hosts: list[str] = field(default_factory=list)
     cors_allowed_origins: list[str] = field(default_factory=list)
+    # Authentication (``--app-name basic-auth`` / ``--auth``)
+    auth_enabled: bool = False
+    auth_default_permission: str = "READ"
+    auth_trusted_header: str | None = None
+    auth_trusted_proxies: list[str] = field(default_factory=list)
+
+    @property
+    def bound_local(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1")
 
     @property
     def serve_artifacts(self) -> bool:

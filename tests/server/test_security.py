@@ -184,8 +184,40 @@ def test_artifact_location_inside_root_or_remote_allowed(client, server_settings
         client.post(f"{API}/experiments/create", json={"name": "a", "artifact_location": inside}).status_code
         == 200
     )
-    ok = client.post(f"{API}/experiments/create", json={"name": "b", "artifact_location": "s3://bucket/x"})
+    ok = client.post(f"{API}/experiments/create", json={"name": "b", "artifact_location": "mlflow-artifacts:/x"})
     assert ok.status_code == 200
+    # a bucket the server was not configured with is never touched
+    foreign = client.post(f"{API}/experiments/create", json={"name": "c", "artifact_location": "s3://bucket/x"})
+    assert foreign.status_code == 400 and "not one of this server's artifact buckets" in foreign.json()["message"]
+
+
+def test_trace_artifact_location_tag_cannot_reach_outside(client, tmp_path):
+    """The issue's probe: a trace tagged with a foreign mlflow.artifactLocation must not read it."""
+    (tmp_path / "evil").mkdir()
+    (tmp_path / "evil" / "traces.json").write_text('{"spans": [{"name": "STOLEN"}]}')
+    exp = client.post(f"{API}/experiments/create", json={"name": "t"}).json()["experiment_id"]
+    info = {
+        "trace_id": "tr-x",
+        "trace_location": {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp}},
+        "request_time": "2024-01-01T00:00:00Z",
+        "state": "OK",
+        "tags": {"mlflow.artifactLocation": str(tmp_path / "evil")},
+    }
+    assert client.post("/api/3.0/mlflow/traces", json={"trace": {"trace_info": info}}).status_code == 200
+    tag = {"key": "mlflow.artifactLocation", "value": f"file://{tmp_path / 'evil'}"}
+    r = client.patch("/api/3.0/mlflow/traces/tr-x/tags", json=tag)
+    assert r.status_code == 400
+    got = client.get("/api/3.0/mlflow/traces/get", params={"trace_id": "tr-x"})
+    assert got.status_code == 200 and "STOLEN" not in got.text
+
+
+def test_delete_of_the_artifact_root_is_refused(app, client, server_settings):
+    root = server_settings.artifacts_destination
+    client.put(f"{PROXY}/1/keep.txt", content=b"keep")
+    for spelling in (".", "./", "a/..", "./.", "1/.."):
+        status, _, body = asgi_call(app, "DELETE", f"{PROXY}/{spelling}")
+        assert status == 400 and (b"artifact root" in body or b"without '..'" in body), (spelling, status, body)
+    assert open(os.path.join(root, "1", "keep.txt")).read() == "keep"
 
 
 def test_host_header_allow_list(app):
@@ -255,7 +287,7 @@ GARBAGE_BODIES = [
 def _json_routes():
     from labkeep.server.api.routes import ROUTES
 
-    for methods, path, _handler in ROUTES:
+    for methods, path, *_ in ROUTES:
         for m in methods:
             yield m, "/api" + path.replace("{model_id}", "m-nope").replace("{tag_key}", "k")
 
@@ -289,7 +321,7 @@ def test_bad_input_is_4xx_json(app, world, method, path):
         (b"{not json", "application/json"),
         (b"[1,2]", "application/json"),
         (b"\xff\xfe", "application/json"),
-        (b"a=b", "text/plain"),
+        (b"a=b", "application/octet-stream"),
     ],
 )
 def test_malformed_bodies(app, raw, ctype):
@@ -297,6 +329,15 @@ def test_malformed_bodies(app, raw, ctype):
         app, "POST", f"{API}/runs/log-batch", body=raw, headers={"content-type": ctype}
     )
     assert status == 400 and json.loads(data)["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_form_encoded_writes_are_refused_as_cross_site(app):
+    # text/plain, form-encoded and multipart bodies are what a foreign page's <form> can send
+    for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        status, _, data = asgi_call(
+            app, "POST", f"{API}/runs/log-batch", body=b"a=b", headers={"content-type": ctype}
+        )
+        assert status == 403 and json.loads(data)["error_code"] == "PERMISSION_DENIED", ctype
 
 
 def test_oversized_log_batch_body(client, world):

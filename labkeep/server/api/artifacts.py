@@ -53,12 +53,29 @@ def resolve_uri(ctx: ApiContext, uri: str) -> tuple[Any, str]:
         rel = parsed.path.split(PROXY_MARKER, 1)[1]
         return destination(ctx), safe_relative_path(unquote(rel).lstrip("/"))
     if scheme == "s3":
+        check_s3_bucket(ctx, uri)
         return S3ArtifactStore(uri), ""
     if scheme == "file":
         return LocalArtifactStore(unquote(parsed.path)), ""
     if scheme == "" and os.path.isabs(uri):
         return LocalArtifactStore(uri), ""
     raise InvalidParameterValue(f"The server cannot read artifacts at {uri!r}.")
+
+
+def allowed_buckets(ctx: ApiContext) -> set[str]:
+    """The S3 buckets this server was configured with (artifacts destination, default root)."""
+    roots = [ctx.artifact_root, getattr(ctx.settings, "default_artifact_root", None) or ""]
+    return {urlparse(r).netloc for r in roots if r and r.lower().startswith("s3://")}
+
+
+def check_s3_bucket(ctx: ApiContext, uri: str) -> None:
+    """Refuse an ``s3://`` URI outside the configured buckets: the server never touches a bucket a client names."""
+    bucket = urlparse(uri).netloc
+    if bucket not in allowed_buckets(ctx):
+        raise InvalidParameterValue(
+            f"s3://{bucket} is not one of this server's artifact buckets; artifacts of a server live in the "
+            "bucket of its --artifacts-destination (or --default-artifact-root)."
+        )
 
 
 def _join(prefix: str, rel: str) -> str:
@@ -155,6 +172,8 @@ async def proxy_download(ctx: ApiContext, request: Request, params: dict) -> Res
 
 async def proxy_delete(ctx: ApiContext, request: Request, params: dict) -> Response:
     rel = safe_relative_path(params["path"])
+    if not rel:  # ".", "./", "a/.." normalise to the root: never empty the whole artifact store
+        raise InvalidParameterValue("Refusing to delete the artifact root; name a file or folder below it.")
     await _run(destination(ctx).delete, rel)
     return Response(b"{}", media_type="application/json")
 
@@ -174,7 +193,7 @@ async def _mpu_call(ctx: ApiContext, request: Request, params: dict, op: str) ->
         )
     try:
         body = json.loads(await request.body() or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidParameterValue("The request body is not valid JSON.")
     req = ApiRequest("POST", body=body)
     # Like the mlflow client sends it: the URL names the directory, the body's ``path`` the client's

@@ -114,12 +114,14 @@ class ApiRequest:
             return value
         if isinstance(value, bool):
             raise invalid_value(name, value)
-        if isinstance(value, int):
-            return value
         if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-            return int(value)
+            value = int(value)
+        elif isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,30}\s*", value):
+            value = int(value)
+        if isinstance(value, int):
+            if not -(2**63) <= value <= 2**63 - 1:
+                raise InvalidParameterValue(f"Parameter '{name}' is out of the 64-bit integer range.")
+            return value
         raise invalid_value(name, value)
 
     def bool(self, name: str, required: bool = False, default: bool | None = None) -> bool | None:

@@ -78,9 +78,10 @@ class ApiDispatcher:
 
     def __init__(self, ctx: ApiContext, routes: list[ApiRoute]) -> None:
         self.ctx = ctx
-        self.exact: dict[str, dict[str, Callable[..., Any]]] = {}
-        self.patterns: list[tuple[_Pattern, dict[str, Callable[..., Any]]]] = []
-        for methods, path, func in routes:
+        self.exact: dict[str, dict[str, tuple[Callable[..., Any], Any]]] = {}
+        self.patterns: list[tuple[_Pattern, dict[str, tuple[Callable[..., Any], Any]]]] = []
+        for route in routes:
+            path = route.path
             if "{" in path:
                 pat = next(
                     (p for p in self.patterns if p[0].regex.pattern == _Pattern(path).regex.pattern), None
@@ -91,10 +92,10 @@ class ApiDispatcher:
                 target = pat[1]
             else:
                 target = self.exact.setdefault(path, {})
-            for m in methods:
-                target[m] = func
+            for m in route.methods:
+                target[m] = (route.handler, route.access)
 
-    def match(self, path: str) -> tuple[dict[str, Callable[..., Any]] | None, dict[str, str]]:
+    def match(self, path: str) -> tuple[dict[str, tuple[Callable[..., Any], Any]] | None, dict[str, str]]:
         if path in self.exact:
             return self.exact[path], {}
         for pattern, methods in self.patterns:
@@ -122,23 +123,100 @@ class ApiDispatcher:
                 media_type="application/json",
             )
         else:
-            resp = await self.call(methods[scope["method"]], params, scope, receive)
+            func, access = methods[scope["method"]]
+            resp = await self.call(func, params, scope, receive, access)
         await resp(scope, receive, send)
 
-    async def call(self, func: Callable[..., Any], params: dict, scope: dict, receive: Callable) -> Response:
+    async def call(
+        self, func: Callable[..., Any], params: dict, scope: dict, receive: Callable, access: Any = None
+    ) -> Response:
+        auth = self.ctx.extras.get("auth")
         try:
             if inspect.iscoroutinefunction(func):
+                if auth is not None:
+                    req = ApiRequest(scope["method"], query=_query(scope), path_params=params, headers=_headers(scope))
+                    scope["labkeep.user"] = await anyio.to_thread.run_sync(
+                        authorize, auth, access, scope, req
+                    )
                 return await func(self.ctx, Request(scope, receive), params)
             req = await build_request(scope, receive, params)
-            result = await anyio.to_thread.run_sync(func, self.ctx, req)
+            if auth is None:
+                result = await anyio.to_thread.run_sync(func, self.ctx, req)
+            else:
+                result = await anyio.to_thread.run_sync(_checked_call, func, self.ctx, auth, access, scope, req)
             if isinstance(result, Response):
                 return result
             return Response(json_bytes(result if result is not None else {}), media_type="application/json")
         except LabkeepException as exc:
-            return error_response(exc)
-        except Exception:
+            resp = error_response(exc)
+            if exc.error_code == "UNAUTHENTICATED" and "/ajax-api/" not in scope["path"]:
+                resp.headers["WWW-Authenticate"] = 'Basic realm="labkeep"'
+            return resp
+        except Exception as exc:
+            storage = storage_error(exc)
+            if storage is not None:
+                log.warning("Artifact storage error in %s %s: %s", scope["method"], scope["path"], exc)
+                return error_response(storage)
             log.exception("Unhandled error in %s %s", scope["method"], scope["path"])
             return internal_error_response()
+
+
+def storage_error(exc: BaseException) -> LabkeepException | None:
+    """An S3 (botocore) failure as a 4xx/503 with a message, instead of a 500."""
+    if not type(exc).__module__.startswith(("botocore", "boto3", "s3transfer")):
+        return None
+    code = ""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = str((response.get("Error") or {}).get("Code", ""))
+    if code in ("NoSuchKey", "404", "NotFound"):
+        return LabkeepException(f"Artifact not found in storage ({code}).", error_code="RESOURCE_DOES_NOT_EXIST")
+    if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled"):
+        return LabkeepException(
+            f"The artifact storage refused the server's request ({code}); check the server's S3 credentials.",
+            error_code="PERMISSION_DENIED",
+        )
+    if code == "NoSuchBucket":
+        return LabkeepException(
+            "The artifact storage bucket does not exist; check --artifacts-destination.",
+            error_code="RESOURCE_DOES_NOT_EXIST",
+        )
+    return LabkeepException(
+        f"The artifact storage is not answering ({code or type(exc).__name__}); try again later.",
+        error_code="TEMPORARILY_UNAVAILABLE",
+    )
+
+
+def authorize(auth: Any, access: Any, scope: dict, req: ApiRequest) -> Any:
+    """Authenticate the caller and check the route's ``Access``; return the user (None: public route)."""
+    from labkeep.server.auth.service import denied, unauthenticated
+
+    if access is None:  # fail closed: a route without a declared permission answers nobody
+        raise denied("This route declares no permission check; it is refused while auth is on.")
+    if access.kind == "public":
+        return None
+    user = auth.authenticate(scope)
+    if user is None:
+        raise unauthenticated()
+    req.user = user  # type: ignore[attr-defined]
+    access.check(auth, user, req)
+    return user
+
+
+def _checked_call(func: Callable[..., Any], ctx: ApiContext, auth: Any, access: Any, scope: dict, req: ApiRequest) -> Any:
+    user = authorize(auth, access, scope, req)
+    result = func(ctx, req)
+    if user is not None and access.after is not None and not isinstance(result, Response):
+        result = access.after(auth, user, req, result)
+    return result
+
+
+def _query(scope: dict) -> dict[str, list[str]]:
+    return parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+
+
+def _headers(scope: dict) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
 
 async def read_body(receive: Callable, limit: int | None = None) -> bytes:
@@ -166,6 +244,16 @@ async def read_body(receive: Callable, limit: int | None = None) -> bytes:
 MAX_JSON_BODY = 16 * 1024 * 1024
 
 
+def _has_nul(obj: Any) -> bool:
+    if isinstance(obj, str):
+        return "\x00" in obj
+    if isinstance(obj, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in obj.items())
+    if isinstance(obj, list):
+        return any(_has_nul(v) for v in obj)
+    return False
+
+
 async def build_request(scope: dict, receive: Callable, params: dict) -> ApiRequest:
     method = scope["method"]
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
@@ -185,7 +273,7 @@ async def build_request(scope: dict, receive: Callable, params: dict) -> ApiRequ
                 )
             try:
                 body = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
                 from labkeep.exceptions import InvalidParameterValue
 
                 raise InvalidParameterValue("The request body is not valid JSON.")
@@ -193,6 +281,11 @@ async def build_request(scope: dict, receive: Callable, params: dict) -> ApiRequ
                 from labkeep.exceptions import InvalidParameterValue
 
                 raise InvalidParameterValue("The request body must be a JSON object.")
+    if (raw_nul := method != "GET" and b"\\u0000" in raw) or any("\x00" in v for vs in query.values() for v in vs):
+        if not raw_nul or _has_nul(body):
+            from labkeep.exceptions import InvalidParameterValue
+
+            raise InvalidParameterValue("NUL characters are not allowed in request fields.")
     req = ApiRequest(method, body=body, query=query, path_params=params, headers=headers)
     req.body_size = size
     return req

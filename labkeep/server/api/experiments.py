@@ -55,6 +55,10 @@ def create_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     tags = tags_from(req)  # every field's type first, as mlflow does, then the location rules
     if location:
         check_uri_confined(location, _local_roots(ctx), what="artifact_location")
+        if location.lower().startswith("s3://"):
+            from labkeep.server.api.artifacts import check_s3_bucket
+
+            check_s3_bucket(ctx, location)
     exp_id = ctx.tracking_store.create_experiment(name, location, tags)
     return {"experiment_id": str(exp_id)}
 

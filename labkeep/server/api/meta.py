@@ -10,7 +10,13 @@ from labkeep.server.api.common import ApiContext, ApiRequest
 from labkeep.version import MLFLOW_COMPAT_VERSION
 
 
-def health(ctx: ApiContext, req: ApiRequest) -> PlainTextResponse:
+def health(ctx: ApiContext, req: ApiRequest) -> Any:
+    """``OK`` — or, when the server is exposed unsafely, JSON with the warnings printed at start."""
+    from labkeep.server.security import exposure_warnings
+
+    warnings = exposure_warnings(ctx.settings) if ctx.settings is not None else []
+    if warnings:
+        return {"status": "OK", "auth_enabled": bool(ctx.settings.auth_enabled), "warnings": warnings}
     return PlainTextResponse("OK")
 
 

@@ -21,6 +21,8 @@ USER_HEADER = "x-labkeep-user"
 
 
 def _request_user(req: ApiRequest) -> str:
+    if hasattr(req, "user"):  # auth is on: the authenticated identity, never a client-sent name
+        return req.user.username[:256]
     headers = {k.lower(): v for k, v in req.headers.items()}
     auth = headers.get("authorization", "")
     if auth.lower().startswith("basic "):

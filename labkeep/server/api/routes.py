@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from labkeep.server.api import artifacts, experiments, logged_models, meta, registry, runs, traces
+from labkeep.server.api import auth as auth_api
 
 
 class ApiRoute(NamedTuple):
@@ -21,6 +22,9 @@ class ApiRoute(NamedTuple):
     methods: tuple[str, ...]
     path: str
     handler: Callable[..., Any]
+    # What the route needs when auth is on (``labkeep.server.auth.access``); filled in by
+    # ``server.app.full_route_table`` from the handler's rule.
+    access: Any = None
 
 
 T = "/2.0/mlflow"  # tracking + registry (Python client prefix after /api)
@@ -117,6 +121,35 @@ ROUTES: list[ApiRoute] = [
     ApiRoute(("GET",), f"{T3}/traces/{{trace_id}}/assessments/{{assessment_id}}", traces.get_assessment),
     ApiRoute(("PATCH",), f"{T3}/traces/{{trace_id}}/assessments/{{assessment_id}}", traces.update_assessment),
     ApiRoute(("DELETE",), f"{T3}/traces/{{trace_id}}/assessments/{{assessment_id}}", traces.delete_assessment),
+    # ---- auth (``--app-name basic-auth``; mlflow 3.17.2's auth REST API) and personal access tokens
+    ApiRoute(("POST",), f"{T}/users/create", auth_api.create_user),
+    ApiRoute(("GET",), f"{T}/users/get", auth_api.get_user),
+    ApiRoute(("GET",), f"{T}/users/list", auth_api.list_users),
+    ApiRoute(("GET",), f"{T}/users/current", auth_api.current_user),
+    ApiRoute(("PATCH",), f"{T}/users/update-password", auth_api.update_password),
+    ApiRoute(("PATCH",), f"{T}/users/update-admin", auth_api.update_admin),
+    ApiRoute(("DELETE",), f"{T}/users/delete", auth_api.delete_user),
+    ApiRoute(("POST",), f"{T3}/users/permissions/grant", auth_api.grant_permission),
+    ApiRoute(("POST",), f"{T3}/users/permissions/revoke", auth_api.revoke_permission),
+    ApiRoute(("GET",), f"{T3}/users/permissions/get", auth_api.get_permission),
+    ApiRoute(("GET",), f"{T3}/users/permissions/list", auth_api.list_permissions),
+    ApiRoute(("GET",), f"{T3}/users/current/permissions", auth_api.current_permissions),
+    ApiRoute(("GET",), f"{T3}/users/roles/list", auth_api.list_user_roles),
+    ApiRoute(("POST",), f"{T3}/roles/create", auth_api.create_role),
+    ApiRoute(("GET",), f"{T3}/roles/get", auth_api.get_role),
+    ApiRoute(("GET",), f"{T3}/roles/list", auth_api.list_roles),
+    ApiRoute(("PATCH",), f"{T3}/roles/update", auth_api.update_role),
+    ApiRoute(("DELETE",), f"{T3}/roles/delete", auth_api.delete_role),
+    ApiRoute(("POST",), f"{T3}/roles/permissions/add", auth_api.add_role_permission),
+    ApiRoute(("DELETE",), f"{T3}/roles/permissions/remove", auth_api.remove_role_permission),
+    ApiRoute(("GET",), f"{T3}/roles/permissions/list", auth_api.list_role_permissions),
+    ApiRoute(("PATCH",), f"{T3}/roles/permissions/update", auth_api.update_role_permission),
+    ApiRoute(("POST",), f"{T3}/roles/assign", auth_api.assign_role),
+    ApiRoute(("DELETE",), f"{T3}/roles/unassign", auth_api.unassign_role),
+    ApiRoute(("GET",), f"{T3}/roles/users/list", auth_api.list_role_users),
+    ApiRoute(("POST",), "/2.0/labkeep/tokens/create", auth_api.create_token),
+    ApiRoute(("GET",), "/2.0/labkeep/tokens/list", auth_api.list_tokens),
+    ApiRoute(("POST",), "/2.0/labkeep/tokens/revoke", auth_api.revoke_token),
 ]
 
 # Artifact proxy under /api/2.0/mlflow-artifacts (raw Starlette endpoints: bytes, not JSON).

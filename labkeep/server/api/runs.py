@@ -18,6 +18,9 @@ MAX_BATCH_TOTAL = 1000
 MAX_BATCH_BYTES = 1_000_000
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _int_field(d: dict[str, Any], name: str, prefix: str = "", required: bool = False, default: int = 0) -> int:
     value = d.get(name)
     if value is None:
@@ -26,15 +29,17 @@ def _int_field(d: dict[str, Any], name: str, prefix: str = "", required: bool = 
         return default
     if isinstance(value, bool):
         raise invalid_value(prefix + name, value)
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
+        value = int(value)
     if isinstance(value, str):
         try:
-            return int(value)
+            value = int(value)
         except ValueError:
             pass
+    if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise InvalidParameterValue(f"Parameter '{prefix + name}' is out of the 64-bit integer range.")
+        return value
     raise invalid_value(prefix + name, value)
 
 
@@ -50,6 +55,8 @@ def metric_from(d: dict[str, Any], prefix: str = "") -> Metric:
             and type(value) in (float, int)
             and type(ts) is int
             and type(step) is int
+            and INT64_MIN <= ts <= INT64_MAX
+            and INT64_MIN <= step <= INT64_MAX
             and d.keys() <= _PLAIN_METRIC_KEYS
         ):
             return Metric(key, float(value), ts, step)

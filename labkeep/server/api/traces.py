@@ -54,10 +54,13 @@ def _trace_json(ctx: ApiContext, trace: Trace) -> dict[str, Any]:
 
 def _artifact_spans(ctx: ApiContext, info: TraceInfo) -> list[dict[str, Any]]:
     """Spans from the trace's ``traces.json`` artifact (clients that did not send OTLP)."""
-    location = info.tags.get(ARTIFACT_LOCATION_TAG)
-    if not location:
+    if not info.tags.get(ARTIFACT_LOCATION_TAG):
         return []
     try:
+        # Never the tag's own value (a client could aim it anywhere): the place start_trace chose,
+        # below the trace's experiment.
+        experiment = ctx.tracking_store.get_experiment(info.experiment_id)
+        location = f"{experiment.artifact_location.rstrip('/')}/traces/{info.trace_id}/artifacts"
         from labkeep.server.api.artifacts import resolve_uri
 
         store, prefix = resolve_uri(ctx, location)
@@ -124,9 +127,10 @@ async def otlp_traces(ctx: ApiContext, request: Request, params: dict) -> Respon
 
 
 def set_trace_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    trace_store(ctx).set_trace_tag(
-        req.str("trace_id", required=True), req.str("key", required=True), req.raw("value", "")
-    )
+    key = req.str("key", required=True)
+    if key == ARTIFACT_LOCATION_TAG:
+        raise InvalidParameterValue(f"Tag '{ARTIFACT_LOCATION_TAG}' is set by the server and cannot be changed.")
+    trace_store(ctx).set_trace_tag(req.str("trace_id", required=True), key, req.raw("value", ""))
     return {}
 
 

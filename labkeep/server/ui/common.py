@@ -138,12 +138,13 @@ class Ui:
         """HTML page, or its JSON twin (``json_data`` or ``data`` minus template-only helpers)."""
         if wants_json(request):
             return json_response(json_data if json_data is not None else data)
-        return self.render(template, data)
+        return self.render(template, {"current_user": request.scope.get("user"), **data})
 
     def error(self, request: Request, exc: LabkeepException) -> Response:
         if wants_json(request) or request.scope.get("labkeep_json_errors"):
             return json_response({"error_code": exc.error_code, "message": exc.message}, exc.http_status)
-        return self.render("error.html", {"message": exc.message, "code": exc.error_code}, exc.http_status)
+        data = {"message": exc.message, "code": exc.error_code, "current_user": request.scope.get("user")}
+        return self.render("error.html", data, exc.http_status)
 
     def redirect(self, path: str, **query: Any) -> RedirectResponse:
         return RedirectResponse(self.url(path, **query), status_code=303)

@@ -104,6 +104,9 @@ def experiments_page(ui: Ui, request: Request) -> Response:
     exps = list(ui.store.search_experiments(view_type=view_type, max_results=1000, filter_string=filt))
     if q and filt is None:  # a quote in the search text: filter here instead of in the grammar
         exps = [e for e in exps if q.lower() in e.name.lower()]
+    from labkeep.server.ui.permissions import readable
+
+    exps = readable(request, "experiment", exps, lambda e: e.experiment_id)
     ids = [e.experiment_id for e in exps]
     counts = run_counts(ui.store, ids)
     traces, models = trace_counts(ui.store, ids), model_counts(ui.store, ids)
@@ -125,6 +128,12 @@ def experiments_page(ui: Ui, request: Request) -> Response:
                 "tags": e.tags,
             }
         )
+    if request.scope.get("user") is not None:  # auth on: offer only the actions the user may take
+        from labkeep.server.ui.permissions import can_edit
+
+        for row in rows:
+            row["editable"] = can_edit(request, ("experiment", row["experiment_id"]))
+            row["deletable"] = can_edit(request, ("experiment", row["experiment_id"], "delete"))
     data = {"experiments": rows, "q": q, "view": view}
     return ui.page(request, "experiments.html", data)
 
@@ -140,13 +149,15 @@ async def experiment_action(ui: Ui, request: Request) -> Response:
 
     def do() -> Response:
         from labkeep.exceptions import InvalidParameterValue
-        from labkeep.server.ui.permissions import require_edit
+        from labkeep.server.ui.permissions import created, require_edit
 
-        require_edit(request, ("experiment", exp_id or name))
+        deleting = ("delete",) if action in ("delete", "restore") else ()
+        require_edit(request, ("experiment", exp_id or name, *deleting))
         if action == "create":
             if not name:
                 raise InvalidParameterValue("Give the new experiment a name.")
             new_id = ui.store.create_experiment(name)
+            created(request, ("experiment", str(new_id)))
             return ui.redirect(f"/experiments/{new_id}")
         if action == "rename":
             if not name:

@@ -43,7 +43,10 @@ def models_page(ui: Ui, request: Request) -> Response:
     q = request.query_params.get("q", "").strip()
     reg = ui.registry
     filt = f"name ILIKE {quote_value('%' + q + '%')}" if q else None
-    models = list(reg.search_registered_models(filter_string=filt, max_results=1000))
+    models = permissions.readable(
+        request, "registered_model", list(reg.search_registered_models(filter_string=filt, max_results=1000)),
+        lambda m: m.name,
+    )
     rows = []
     for m in models:
         latest = {mv.current_stage: mv.version for mv in m.latest_versions}

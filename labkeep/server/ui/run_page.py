@@ -11,7 +11,7 @@ from starlette.responses import Response
 from labkeep.entities import RunTag
 from labkeep.exceptions import InvalidParameterValue, LabkeepException
 from labkeep.server.ui import artifacts as arts
-from labkeep.server.ui.common import Ui, json_response, read_form, strip_json
+from labkeep.server.ui.common import Ui, json_response, read_form, strip_json, wants_json
 from labkeep.server.ui.logged_models import artifact_root, models_of_run, registered_names
 from labkeep.server.ui.permissions import require_edit
 from labkeep.server.ui.runs_table import PARENT_TAG, quote_key
@@ -149,7 +149,11 @@ def run_data(ui: Ui, run_id: str) -> dict[str, Any]:
 def run_page(ui: Ui, request: Request, run_id: str) -> Response:
     run_id = strip_json(request, run_id)
     data = run_data(ui, run_id)
-    return ui.page(request, "run.html", data)
+    from labkeep.server.ui.permissions import can_edit
+
+    if wants_json(request):
+        return ui.page(request, "run.html", data)
+    return ui.page(request, "run.html", {**data, "editable": can_edit(request, ("run", run_id))})
 
 
 async def run_action(ui: Ui, request: Request, run_id: str) -> Response:

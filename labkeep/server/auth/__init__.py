@@ -1,0 +1,1 @@
+"""Authentication and authorization for ``labkeep server --app-name basic-auth``."""
