@@ -44,6 +44,12 @@ def _options(func):
         click.option(
             "--workers", "-w", default=1, show_default=True, type=int, help="uvicorn worker processes."
         ),
+        click.option(
+            "--threads",
+            default=None,
+            help="Worker threads per server process for database and artifact calls "
+            "(default: $LABKEEP_SERVER_THREADS or 16).",
+        ),
         click.option("--static-prefix", default="", help="Path prefix for every route, e.g. /labkeep."),
         click.option(
             "--allowed-hosts",
@@ -84,6 +90,13 @@ def _run(**kw) -> None:
         raise click.UsageError("--static-prefix must start with '/'.")
     if kw["workers"] < 1:
         raise click.UsageError("--workers must be at least 1.")
+    from labkeep.exceptions import LabkeepException
+    from labkeep.server.settings import DEFAULT_THREADS, THREADS_ENV, parse_threads
+
+    try:
+        threads = parse_threads(kw["threads"] or os.environ.get(THREADS_ENV) or str(DEFAULT_THREADS))
+    except LabkeepException as exc:
+        raise click.UsageError(exc.message) from None
     if kw["registry_stages"]:
         from labkeep.exceptions import LabkeepException
         from labkeep.stores.registry_stages import STAGES_ENV, parse_stages
@@ -101,6 +114,7 @@ def _run(**kw) -> None:
         host=kw["host"],
         port=kw["port"],
         workers=kw["workers"],
+        threads=threads,
         static_prefix=prefix.rstrip("/"),
         allowed_hosts=_split(kw["allowed_hosts"] or os.environ.get("MLFLOW_SERVER_ALLOWED_HOSTS")),
         cors_allowed_origins=_split(

@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass, field
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0")
+THREADS_ENV = "LABKEEP_SERVER_THREADS"
+# One more than a SQL pool's default reach (5 + 10 overflow): every thread finds a connection
+# or waits briefly for one, and a waiting store call never holds up the event loop.
+DEFAULT_THREADS = 16
 
 
 @dataclass
@@ -22,6 +26,8 @@ class ServerSettings:
     static_prefix: str = ""
     allowed_hosts: list[str] = field(default_factory=list)
     cors_allowed_origins: list[str] = field(default_factory=list)
+    # Worker threads per server process for store calls (JSON handlers, pages, artifact I/O).
+    threads: int = DEFAULT_THREADS
 
     @property
     def serve_artifacts(self) -> bool:
@@ -46,6 +52,7 @@ class ServerSettings:
             "LABKEEP_SERVER_STATIC_PREFIX": self.static_prefix,
             "LABKEEP_SERVER_ALLOWED_HOSTS": ",".join(self.allowed_hosts),
             "LABKEEP_SERVER_CORS_ALLOWED_ORIGINS": ",".join(self.cors_allowed_origins),
+            THREADS_ENV: str(self.threads),
         }
 
     @classmethod
@@ -65,4 +72,21 @@ class ServerSettings:
             static_prefix=env("LABKEEP_SERVER_STATIC_PREFIX", ""),
             allowed_hosts=items("LABKEEP_SERVER_ALLOWED_HOSTS"),
             cors_allowed_origins=items("LABKEEP_SERVER_CORS_ALLOWED_ORIGINS"),
+            threads=parse_threads(env(THREADS_ENV) or str(DEFAULT_THREADS)),
         )
+
+
+def parse_threads(value: str) -> int:
+    """A thread-pool size from the command line or ``LABKEEP_SERVER_THREADS`` (1..1024)."""
+    from labkeep.exceptions import InvalidParameterValue
+
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 1024:
+        raise InvalidParameterValue(
+            f"Invalid thread-pool size {value!r}: give a whole number from 1 to 1024 "
+            f"(--threads or {THREADS_ENV})."
+        )
+    return n

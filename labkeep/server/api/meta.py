@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
 from labkeep.server.api.common import ApiContext, ApiRequest
 from labkeep.version import MLFLOW_COMPAT_VERSION
 
 
-def health(ctx: ApiContext, req: ApiRequest) -> PlainTextResponse:
+async def health(ctx: ApiContext, request: Request, params: dict) -> PlainTextResponse:
+    # On the event loop, never in the worker pool: a pool full of calls waiting for the database
+    # must not make a load balancer's health check time out and take a live server out.
     return PlainTextResponse("OK")
 
 
-def version(ctx: ApiContext, req: ApiRequest) -> PlainTextResponse:
+async def version(ctx: ApiContext, request: Request, params: dict) -> PlainTextResponse:
     # The mlflow client parses this as a version (OTLP span upload needs >= 3.4).
     return PlainTextResponse(MLFLOW_COMPAT_VERSION)
 
