@@ -190,15 +190,20 @@ class SqlTrackingStore(TrackingStore):
         with self.db.read() as cur:
             if cur.execute("SELECT 1 FROM experiments WHERE experiment_id = 0").fetchone():
                 return
-        with self.db.write() as cur:
-            if cur.execute("SELECT 1 FROM experiments WHERE experiment_id = 0").fetchone():
-                return
-            now = now_ms()
-            cur.execute(
-                "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage,"
-                " creation_time, last_update_time) VALUES (?, ?, ?, ?, ?, ?)",
-                (0, "Default", self._experiment_location(0), LifecycleStage.ACTIVE, now, now),
-            )
+        try:
+            with self.db.write() as cur:
+                if cur.execute("SELECT 1 FROM experiments WHERE experiment_id = 0").fetchone():
+                    return
+                now = now_ms()
+                cur.execute(
+                    "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage,"
+                    " creation_time, last_update_time) VALUES (?, ?, ?, ?, ?, ?)",
+                    (0, "Default", self._experiment_location(0), LifecycleStage.ACTIVE, now, now),
+                )
+        except Exception as exc:
+            # Servers starting at once on a new database: another one inserted it first.
+            if not self.db.is_integrity_error(exc):
+                raise
 
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Sequence[RunTag] | None = None
