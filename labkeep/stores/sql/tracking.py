@@ -86,6 +86,14 @@ _METRIC_INSERT = (
 )
 
 
+_PG_UNNEST_MIN_ROWS = 8
+_PG_METRIC_INSERT_UNNEST = (
+    "INSERT INTO metrics (run_id, name, step, ts, value, kind, model_id, dataset_name, dataset_digest)"
+    " SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::double precision[],"
+    " ?::smallint[], ?::text[], ?::text[], ?::text[])"
+)
+
+
 def _metric_row(run_id: str, m: Metric) -> tuple:
     value, ts, step = v.validate_metric(m.key, m.value, m.timestamp, m.step)
     stored, kind = v.encode_metric_value(value)
@@ -608,7 +616,12 @@ class SqlTrackingStore(TrackingStore):
         self._set_run_stage(run_id, LifecycleStage.ACTIVE)
 
     def _write_metrics(self, cur: Cursor, run_id: str, rows: list[tuple]) -> None:
-        cur.executemany(_METRIC_INSERT, rows)
+        if self.db.dialect == "postgresql" and len(rows) >= _PG_UNNEST_MIN_ROWS:
+            # One statement with one array per column: a single round of parsing and planning
+            # on the server instead of one bind/execute per point.
+            cur.execute(_PG_METRIC_INSERT_UNNEST, [list(col) for col in zip(*rows, strict=True)])
+        else:
+            cur.executemany(_METRIC_INSERT, rows)
         latest: dict[str, tuple] = {}
         for row in rows:
             best = latest.get(row[1])
