@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from ..server.helpers import SERVER_CMD, free_port, wait_healthy
+from ..server.helpers import SERVER_CMD, free_port, stop_process_group, wait_healthy
 
 HAPROXY_CFG = """\
 global
@@ -160,13 +160,7 @@ class Cluster:
 
     def stop(self) -> None:
         for proc in [self.balancer, *self.procs]:
-            if proc is None or proc.poll() is not None:
-                continue
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+            if proc is not None:
+                stop_process_group(proc)
         for log in self.logs:
             log.close()
