@@ -154,6 +154,8 @@ SERVER_ALLOWED_HOSTS = Setting("MLFLOW_SERVER_ALLOWED_HOSTS", group="server",
                                doc="`--allowed-hosts` when the flag is not given")  # fmt: skip
 SERVER_CORS_ALLOWED_ORIGINS = Setting("MLFLOW_SERVER_CORS_ALLOWED_ORIGINS", group="server",
                                       doc="`--cors-allowed-origins` when the flag is not given")  # fmt: skip
+SERVER_THREADS = Setting("LABKEEP_SERVER_THREADS", group="server",
+                         doc="`--threads` when the flag is not given: store-call threads per server process (default 16)")  # fmt: skip
 SERVER_LOG_LEVEL = Setting("LABKEEP_SERVER_LOG_LEVEL", default="warning", group="server",
                            doc="uvicorn's log level")  # fmt: skip
 AUTH_ADMIN_USERNAME = Setting("LABKEEP_AUTH_ADMIN_USERNAME", group="server",

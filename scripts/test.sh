@@ -68,11 +68,26 @@ ensure_chromium() {
         || log "warning: chromium install failed; browser tests will skip"
 }
 
+# Debian's HAProxy for the multi-node test (tests/multinode: 3 servers behind a real balancer).
+ensure_haproxy() {
+    command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] && return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        log "note: haproxy missing and cannot apt-get here; the multi-node tests will skip"
+        return 0
+    fi
+    log "installing Debian haproxy (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq haproxy >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null && apt-get install -y -qq haproxy >/dev/null; } \
+        || log "warning: haproxy install failed; the multi-node tests will skip"
+}
+
 ensure_venv
 ensure_torch
 install_project dev
 ensure_services
 ensure_chromium
+ensure_haproxy
 
 status=0
 log "ruff check"

@@ -46,6 +46,12 @@ def _options(func):
         click.option(
             "--workers", "-w", default=1, show_default=True, type=int, help="uvicorn worker processes."
         ),
+        click.option(
+            "--threads",
+            default=None,
+            help="Worker threads per server process for database and artifact calls "
+            "(default: $LABKEEP_SERVER_THREADS or 16).",
+        ),
         click.option("--static-prefix", default="", help="Path prefix for every route, e.g. /labkeep."),
         click.option(
             "--allowed-hosts",
@@ -111,6 +117,13 @@ def _run(**kw) -> None:
         raise click.UsageError("--static-prefix must start with '/'.")
     if kw["workers"] < 1:
         raise click.UsageError("--workers must be at least 1.")
+    from labkeep.exceptions import LabkeepException
+    from labkeep.server.settings import DEFAULT_THREADS, parse_threads
+
+    try:
+        threads = parse_threads(kw["threads"] or config.SERVER_THREADS.get() or str(DEFAULT_THREADS))
+    except LabkeepException as exc:
+        raise click.UsageError(exc.message) from None
     if kw["registry_stages"]:
         from labkeep.exceptions import LabkeepException
         from labkeep.stores.registry_stages import STAGES_ENV, parse_stages
@@ -129,6 +142,7 @@ def _run(**kw) -> None:
         host=kw["host"],
         port=kw["port"],
         workers=kw["workers"],
+        threads=threads,
         static_prefix=prefix.rstrip("/"),
         allowed_hosts=_split(kw["allowed_hosts"] or config.SERVER_ALLOWED_HOSTS.get()),
         cors_allowed_origins=_split(kw["cors_allowed_origins"] or config.SERVER_CORS_ALLOWED_ORIGINS.get()),

@@ -241,6 +241,17 @@ _RUN_COLUMNS = {
 }
 
 
+class _WalkLimits:
+    """Deepest page (limit + offset) answered by the metric-index walk, per dialect."""
+
+    def get(self, dialect: str, default: int = 0) -> int:
+        if dialect == "sqlite":
+            return SQLITE_METRIC_WALK_MAX
+        if dialect == "postgresql":
+            return POSTGRES_METRIC_WALK_MAX
+        return default
+
+
 def build_runs_query(
     experiment_ids: list[str],
     lifecycle_stages: tuple[str, ...],
@@ -255,8 +266,9 @@ def build_runs_query(
     keys = resolve_order("runs", parse_order_by(order_by, g.RUNS))
     exp_ids, stages = _int_ids(experiment_ids), list(lifecycle_stages)
     limit, offset = _non_negative(limit, "limit"), _non_negative(offset, "offset")
-    if dialect == "sqlite" and keys[0].entity == g.METRIC and limit + offset <= SQLITE_METRIC_WALK_MAX:
-        return _runs_by_metric_sqlite(exp_ids, stages, clauses, keys, limit, offset)
+    walk = METRIC_WALK_DIALECTS.get(dialect, 0)
+    if keys[0].entity == g.METRIC and limit + offset <= walk:
+        return _runs_by_metric_walk(dialect, exp_ids, stages, clauses, keys, limit, offset)
     q = _Query(dialect)
     _in_list(q, "r.experiment_id", exp_ids)
     _in_list(q, "r.lifecycle_stage", stages)
@@ -286,11 +298,15 @@ def build_runs_selection(
     return q.build("r.run_id", "runs r", None)
 
 
-# Early pages ordered by a metric walk the (name, value) index on SQLite; deeper pages sort.
+# Early pages ordered by a metric walk the (name, value) index on SQLite and PostgreSQL; deeper
+# pages sort. (Set to 0 to always sort.)
 SQLITE_METRIC_WALK_MAX = 1000
+POSTGRES_METRIC_WALK_MAX = 1000
+METRIC_WALK_DIALECTS = _WalkLimits()
 
 
-def _runs_by_metric_sqlite(
+def _runs_by_metric_walk(
+    dialect: str,
     exp_ids: list[int],
     stages: list[str],
     clauses: list[Clause],
@@ -302,14 +318,17 @@ def _runs_by_metric_sqlite(
 
     Arm 0 holds runs whose metric is a number (walked in ``latest_metrics(name, value)`` index
     order), arm 1 runs whose metric is NaN, arm 2 runs without it -- the bucket order the sort
-    requires. SQLite evaluates a compound SELECT arm by arm and stops at the LIMIT, so a first
-    page touches about ``(limit + offset) / selectivity`` index entries instead of every run.
+    requires. SQLite and PostgreSQL (an Append node under a Limit) evaluate the arms one after
+    the other and stop at the LIMIT, so a first page touches about ``(limit + offset) /
+    selectivity`` index entries instead of sorting every matching run. On PostgreSQL each arm
+    carries its own ORDER BY and LIMIT, so the planner picks a fast-start plan (a backward scan of
+    the metric index probing runs) instead of hash joins over the whole experiment.
     """
     first, rest = keys[0], keys[1:]
     arms: list[str] = []
     params: list[Any] = []
     for bucket in (0, 1, 2):
-        q = _Query("sqlite")
+        q = _Query(dialect)
         if bucket == 2:
             source = "runs r"
             q.add_where(
@@ -317,8 +336,9 @@ def _runs_by_metric_sqlite(
                 [first.key],
             )
         else:
-            # CROSS JOIN pins the join order: the metric index drives, runs are probed.
-            source = "latest_metrics m0 CROSS JOIN runs r ON r.run_id = m0.run_id"
+            # CROSS JOIN pins SQLite's join order: the metric index drives, runs are probed.
+            join = "CROSS JOIN" if dialect == "sqlite" else "JOIN"
+            source = f"latest_metrics m0 {join} runs r ON r.run_id = m0.run_id"
             q.add_where("m0.name = ?", [first.key])
             if bucket == 0:
                 q.add_where("m0.kind <> 1")
@@ -331,10 +351,16 @@ def _runs_by_metric_sqlite(
             q.add_where(*_run_condition(c, q))
         for k in rest:
             _run_order(k, q)
-        sql, arm_params = q.build("r.run_id AS run_id", source, None)
-        arms.append(f"SELECT run_id FROM ({sql})")
+        if dialect == "sqlite":
+            sql, arm_params = q.build("r.run_id AS run_id", source, None)
+            arms.append(f"SELECT run_id FROM ({sql})")
+        else:
+            sql, arm_params = q.build("r.run_id AS run_id", source, limit + offset)
+            arms.append(f"({sql})")
         params += arm_params
-    return " UNION ALL ".join(arms) + f" LIMIT {limit} OFFSET {offset}", params
+    if dialect == "sqlite":
+        return " UNION ALL ".join(arms) + f" LIMIT {limit} OFFSET {offset}", params
+    return f"SELECT u.run_id FROM ({' UNION ALL '.join(arms)}) u LIMIT {limit} OFFSET {offset}", params
 
 
 def _run_join(c: Clause, q: _Query) -> bool:

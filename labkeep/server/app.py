@@ -50,6 +50,20 @@ class ApiMiddleware:
         await self.app(scope, receive, send)
 
 
+def _thread_pool_lifespan(threads: int) -> Any:
+    """Size anyio's default thread limiter, which every store call of the server goes through."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
+
+
 def build_context(settings: ServerSettings) -> ApiContext:
     from labkeep.server.stores import open_stores
 
@@ -91,6 +105,7 @@ def create_app(settings: ServerSettings, ctx: ApiContext | None = None) -> Starl
     page_routes = ui_routes.build_routes(ctx, prefix)
     app = Starlette(
         routes=page_routes,
+        lifespan=_thread_pool_lifespan(settings.threads),
         middleware=[
             Middleware(SecurityMiddleware, settings=settings),
             Middleware(

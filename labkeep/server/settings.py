@@ -7,6 +7,9 @@ import os
 from dataclasses import asdict, dataclass, field
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0")
+# One more than a SQL pool's default reach (5 + 10 overflow): every thread finds a connection
+# or waits briefly for one, and a waiting store call never holds up the event loop.
+DEFAULT_THREADS = 16
 
 
 @dataclass
@@ -23,6 +26,8 @@ class ServerSettings:
     static_prefix: str = ""
     allowed_hosts: list[str] = field(default_factory=list)
     cors_allowed_origins: list[str] = field(default_factory=list)
+    # Worker threads per server process for store calls (JSON handlers, pages, artifact I/O).
+    threads: int = DEFAULT_THREADS
     # Authentication (``--app-name basic-auth`` / ``--auth``)
     auth_enabled: bool = False
     auth_default_permission: str = "READ"
@@ -56,3 +61,18 @@ class ServerSettings:
 
         raw = config.SERVER_SETTINGS.get()
         return cls(**json.loads(raw)) if raw else cls()
+
+
+def parse_threads(value: str) -> int:
+    """A thread-pool size from ``--threads`` or ``LABKEEP_SERVER_THREADS`` (1..1024)."""
+    from labkeep.exceptions import InvalidParameterValue
+
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 1024:
+        raise InvalidParameterValue(
+            f"Invalid thread-pool size {value!r}: give a whole number from 1 to 1024 (--threads or LABKEEP_SERVER_THREADS)."
+        )
+    return n

@@ -208,13 +208,13 @@ def test_record_from_run_entity():
     assert search_records("runs", [rec], "params.p = 'v' AND tags.missing IS NULL")
 
 
-def test_sqlite_metric_walk_agrees_with_sort(db_and_records, monkeypatch):
-    """SQLite answers metric-first orders by walking the metric index; deep pages sort instead."""
+def test_metric_index_walk_agrees_with_sort(db_and_records, monkeypatch):
+    """SQLite and PostgreSQL answer metric-first orders by walking the metric index; deep pages sort."""
     import labkeep.search.to_sql as to_sql
 
     db, records = db_and_records
-    if db.dialect != "sqlite":
-        pytest.skip("the index walk is a SQLite plan")
+    if db.dialect not in ("sqlite", "postgresql"):
+        pytest.skip("the index walk is a SQLite and PostgreSQL plan")
     rng = random.Random(SEED + 3)
     for _ in range(60):
         filter_string = " AND ".join(random_clause(rng) for _ in range(rng.randint(0, 2))) or None
@@ -224,10 +224,11 @@ def test_sqlite_metric_walk_agrees_with_sort(db_and_records, monkeypatch):
         if extra and extra != first:
             order_by.append(f"{extra} {rng.choice(['ASC', 'DESC'])}")
         limit, offset = rng.choice([(5, 0), (5, 10), (100, 0), (3, 37)])
-        walked = build_runs_query(["1"], ("active",), filter_string, order_by, limit, offset, "sqlite")
+        walked = build_runs_query(["1"], ("active",), filter_string, order_by, limit, offset, db.dialect)
         assert " UNION ALL " in walked[0]
         monkeypatch.setattr(to_sql, "SQLITE_METRIC_WALK_MAX", 0)
-        sorted_ = build_runs_query(["1"], ("active",), filter_string, order_by, limit, offset, "sqlite")
+        monkeypatch.setattr(to_sql, "POSTGRES_METRIC_WALK_MAX", 0)
+        sorted_ = build_runs_query(["1"], ("active",), filter_string, order_by, limit, offset, db.dialect)
         monkeypatch.undo()
         assert " UNION ALL " not in sorted_[0]
         expected = [r.id for r in search_records("runs", records, filter_string, order_by)][

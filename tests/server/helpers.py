@@ -57,12 +57,18 @@ def running_server(
         wait_healthy(url, proc, prefix=prefix)
         yield url, proc
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        stop_process_group(proc)
         if proc.stdout:
             proc.stdout.close()
+
+
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group of ``proc`` (a server and its workers); SIGKILL after 15 s."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)

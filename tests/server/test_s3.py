@@ -194,3 +194,28 @@ def test_official_client_multipart_upload_to_s3(tmp_path, s3_env, s3_endpoint, s
         assert head["ETag"].strip('"').endswith("-3"), "uploaded as 3 parts by the client"
         obj = s3_client(s3_endpoint).get_object(Bucket=bucket, Key=key)["Body"].read()
         assert obj == data
+
+
+def test_unreachable_s3_answers_503_and_tracking_keeps_working(tmp_path, monkeypatch):
+    from .helpers import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+    env = {
+        "MLFLOW_S3_ENDPOINT_URL": dead,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    args = ["--backend-store-uri", f"sqlite:///{tmp_path}/s.db", "--artifacts-destination", "s3://gone/prefix"]
+    with running_server(args, cwd=str(tmp_path), env=env) as (url, _proc):
+        import httpx
+
+        art = f"{url}/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/a.txt"
+        for resp in (httpx.put(art, content=b"x", timeout=60), httpx.get(art, timeout=60)):
+            assert resp.status_code == 503, resp.text
+            assert resp.json()["error_code"] == "TEMPORARILY_UNAVAILABLE" and "Retry-After" in resp.headers
+        api = url + "/api/2.0/mlflow"
+        exp = httpx.post(api + "/experiments/create", json={"name": "no-s3"})
+        assert exp.status_code == 200
+        run = httpx.post(api + "/runs/create", json={"experiment_id": exp.json()["experiment_id"]})
+        assert run.status_code == 200

@@ -354,6 +354,20 @@ def test_log_batch_all_or_nothing(tracking_store):
     assert run.data.params == {"fixed": "1", "new": "x"} and run.data.metrics == {"acc": 0.5}
 
 
+def test_log_batch_of_many_points_keeps_every_value(tracking_store):
+    """A batch large enough for PostgreSQL's one-statement (array) insert: specials and ids survive."""
+    run_id = new_run(tracking_store).info.run_id
+    values = [0.5, -1.25, math.nan, math.inf, -math.inf, 1e300, 0.0, 2.0**53, 7.0, -0.0, 3.5, 1e-300]
+    points = [Metric("m", x, 1_700_000_000_000 + i, 2**40 + i) for i, x in enumerate(values)]
+    points.append(Metric("other", 1.0, 5, 0))
+    tracking_store.log_batch(run_id, points, [], [])
+    got = [(p.step, p.timestamp, p.value) for p in tracking_store.get_metric_history(run_id, "m")]
+    assert [(s, t) for s, t, _ in got] == [(2**40 + i, 1_700_000_000_000 + i) for i in range(len(values))]
+    for (_, _, stored), sent in zip(got, values, strict=True):
+        assert (math.isnan(stored) and math.isnan(sent)) or stored == sent
+    assert tracking_store.get_run(run_id).data.metrics == {"m": 1e-300, "other": 1.0}
+
+
 def test_writes_to_deleted_run_refused(tracking_store):
     run_id = new_run(tracking_store).info.run_id
     tracking_store.log_param(run_id, Param("a", "1"))

@@ -129,7 +129,27 @@ def _file_response(store: Any, rel: str) -> Response:
 
 
 async def _run(func: Any, *args: Any) -> Any:
-    return await anyio.to_thread.run_sync(func, *args)
+    try:
+        return await anyio.to_thread.run_sync(func, *args)
+    except Exception as exc:
+        if _storage_unreachable(exc):
+            from labkeep.exceptions import TemporarilyUnavailable
+
+            raise TemporarilyUnavailable(
+                f"The artifact store cannot be reached ({type(exc).__name__}: {str(exc)[:200]}). "
+                "Tracking calls still work; retry the artifact request later."
+            ) from None
+        raise
+
+
+def _storage_unreachable(exc: BaseException) -> bool:
+    """A network failure talking to object storage (botocore's connection errors, a refused socket)."""
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    names = {c.__name__ for c in type(exc).__mro__}
+    return type(exc).__module__.startswith(("botocore", "urllib3")) and bool(
+        names & {"ConnectionError", "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"}
+    )
 
 
 async def proxy_list(ctx: ApiContext, request: Request, params: dict) -> Response:

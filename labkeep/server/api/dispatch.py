@@ -50,9 +50,14 @@ def _specials_as_strings(obj: Any) -> Any:
     return obj
 
 
+# Seconds a client should wait before retrying a 503 (the database went away or is busy).
+RETRY_AFTER_S = 2
+
+
 def error_response(exc: LabkeepException) -> Response:
     body = {"error_code": exc.error_code, "message": exc.message}
-    return Response(json_bytes(body), status_code=exc.http_status, media_type="application/json")
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.http_status == 503 else None
+    return Response(json_bytes(body), status_code=exc.http_status, media_type="application/json", headers=headers)
 
 
 def internal_error_response() -> Response:

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import PlainTextResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from labkeep.server.api.common import ApiContext, ApiRequest
 from labkeep.version import MLFLOW_COMPAT_VERSION
 
 
-def health(ctx: ApiContext, req: ApiRequest) -> Any:
-    """``OK`` — or, when the server is exposed unsafely, JSON with the warnings printed at start."""
+async def health(ctx: ApiContext, request: Request, params: dict) -> Response:
+    """``OK`` — or, when the server is exposed unsafely, JSON with the warnings printed at start.
+
+    Answered on the event loop, never in the worker pool: a pool full of calls waiting for the
+    database must not make a load balancer's health check time out and take a live server out.
+    """
     from labkeep.server.security import exposure_warnings
 
     warnings = exposure_warnings(ctx.settings) if ctx.settings is not None else []
     if warnings:
-        return {"status": "OK", "auth_enabled": bool(ctx.settings.auth_enabled), "warnings": warnings}
+        body = {"status": "OK", "auth_enabled": bool(ctx.settings.auth_enabled), "warnings": warnings}
+        return JSONResponse(body)
     return PlainTextResponse("OK")
 
 
-def version(ctx: ApiContext, req: ApiRequest) -> PlainTextResponse:
+async def version(ctx: ApiContext, request: Request, params: dict) -> PlainTextResponse:
     # The mlflow client parses this as a version (OTLP span upload needs >= 3.4).
     return PlainTextResponse(MLFLOW_COMPAT_VERSION)
 

@@ -292,6 +292,10 @@ class SqlAlchemyDatabase(Database):
             cur = raw.cursor()
             yield Cursor(cur, True)
             raw.rollback()
+        except Exception as exc:
+            if _connection_lost(exc):
+                raise self._unavailable(raw, exc) from None
+            raise
         finally:
             raw.close()
 
@@ -303,11 +307,26 @@ class SqlAlchemyDatabase(Database):
             try:
                 yield Cursor(cur, True)
             except BaseException:
-                raw.rollback()
+                _quiet_rollback(raw)
                 raise
             raw.commit()
+        except Exception as exc:
+            if _connection_lost(exc):
+                raise self._unavailable(raw, exc) from None
+            raise
         finally:
             raw.close()
+
+    def _unavailable(self, raw: Any, exc: BaseException) -> TemporarilyUnavailable:
+        """Drop the pooled connection (the next checkout opens a new one) and say to retry."""
+        try:
+            raw.invalidate()
+        except Exception:
+            pass
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return TemporarilyUnavailable(
+            f"The database is unavailable or busy ({detail}). Retry the request."
+        )
 
     def refresh_statistics(self) -> None:
         """ANALYZE the search tables on PostgreSQL when many rows changed since the last analyze.
@@ -333,6 +352,25 @@ class SqlAlchemyDatabase(Database):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """A driver error that a retry may cure: connection lost or refused, server shutting down,
+    deadlock, lock or serialization timeout (DBAPI OperationalError / InterfaceError)."""
+    if isinstance(exc, TemporarilyUnavailable):
+        return False
+    names = {c.__name__ for c in type(exc).__mro__}
+    module = type(exc).__module__
+    return bool(names & {"OperationalError", "InterfaceError"}) and module.startswith(
+        ("psycopg", "pymysql", "MySQLdb", "sqlalchemy")
+    )
+
+
+def _quiet_rollback(raw: Any) -> None:
+    try:
+        raw.rollback()
+    except Exception:  # the connection is gone; the caller reports the original error
+        pass
 
 
 _DRIVER_DEFAULTS = {
