@@ -19,6 +19,8 @@ _COMMANDS = {
     "ui": "labkeep.cli.server:ui",
     "models": "labkeep.cli.models:models",
     "run": "labkeep.cli.projects:run",
+    "import": "labkeep.cli.transfer:import_",
+    "export": "labkeep.cli.transfer:export",
 }
 
 
