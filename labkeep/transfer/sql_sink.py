@@ -142,6 +142,7 @@ class SqlSink:
         if row is None:
             if write:
                 self._insert_run(cur, rec, exp_id, artifact_uri, model_points)
+                self._inputs(cur, rec, exp_id)
             return "new"
         if exp_id != "(new)" and int(row[0]) != int(exp_id):
             raise Collision(f"the destination has a run with this id in experiment {row[0]}, not {exp_id}")
