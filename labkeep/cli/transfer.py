@@ -86,6 +86,11 @@ def import_() -> None:
 @import_.command("mlflow")
 @click.argument("source")
 @_options
+@click.option(
+    "--artifacts-server",
+    default=None,
+    help="URL of the MLflow server that serves a database's mlflow-artifacts:/ locations.",
+)
 def import_mlflow(
     source: str,
     dest: str | None,
@@ -94,13 +99,16 @@ def import_mlflow(
     keep_artifact_locations: bool,
     as_json: bool,
     quiet: bool,
+    artifacts_server: str | None,
 ) -> None:
     """Import an MLflow store: an mlruns/ folder, a database URI (sqlite:///mlflow.db,
     postgresql://…, mysql+pymysql://…) or a server URL (http://…). Run ids stay the same;
     running it again adds only what is missing."""
     from labkeep.transfer import open_mlflow_source
 
-    _run(open_mlflow_source(source), dest, experiments, dry_run, keep_artifact_locations, as_json, quiet)
+    reader = open_mlflow_source(source)
+    reader.artifact_server = artifacts_server or reader.artifact_server
+    _run(reader, dest, experiments, dry_run, keep_artifact_locations, as_json, quiet)
 
 
 @import_.command("labkeep")

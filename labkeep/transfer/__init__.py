@@ -29,9 +29,9 @@ def transfer(source: Source, sink: Any, **kwargs: Any) -> Summary:
 def open_mlflow_source(location: str) -> Source:
     """The reader for an MLflow file store folder, database URI or server URL."""
     if location.startswith(("http://", "https://")):
-        from labkeep.transfer.rest_source import RestSource
+        from labkeep.transfer.store_source import StoreSource
 
-        return RestSource(location)
+        return StoreSource(location)
     if location.startswith(_DB_SCHEMES):
         return _mlflow_db(location)
     from labkeep.transfer.mlflow_files import MlflowFileStoreSource, is_file_store

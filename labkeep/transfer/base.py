@@ -14,6 +14,7 @@ class Source:
     cannot be read (the rest still comes across)."""
 
     description = "source"
+    artifact_server: str | None = None  # where ``mlflow-artifacts:/`` URIs are served (a server URL)
 
     def experiments(self) -> list[dict[str, Any] | Problem]:
         raise NotImplementedError
@@ -34,7 +35,12 @@ class Source:
         """The labkeep artifact repository that reads files under ``uri`` (None: cannot read)."""
         from labkeep.artifacts import get_artifact_repository
 
-        return get_artifact_repository(uri)
+        if uri.startswith("mlflow-artifacts:") and not self.artifact_server:
+            raise ValueError(
+                f"{uri} is served by an MLflow server: give its URL with --artifacts-server,"
+                " or import through the server (labkeep import mlflow http://…)"
+            )
+        return get_artifact_repository(uri, tracking_uri=self.artifact_server)
 
     def close(self) -> None:
         pass
