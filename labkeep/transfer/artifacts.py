@@ -22,8 +22,9 @@ def local_path(uri: str) -> str | None:
 class ArtifactCopier:
     """Copies artifact trees; files already at the destination with the same size are skipped."""
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: Any, dest_server: str | None = None) -> None:
         self.source = source
+        self.dest_server = dest_server
         self.files = 0
         self.bytes = 0
 
@@ -66,7 +67,7 @@ class ArtifactCopier:
     def _upload(self, src: str, dst_uri: str) -> int:
         from labkeep.artifacts import get_artifact_repository
 
-        repo = get_artifact_repository(dst_uri)
+        repo = get_artifact_repository(dst_uri, tracking_uri=self.dest_server)
         have = {f.path: f.file_size for f in _walk(repo, "")}
         written = 0
         for root, _dirs, files in os.walk(src):

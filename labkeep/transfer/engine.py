@@ -33,7 +33,7 @@ def transfer(
     """Move everything (or the ``experiments`` named, by name or id) from ``source`` into ``sink``."""
     progress = progress or Progress(enabled=False)
     summary = Summary(dry_run=getattr(sink, "dry_run", False))
-    copier = ArtifactCopier(source)
+    copier = ArtifactCopier(source, getattr(sink, "artifact_server", None))
     prefixes: dict[str, str] = {}
     exps = []
     for item in source.experiments():

@@ -44,18 +44,22 @@ def _point_row(run_id: str, p: list, model: tuple | None) -> tuple:
 class SqlSink:
     """Writes records into the labkeep store at ``uri`` (SQLite, PostgreSQL, MySQL/MariaDB)."""
 
-    def __init__(self, uri: str, artifact_root: str | None = None, dry_run: bool = False) -> None:
+    def __init__(
+        self, uri: str, artifact_root: str | None = None, dry_run: bool = False, store: Any = None
+    ) -> None:
         from labkeep.stores.sql.tracking import _LATEST_UPSERT, SqlTrackingStore
 
         self.uri = uri
-        self.store = SqlTrackingStore(uri, artifact_root or _default_root(uri))
+        self._owns_store = store is None
+        self.store = store or SqlTrackingStore(uri, artifact_root or _default_root(uri))
         self.db = self.store.db
         self.dry_run = dry_run
         self._latest_upsert = _LATEST_UPSERT[self.db.dialect]
         self.description = f"labkeep store {uri.rsplit('@', 1)[-1]}"
 
     def close(self) -> None:
-        self.store.close()
+        if self._owns_store:
+            self.store.close()
 
     # ------------------------------------------------------------ experiments
     def experiment(self, rec: dict[str, Any], keep_location: bool) -> tuple[str, str, bool]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from labkeep.server.api import artifacts, experiments, logged_models, meta, registry, runs, traces
+from labkeep.server.api import transfer as transfer_api
 
 
 class ApiRoute(NamedTuple):
@@ -117,6 +118,8 @@ ROUTES: list[ApiRoute] = [
     ApiRoute(("GET",), f"{T3}/traces/{{trace_id}}/assessments/{{assessment_id}}", traces.get_assessment),
     ApiRoute(("PATCH",), f"{T3}/traces/{{trace_id}}/assessments/{{assessment_id}}", traces.update_assessment),
     ApiRoute(("DELETE",), f"{T3}/traces/{{trace_id}}/assessments/{{assessment_id}}", traces.delete_assessment),
+    # ---- labkeep's own: transfer records (labkeep sync, imports into a server)
+    ApiRoute(("POST",), "/2.0/labkeep/transfer/apply", transfer_api.apply_record),
 ]
 
 # Artifact proxy under /api/2.0/mlflow-artifacts (raw Starlette endpoints: bytes, not JSON).
