@@ -41,7 +41,19 @@ def get_tracking_uri() -> str:
     uri = _tracking_uri or _env("LABKEEP_TRACKING_URI", "MLFLOW_TRACKING_URI")
     if not uri:
         return f"sqlite:///{os.path.abspath(DEFAULT_DB_FILE)}"
-    return normalize_store_uri(uri)
+    uri = normalize_store_uri(uri)
+    if uri.startswith(("http://", "https://")) and (_env("LABKEEP_MODE") or _offline_init()):
+        from labkeep.offline import route
+
+        return route(uri)  # offline/auto mode: maybe the local offline store
+    return uri
+
+
+def _offline_init() -> bool:
+    import sys
+
+    module = sys.modules.get("labkeep.offline")
+    return module is not None and module._mode is not None
 
 
 def get_registry_uri() -> str:

@@ -21,6 +21,7 @@ _COMMANDS = {
     "run": "labkeep.cli.projects:run",
     "import": "labkeep.cli.transfer:import_",
     "export": "labkeep.cli.transfer:export",
+    "sync": "labkeep.cli.sync:sync",
 }
 
 
