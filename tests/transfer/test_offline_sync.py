@@ -117,3 +117,37 @@ def test_auto_mode_logs_locally_when_the_server_is_down_and_says_so_once(tmp_pat
         # With the server up, auto mode logs straight to it.
         direct = _log(env, "0", "3", cwd=str(tmp_path)).stdout.strip().splitlines()[-1]
         assert _history(url, direct) == [0, 1, 2]
+
+
+def test_server_refuses_records_pointing_outside_its_artifact_store(tmp_path):
+    import httpx
+
+    port = free_port()
+    server_args = [
+        "--backend-store-uri",
+        f"sqlite:///{tmp_path}/server.db",
+        "--artifacts-destination",
+        str(tmp_path / "art"),
+    ]
+    with running_server(server_args, cwd=str(tmp_path), port=port) as (url, _proc):
+        rec = {
+            "name": "evil",
+            "creation_time": 1,
+            "last_updated_time": 1,
+            "description": None,
+            "tags": {},
+            "aliases": {},
+            "versions": [
+                {"version": 1, "source": "/etc", "current_stage": "None", "status": "READY", "tags": {}}
+            ],
+        }
+        resp = httpx.post(
+            f"{url}/api/2.0/labkeep/transfer/apply", json={"kind": "registered_model", "record": rec}
+        )
+        assert resp.status_code == 400 and "inside the server's artifact root" in resp.json()["message"]
+        bad = httpx.post(f"{url}/api/2.0/labkeep/transfer/apply", json={"kind": "nope", "record": {}})
+        assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert (
+            httpx.get(f"{url}/api/2.0/mlflow/registered-models/get", params={"name": "evil"}).status_code
+            == 404
+        )

@@ -49,6 +49,7 @@ def apply_record(ctx: ApiContext, req: ApiRequest) -> dict:
             exp_id, location, changed = sink.experiment(rec, keep_location=False)
             return {"experiment_id": exp_id, "artifact_location": location, "changed": changed}
         if kind == "registered_model":
+            _confine_versions(ctx, rec)
             return {"status": sink.registered_model(rec, {})}
         exp_id = req.str("experiment_id", required=True)
         location = _location(sink, exp_id, dry_run)
@@ -82,3 +83,20 @@ def _location(sink: Any, exp_id: str, dry_run: bool) -> str:
 def _model_points(req: ApiRequest) -> dict:
     raw = req.raw("model_points") or []
     return {(p[0], int(p[1]), int(p[2])): (p[3], p[4], p[5]) for p in raw}
+
+
+def _confine_versions(ctx: ApiContext, rec: dict[str, Any]) -> None:
+    """Model version sources must stay inside the server's artifact storage, as on create."""
+    from labkeep.server.api.common import check_uri_confined
+    from labkeep.server.api.experiments import _local_roots
+
+    roots = _local_roots(ctx)
+    for v in rec.get("versions") or ():
+        for field in ("source", "storage_location"):
+            if v.get(field):
+                try:
+                    check_uri_confined(v[field], roots, what=field)
+                except InvalidParameterValue as exc:
+                    raise InvalidParameterValue(
+                        f"Model {rec.get('name')!r} version {v.get('version')}: {exc.message}"
+                    ) from None
