@@ -31,6 +31,9 @@ class Source:
     def registered_models(self) -> Iterator[dict[str, Any] | Problem]:
         return iter(())
 
+    def traces(self, experiment_id: str) -> Iterator[dict[str, Any] | Problem]:
+        return iter(())
+
     def artifact_repository(self, uri: str) -> Any:
         """The labkeep artifact repository that reads files under ``uri`` (None: cannot read)."""
         from labkeep.artifacts import get_artifact_repository

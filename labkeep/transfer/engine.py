@@ -109,6 +109,7 @@ def _experiment(source, sink, exp, keep, copy_artifacts, copier, prefixes, summa
                 board.add("artifacts", copier.copy(item["artifact_uri"], dst_uri))
             except Exception as exc:
                 summary.skip("artifacts", run_id, _msg(exc))
+    _traces(source, sink, exp, dest_id, summary)
     for model in models:
         mid = model["model_id"]
         src_loc = model.get("artifact_location") or ""
@@ -126,6 +127,26 @@ def _experiment(source, sink, exp, keep, copy_artifacts, copier, prefixes, summa
                 board.add("artifacts", copier.copy(src_loc, dst_loc))
             except Exception as exc:
                 summary.skip("artifacts", f"logged model {mid}", _msg(exc))
+
+
+def _traces(source, sink, exp, dest_id, summary) -> None:
+    if not hasattr(sink, "trace"):
+        return
+    try:
+        items = list(source.traces(exp["experiment_id"]))
+    except Exception as exc:
+        summary.skip("trace", f"experiment {exp['name']!r}", _msg(exc))
+        return
+    for item in items:
+        if isinstance(item, Problem):
+            summary.problems.append(item)
+            continue
+        try:
+            status = sink.trace(item, dest_id)
+        except Exception as exc:
+            summary.skip("trace", item["trace_id"], _msg(exc))
+            continue
+        summary.count("traces", changed=status != "unchanged")
 
 
 def _registry(source, sink, prefixes, summary, progress) -> None:

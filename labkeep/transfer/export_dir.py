@@ -6,6 +6,7 @@ Layout::
     experiments.jsonl                  one experiment record a line
     runs/<experiment_id>.jsonl         one run record a line (params, tags, every metric point…)
     logged_models/<experiment_id>.jsonl
+    traces/<experiment_id>.jsonl       one trace a line with its spans
     registered_models.jsonl
     artifacts/<experiment_id>/<run_id>/artifacts/…   artifact files, as in the store
     artifacts/<experiment_id>/models/<model_id>/artifacts/…
@@ -150,6 +151,16 @@ class ExportDirSink:
             known[rec["model_id"]] = digest
         return status
 
+    def trace(self, rec: dict[str, Any], exp_id: str) -> str:
+        known = self._known("traces", exp_id, "trace_id")
+        if rec["trace_id"] in known:
+            return "unchanged"
+        if not self.dry_run:
+            os.makedirs(os.path.join(self.root, "traces"), exist_ok=True)
+            self._append(f"traces/{exp_id}.jsonl", dict(rec, experiment_id=exp_id))
+            known[rec["trace_id"]] = "x"
+        return "new"
+
     def registered_model(self, rec: dict[str, Any], prefixes: dict[str, str]) -> str:
         from labkeep.transfer.sql_registry import rewrite_location
 
@@ -210,6 +221,9 @@ class ExportDirSource(Source):
             rec["metrics"] = [[p[0], float(p[1]), *p[2:]] for p in rec["metrics"]]
             rec["artifact_location"] = self._absolute(rec["artifact_location"])
             yield rec
+
+    def traces(self, experiment_id: str) -> Iterator[dict[str, Any] | Problem]:
+        yield from self._records("traces", experiment_id, "trace_id")
 
     def registered_models(self) -> Iterator[dict[str, Any] | Problem]:
         for rec in _last_wins(os.path.join(self.root, "registered_models.jsonl"), "name").values():

@@ -362,6 +362,11 @@ class MlflowDatabaseSource(Source):
             return []
         return self._select(table, cols, "model_id = ?", (model_id,))
 
+    def traces(self, experiment_id: str) -> Iterator[dict[str, Any] | Problem]:
+        from labkeep.transfer.traces import database_traces
+
+        return database_traces(self, experiment_id)
+
     # ------------------------------------------------------------ registry
     def registered_models(self) -> Iterator[dict[str, Any] | Problem]:
         if not self._has("registered_models"):
@@ -458,6 +463,10 @@ _OPTIONAL_TABLES = {
     "logged_model_params",
     "logged_model_tags",
     "logged_model_metrics",
+    "trace_info",
+    "trace_tags",
+    "trace_request_metadata",
+    "spans",
     "registered_models",
     "model_versions",
     "registered_model_tags",

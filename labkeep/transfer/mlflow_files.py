@@ -228,6 +228,11 @@ class MlflowFileStoreSource(Source):
             except (CorruptItem, KeyError, ValueError, OSError) as exc:
                 yield Problem("logged_model", model_id, _reason(exc))
 
+    def traces(self, experiment_id: str) -> Iterator[dict[str, Any] | Problem]:
+        from labkeep.transfer.traces import file_store_traces
+
+        return file_store_traces(self._exp_dirs[experiment_id], experiment_id)
+
     # ------------------------------------------------------------ registry
     def registered_models(self) -> Iterator[dict[str, Any] | Problem]:
         folder = os.path.join(self.root, "models")

@@ -45,6 +45,9 @@ class RestSink:
     def logged_model(self, rec: dict[str, Any], exp_id: str, artifact_location: str) -> str:
         return self._apply("logged_model", rec, experiment_id=exp_id)["status"]
 
+    def trace(self, rec: dict[str, Any], exp_id: str) -> str:
+        return self._apply("trace", rec, experiment_id=exp_id)["status"]
+
     def registered_model(self, rec: dict[str, Any], prefixes: dict[str, str]) -> str:
         from labkeep.transfer.sql_registry import rewrite_location
 

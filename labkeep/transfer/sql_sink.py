@@ -341,6 +341,11 @@ class SqlSink:
             )
         return "new" if row is None else "updated"
 
+    def trace(self, rec: dict[str, Any], exp_id: str) -> str:
+        from labkeep.transfer.traces import write_trace
+
+        return write_trace(self.db, rec, exp_id, self.dry_run)
+
     # ------------------------------------------------------------ registry
     def registered_model(self, rec: dict[str, Any], source_map: dict[str, str]) -> str:
         """Write a registered model with its versions, tags and aliases; new versions only."""

@@ -173,6 +173,36 @@ class StoreSource(Source):
                 ],
             }
 
+    # ------------------------------------------------------------ traces
+    def traces(self, experiment_id: str) -> Iterator[dict[str, Any] | Problem]:
+        from labkeep.genai.tracing.store import get_trace_store
+
+        store = get_trace_store(self.uri)
+        token = None
+        while True:
+            infos, token = store.search_traces([experiment_id], max_results=100, page_token=token)
+            for info in infos:
+                try:
+                    spans = store.get_spans(info.trace_id)
+                except Exception as exc:
+                    yield Problem("trace", info.trace_id, f"cannot read its spans: {exc}")
+                    continue
+                yield {
+                    "trace_id": info.trace_id,
+                    "experiment_id": experiment_id,
+                    "request_time": info.request_time,
+                    "execution_duration": info.execution_duration,
+                    "state": str(info.state),
+                    "request_preview": info.request_preview,
+                    "response_preview": info.response_preview,
+                    "client_request_id": info.client_request_id,
+                    "tags": dict(info.tags),
+                    "metadata": dict(info.trace_metadata),
+                    "spans": [dict(s) for s in spans],
+                }
+            if not token:
+                return
+
     # ------------------------------------------------------------ registry
     def registered_models(self) -> Iterator[dict[str, Any] | Problem]:
         for rm in _pages(self.registry.search_registered_models, max_results=PAGE):

@@ -32,7 +32,7 @@ def artifacts(run_id, path=None):
 
 
 exps = c.search_experiments(view_type=ViewType.ALL)
-out = {"experiments": {}, "runs": {}, "registered_models": {}, "logged_models": {}}
+out = {"experiments": {}, "runs": {}, "registered_models": {}, "logged_models": {}, "traces": {}}
 for e in sorted(exps, key=lambda e: e.name):
     out["experiments"][e.name] = {"stage": e.lifecycle_stage, "tags": {k: v for k, v in e.tags.items()}}
     for r in c.search_runs([e.experiment_id], run_view_type=ViewType.ALL):
@@ -65,6 +65,16 @@ for e in sorted(exps, key=lambda e: e.name):
                 for di in (r.inputs.dataset_inputs if r.inputs else [])
             ),
             "artifacts": sorted(artifacts(i.run_id)) if i.lifecycle_stage == "active" else None,
+        }
+    for t in mlflow.search_traces(experiment_ids=[e.experiment_id], return_type="list"):
+        out["traces"][t.info.trace_id] = {
+            "experiment": e.name,
+            "state": str(t.info.state).rsplit(".", 1)[-1],
+            "request_time": t.info.request_time,
+            "tags": {k: v for k, v in t.info.tags.items() if k != "mlflow.artifactLocation"},
+            "spans": sorted(
+                [s.name, s.parent_id is None, s.inputs if s.parent_id is None else None] for s in t.data.spans
+            ),
         }
     for m in c.search_logged_models(experiment_ids=[e.experiment_id]):
         out["logged_models"][m.model_id] = {

@@ -34,6 +34,12 @@ with mlflow.start_run(run_name="train") as run:
         registered_model_name="reg-a",
         pip_requirements=[],
     )
+with mlflow.start_span("outer") as span:
+    span.set_inputs({"q": "hi"})
+    with mlflow.start_span("inner"):
+        pass
+    span.set_outputs("ok")
+mlflow.flush_trace_async_logging()
 with mlflow.start_run(run_name="failed-one") as failed:
     mlflow.log_metric("loss", 5.0)
 client.set_terminated(failed.info.run_id, "FAILED")

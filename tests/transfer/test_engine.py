@@ -29,6 +29,7 @@ class StopsAfter:
 
 
 @pytest.mark.compat
+@pytest.mark.timeout(900)
 def test_interrupted_import_finishes_on_the_next_run_on_every_backend(mlflow_sources, db_uri, tmp_path):
     src = mlflow_sources["sqlite"]
     root = str(tmp_path / "artifacts")
@@ -48,6 +49,7 @@ def test_interrupted_import_finishes_on_the_next_run_on_every_backend(mlflow_sou
 
 
 @pytest.mark.compat
+@pytest.mark.timeout(900)
 def test_id_collision_with_different_content_is_skipped_and_named(mlflow_sources, tmp_path):
     src = mlflow_sources["sqlite"]
     dest = f"sqlite:///{tmp_path}/dest.db"

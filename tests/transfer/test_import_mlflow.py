@@ -12,7 +12,7 @@ import pytest
 
 from tests.transfer.helpers import differences, dump, labkeep_cli
 
-pytestmark = pytest.mark.compat
+pytestmark = [pytest.mark.compat, pytest.mark.timeout(900)]
 
 
 @pytest.mark.parametrize("kind", ["files", "sqlite"])

@@ -11,7 +11,7 @@ from typing import Any
 from labkeep.exceptions import InvalidParameterValue
 from labkeep.server.api.common import ApiContext, ApiRequest
 
-KINDS = ("experiment", "run", "logged_model", "registered_model")
+KINDS = ("experiment", "run", "logged_model", "registered_model", "trace")
 
 
 def _sink(ctx: ApiContext) -> Any:
@@ -33,7 +33,7 @@ def _record(req: ApiRequest) -> dict[str, Any]:
 
 
 def apply_record(ctx: ApiContext, req: ApiRequest) -> dict:
-    """Write one experiment, run, logged model or registered model record; answers its status."""
+    """Write one experiment, run, logged model, trace or registered model record; answers its status."""
     from labkeep.transfer.sql_sink import Collision
     from labkeep.transfer.wire import decode_record
 
@@ -53,6 +53,8 @@ def apply_record(ctx: ApiContext, req: ApiRequest) -> dict:
             return {"status": sink.registered_model(rec, {})}
         exp_id = req.str("experiment_id", required=True)
         location = _location(sink, exp_id, dry_run)
+        if kind == "trace":
+            return {"status": sink.trace(rec, exp_id)}
         if kind == "run":
             uri = f"{location}/{rec['run_id']}/artifacts"
             return {"status": sink.run(rec, exp_id, uri, _model_points(req)), "artifact_uri": uri}
