@@ -128,38 +128,28 @@ class ExportDirSink:
         self, rec: dict[str, Any], exp_id: str, artifact_uri: str, model_points: dict | None = None
     ) -> str:
         out = _jsonable_run(dict(rec, artifact_uri=self._relative(artifact_uri), experiment_id=exp_id))
-        known = self._known("runs", exp_id, "run_id")
+        return self._put("runs", exp_id, "run_id", out)
+
+    def _put(self, folder: str, exp_id: str, key: str, out: dict[str, Any]) -> str:
+        """Append ``out`` unless the same record is already there; "new", "updated" or "unchanged"."""
+        known = self._known(folder, exp_id, key)
         digest = _digest(out)
-        if known.get(rec["run_id"]) == digest:
+        if known.get(out[key]) == digest:
             return "unchanged"
-        status = "updated" if rec["run_id"] in known else "new"
+        status = "updated" if out[key] in known else "new"
         if not self.dry_run:
-            self._append(f"runs/{exp_id}.jsonl", out)
-            known[rec["run_id"]] = digest
+            os.makedirs(os.path.join(self.root, folder), exist_ok=True)
+            self._append(f"{folder}/{exp_id}.jsonl", out)
+            known[out[key]] = digest
         return status
 
     def logged_model(self, rec: dict[str, Any], exp_id: str, artifact_location: str) -> str:
         out = dict(rec, artifact_location=self._relative(artifact_location), experiment_id=exp_id)
         out["metrics"] = [[p[0], encode_value(float(p[1])), *p[2:]] for p in rec["metrics"]]
-        known = self._known("logged_models", exp_id, "model_id")
-        digest = _digest(out)
-        if known.get(rec["model_id"]) == digest:
-            return "unchanged"
-        status = "updated" if rec["model_id"] in known else "new"
-        if not self.dry_run:
-            self._append(f"logged_models/{exp_id}.jsonl", out)
-            known[rec["model_id"]] = digest
-        return status
+        return self._put("logged_models", exp_id, "model_id", out)
 
     def trace(self, rec: dict[str, Any], exp_id: str) -> str:
-        known = self._known("traces", exp_id, "trace_id")
-        if rec["trace_id"] in known:
-            return "unchanged"
-        if not self.dry_run:
-            os.makedirs(os.path.join(self.root, "traces"), exist_ok=True)
-            self._append(f"traces/{exp_id}.jsonl", dict(rec, experiment_id=exp_id))
-            known[rec["trace_id"]] = "x"
-        return "new"
+        return self._put("traces", exp_id, "trace_id", dict(rec, experiment_id=exp_id))
 
     def registered_model(self, rec: dict[str, Any], prefixes: dict[str, str]) -> str:
         from labkeep.transfer.sql_registry import rewrite_location
