@@ -90,6 +90,7 @@ _LAZY_FUNCTIONS = {
     "evaluate": "labkeep.genai.evaluation",
     "register_prompt": "labkeep.genai.prompts",
     "load_prompt": "labkeep.genai.prompts",
+    "init": "labkeep.offline",
 }
 
 
@@ -164,4 +165,5 @@ __all__ = [
     "start_span",
     "trace",
     "update_current_trace",
+    "init",
 ]

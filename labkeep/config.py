@@ -115,6 +115,10 @@ DISABLE_GIT_CONTEXT = Setting("LABKEEP_DISABLE_GIT_CONTEXT", default="false", gr
                               doc="do not record the git commit, branch and diff of the entry point")  # fmt: skip
 TRUNCATE_LONG_VALUES = Setting("MLFLOW_TRUNCATE_LONG_VALUES", default="true", group="runs",
                                doc="shorten over-long param/tag values with a warning instead of failing")  # fmt: skip
+MODE = Setting("LABKEEP_MODE", default="online", group="runs",
+               doc="online, offline (log to the offline store even when the tracking URI is a server) or auto (offline only when the server does not answer); `labkeep.init(mode=...)` sets it in code")  # fmt: skip
+OFFLINE_DIR = Setting("LABKEEP_OFFLINE_DIR", default="~/.labkeep/offline", group="runs",
+                      doc="the offline store's folder, which `labkeep sync` pushes")  # fmt: skip
 # ---- talking to a server
 TRACKING_USERNAME = Setting("LABKEEP_TRACKING_USERNAME", "MLFLOW_TRACKING_USERNAME", group="client",
                             doc="HTTP Basic user name for a server (also the user recorded in registry history)")  # fmt: skip
@@ -235,7 +239,19 @@ def get_tracking_uri() -> str:
     uri = _tracking_uri or TRACKING_URI.get()
     if not uri:
         return f"sqlite:///{os.path.abspath(DEFAULT_DB_FILE)}"
-    return normalize_store_uri(uri)
+    uri = normalize_store_uri(uri)
+    if uri.startswith(("http://", "https://")) and (MODE.is_set() or _offline_init()):
+        from labkeep.offline import route
+
+        return route(uri)  # offline/auto mode: maybe the local offline store
+    return uri
+
+
+def _offline_init() -> bool:
+    import sys
+
+    module = sys.modules.get("labkeep.offline")
+    return module is not None and module._mode is not None
 
 
 def get_registry_uri() -> str:

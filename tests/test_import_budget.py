@@ -114,6 +114,7 @@ PUBLIC_API = [
     "start_span",
     "trace",
     "update_current_trace",
+    "init",
 ]
 
 

@@ -20,6 +20,9 @@ _COMMANDS = {
     "models": "labkeep.cli.models:models",
     "run": "labkeep.cli.projects:run",
     "users": "labkeep.cli.users:users",
+    "import": "labkeep.cli.transfer:import_",
+    "export": "labkeep.cli.transfer:export",
+    "sync": "labkeep.cli.sync:sync",
 }
 
 

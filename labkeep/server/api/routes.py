@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from labkeep.server.api import artifacts, experiments, logged_models, meta, registry, runs, traces
 from labkeep.server.api import auth as auth_api
+from labkeep.server.api import transfer as transfer_api
 
 
 class ApiRoute(NamedTuple):
@@ -150,6 +151,8 @@ ROUTES: list[ApiRoute] = [
     ApiRoute(("POST",), "/2.0/labkeep/tokens/create", auth_api.create_token),
     ApiRoute(("GET",), "/2.0/labkeep/tokens/list", auth_api.list_tokens),
     ApiRoute(("POST",), "/2.0/labkeep/tokens/revoke", auth_api.revoke_token),
+    # ---- labkeep's own: transfer records (labkeep sync, imports into a server)
+    ApiRoute(("POST",), "/2.0/labkeep/transfer/apply", transfer_api.apply_record),
 ]
 
 # Artifact proxy under /api/2.0/mlflow-artifacts (raw Starlette endpoints: bytes, not JSON).

@@ -20,6 +20,7 @@ from typing import Any
 
 from labkeep.server.api import artifacts, experiments, logged_models, meta, registry, runs, traces
 from labkeep.server.api import auth as auth_api
+from labkeep.server.api import transfer as transfer_api
 from labkeep.server.api.common import ApiRequest
 from labkeep.server.auth import permissions as perms
 
@@ -245,6 +246,9 @@ RULES: dict[Callable[..., Any], Access] = {
     meta.health: PUBLIC,
     meta.version: PUBLIC,
     meta.server_info: PUBLIC,
+    # transfer records (labkeep sync, imports into a server) keep the source's ids, owners and
+    # times, so they can write anywhere: admins only
+    transfer_api.apply_record: ADMIN,
     # experiments
     experiments.get_experiment_by_name: exp("read", exp_by_name()),
     experiments.create_experiment: Access(
