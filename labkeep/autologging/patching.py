@@ -1,0 +1,104 @@
+"""``safe_patch``: wrap a library method so autologging can never break the user's training.
+
+The patch function receives ``call_original`` and the call's arguments. An error raised by the
+library itself (inside ``call_original``) reaches the user unchanged; any other error is turned
+into one warning, and the training call still happens (or its result is returned when it already
+ran). Calls made while another autologged call of the same thread is running (a pipeline's inner
+``fit``, a search's candidate fits) go straight to the library: training logs once.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from labkeep.autologging.config import get_config, is_enabled, warn_once
+
+_state = threading.local()
+_patches: dict[str, list[tuple[Any, str, Any, bool]]] = {}
+
+
+def in_session() -> bool:
+    """True while an autologged training call runs in this thread."""
+    return bool(getattr(_state, "depth", 0))
+
+
+class _Original:
+    """``call_original`` with a memory of whether it ran, what it returned or raised."""
+
+    def __init__(self, fn: Callable[..., Any], owner: Any) -> None:
+        self.fn, self.owner = fn, owner
+        self.called = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.called = True
+        try:
+            self.result = self.fn(self.owner, *args, **kwargs)
+        except BaseException as e:
+            self.error = e
+            raise
+        return self.result
+
+
+def _user_run_active() -> bool:
+    from labkeep import fluent
+
+    return fluent.active_run() is not None
+
+
+def safe_patch(
+    flavor: str,
+    owner: type,
+    name: str,
+    patch_fn: Callable[..., Any],
+) -> None:
+    """Replace ``owner.name`` with a guarded wrapper calling ``patch_fn(call_original, self, ...)``."""
+    raw = owner.__dict__.get(name)
+    original = getattr(owner, name)
+    if getattr(original, "_labkeep_flavor", None) == flavor:
+        return  # already patched by this integration
+
+    @functools.wraps(original)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if in_session() or not is_enabled(flavor):
+            return original(self, *args, **kwargs)
+        if get_config(flavor).get("exclusive") and _user_run_active():
+            return original(self, *args, **kwargs)
+        call = _Original(original, self)
+        _state.depth = getattr(_state, "depth", 0) + 1
+        try:
+            return patch_fn(call, self, *args, **kwargs)
+        except BaseException as e:
+            if call.error is e or not isinstance(e, Exception):
+                raise
+            warn_once(flavor, f"labkeep autologging for {flavor} failed and was skipped: {e!r}")
+            if call.called:
+                return call.result
+            return original(self, *args, **kwargs)
+        finally:
+            _state.depth -= 1
+
+    wrapper._labkeep_flavor = flavor  # type: ignore[attr-defined]
+    setattr(owner, name, wrapper)
+    _patches.setdefault(flavor, []).append((owner, name, raw, raw is not None))
+
+
+def revert_patches(flavor: str) -> None:
+    """Put back every method ``flavor``'s autolog replaced."""
+    for owner, name, raw, had_own in reversed(_patches.pop(flavor, [])):
+        if had_own:
+            setattr(owner, name, raw)
+        else:
+            try:
+                delattr(owner, name)
+            except AttributeError:
+                pass
+
+
+def patched(flavor: str) -> list[tuple[type, str]]:
+    """(class, method) pairs currently patched for ``flavor``."""
+    return [(owner, name) for owner, name, _raw, _own in _patches.get(flavor, [])]
