@@ -68,6 +68,9 @@ _LAZY_SUBMODULES = {
     "openai",
     "langchain",
     "transformers",
+    "xgboost",
+    "pytorch",
+    "autologging",
 }
 # Functions that live in heavier modules, imported on first use.
 _LAZY_FUNCTIONS = {
@@ -90,6 +93,8 @@ _LAZY_FUNCTIONS = {
     "evaluate": "labkeep.genai.evaluation",
     "register_prompt": "labkeep.genai.prompts",
     "load_prompt": "labkeep.genai.prompts",
+    # autologging (labkeep/autologging)
+    "autolog": "labkeep.autologging.integrations",
 }
 
 
@@ -109,6 +114,7 @@ __all__ = [
     "MlflowException",
     "__version__",
     "active_run",
+    "autolog",
     "create_experiment",
     "delete_experiment",
     "delete_run",

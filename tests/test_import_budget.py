@@ -114,6 +114,8 @@ PUBLIC_API = [
     "start_span",
     "trace",
     "update_current_trace",
+    # autologging (labkeep/autologging)
+    "autolog",
 ]
 
 

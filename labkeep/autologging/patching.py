@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -58,9 +59,16 @@ def safe_patch(
 ) -> None:
     """Replace ``owner.name`` with a guarded wrapper calling ``patch_fn(call_original, self, ...)``."""
     raw = owner.__dict__.get(name)
-    original = getattr(owner, name)
-    if getattr(original, "_labkeep_flavor", None) == flavor:
+    if getattr(raw, "_labkeep_flavor", None) == flavor:
         return  # already patched by this integration
+    if raw is not None and not isinstance(raw, types.FunctionType) and hasattr(raw, "__get__"):
+        # a descriptor such as sklearn's ``available_if``: keep its "is it there?" answer
+        def original(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return raw.__get__(self, type(self))(*args, **kwargs)
+
+        functools.update_wrapper(original, getattr(raw, "fn", raw))
+    else:
+        original = getattr(owner, name)
 
     @functools.wraps(original)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -83,8 +91,25 @@ def safe_patch(
             _state.depth -= 1
 
     wrapper._labkeep_flavor = flavor  # type: ignore[attr-defined]
-    setattr(owner, name, wrapper)
+    if original is not None and raw is not None and not isinstance(raw, types.FunctionType) and hasattr(raw, "__get__"):
+        setattr(owner, name, _GuardedDescriptor(raw, wrapper, flavor))
+    else:
+        setattr(owner, name, wrapper)
     _patches.setdefault(flavor, []).append((owner, name, raw, raw is not None))
+
+
+class _GuardedDescriptor:
+    """Stands in for a conditional-method descriptor: absent when it is absent, else the wrapper."""
+
+    def __init__(self, raw: Any, wrapper: Callable[..., Any], flavor: str) -> None:
+        self.raw, self.wrapper, self._labkeep_flavor = raw, wrapper, flavor
+        self.__doc__ = getattr(raw, "__doc__", None)
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self.raw.__get__(obj, objtype)
+        self.raw.__get__(obj, objtype)  # raises AttributeError when the method is unavailable
+        return types.MethodType(self.wrapper, obj)
 
 
 def revert_patches(flavor: str) -> None:
