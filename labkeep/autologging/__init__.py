@@ -7,13 +7,20 @@ from __future__ import annotations
 
 from labkeep.autologging.config import get_config, is_enabled
 from labkeep.autologging.integrations import INTEGRATIONS, Integration, autolog, enable
-from labkeep.autologging.patching import in_session, revert_patches, safe_patch
+from labkeep.autologging.patching import (
+    allow_nested,
+    in_session,
+    revert_patches,
+    safe_patch,
+    safe_patch_function,
+)
 from labkeep.autologging.runs import AUTOLOGGING_TAG, child_run, training_run
 
 __all__ = [
     "AUTOLOGGING_TAG",
     "INTEGRATIONS",
     "Integration",
+    "allow_nested",
     "autolog",
     "child_run",
     "enable",
@@ -22,5 +29,6 @@ __all__ = [
     "is_enabled",
     "revert_patches",
     "safe_patch",
+    "safe_patch_function",
     "training_run",
 ]

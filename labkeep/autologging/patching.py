@@ -26,6 +26,32 @@ def in_session() -> bool:
     return bool(getattr(_state, "depth", 0))
 
 
+class allow_nested:
+    """Let the next patched call of ``flavor``'s ``name`` inside this block log too (a sklearn-API ``fit``
+    whose inner ``train`` records the per-iteration metrics)."""
+
+    def __init__(self, flavor: str, name: str) -> None:
+        self.key = (flavor, name)
+
+    def __enter__(self) -> None:
+        self.saved = getattr(_state, "allow", None)
+        _state.allow = self.key
+
+    def __exit__(self, *exc: Any) -> None:
+        _state.allow = self.saved
+
+
+def _passes_through(flavor: str, name: str) -> bool:
+    if not is_enabled(flavor):
+        return True
+    if in_session():
+        if getattr(_state, "allow", None) == (flavor, name):
+            _state.allow = None  # one level only
+            return False
+        return True
+    return bool(get_config(flavor).get("exclusive")) and _user_run_active()
+
+
 class _Original:
     """``call_original`` with a memory of whether it ran, what it returned or raised."""
 
@@ -72,9 +98,7 @@ def safe_patch(
 
     @functools.wraps(original)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if in_session() or not is_enabled(flavor):
-            return original(self, *args, **kwargs)
-        if get_config(flavor).get("exclusive") and _user_run_active():
+        if _passes_through(flavor, name):
             return original(self, *args, **kwargs)
         call = _Original(original, self)
         _state.depth = getattr(_state, "depth", 0) + 1
@@ -96,6 +120,33 @@ def safe_patch(
     else:
         setattr(owner, name, wrapper)
     _patches.setdefault(flavor, []).append((owner, name, raw, raw is not None))
+
+
+def safe_patch_function(flavor: str, module: Any, name: str, patch_fn: Callable[..., Any]) -> None:
+    """Like ``safe_patch`` for a module-level function: ``patch_fn(call_original, *args, **kwargs)``."""
+    original = getattr(module, name)
+    if getattr(original, "_labkeep_flavor", None) == flavor:
+        return
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if _passes_through(flavor, name):
+            return original(*args, **kwargs)
+        call = _Original(lambda _owner, *a, **k: original(*a, **k), None)
+        _state.depth = getattr(_state, "depth", 0) + 1
+        try:
+            return patch_fn(call, *args, **kwargs)
+        except BaseException as e:
+            if call.error is e or not isinstance(e, Exception):
+                raise
+            warn_once(flavor, f"labkeep autologging for {flavor} failed and was skipped: {e!r}")
+            return call.result if call.called else original(*args, **kwargs)
+        finally:
+            _state.depth -= 1
+
+    wrapper._labkeep_flavor = flavor  # type: ignore[attr-defined]
+    setattr(module, name, wrapper)
+    _patches.setdefault(flavor, []).append((module, name, original, True))
 
 
 class _GuardedDescriptor:

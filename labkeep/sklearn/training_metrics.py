@@ -115,7 +115,7 @@ def log_classifier_plots(client: Any, run_id: str, est: Any, X: Any, y: Any, sam
         plots.append(("roc_curve", m.RocCurveDisplay.from_estimator, {}))
         plots.append(("precision_recall_curve", m.PrecisionRecallDisplay.from_estimator, {}))
     with tempfile.TemporaryDirectory(prefix="labkeep-sk-") as tmp, matplotlib.rc_context(
-        {"savefig.dpi": 100, "figure.autolayout": True, "font.size": 8}
+        {"savefig.dpi": 100, "figure.autolayout": False, "font.size": 8}
     ):
         for name, make, kw in plots:
             try:
