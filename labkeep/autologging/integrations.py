@@ -169,3 +169,17 @@ def _safe_call(integ: Integration, options: dict[str, Any], silent: bool) -> Non
     except Exception as e:  # one integration failing leaves the others on
         if not silent:
             _log.warning("labkeep: could not set up %s autologging: %s", integ.name, e)
+
+
+def _reset_for_tests() -> None:
+    """Undo every integration's patches, hooks and settings."""
+    from labkeep.autologging import config, hooks, patching
+
+    for flavor in list(patching._patches):
+        revert_patches(flavor)
+    if "sklearn.metrics" in sys.modules:
+        from labkeep.sklearn.post_training import unpatch_metric_functions
+
+        unpatch_metric_functions()
+    hooks.clear_hooks()
+    config.reset()
