@@ -38,7 +38,7 @@ class Integration:
 INTEGRATIONS: dict[str, Integration] = {
     i.name: i
     for i in (
-        Integration("sklearn", ("sklearn",), "labkeep.sklearn", "scikit-learn", "1.3", "1.8"),
+        Integration("sklearn", ("sklearn",), "labkeep.sklearn", "scikit-learn", "1.3", "1.9"),
         Integration("xgboost", ("xgboost",), "labkeep.xgboost", "xgboost", "2.0", "3.2"),
         Integration("lightgbm", ("lightgbm",), "labkeep.lightgbm", "lightgbm", "4.0", "4.6"),
         Integration(

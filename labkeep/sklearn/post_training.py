@@ -47,9 +47,10 @@ def _var_name(obj: Any, fallback: str = "unknown_dataset") -> str:
         frame = frame.f_back
     if frame is None:
         return fallback
-    for name, value in frame.f_locals.items():
-        if value is obj and not name.startswith("_"):
-            return name
+    for scope in (frame.f_locals, frame.f_globals):
+        for name, value in scope.items():
+            if value is obj and not name.startswith("_"):
+                return name
     return fallback
 
 
