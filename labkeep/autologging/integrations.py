@@ -40,13 +40,13 @@ INTEGRATIONS: dict[str, Integration] = {
     for i in (
         Integration("sklearn", ("sklearn",), "labkeep.sklearn", "scikit-learn", "1.3", "1.9"),
         Integration("xgboost", ("xgboost",), "labkeep.xgboost", "xgboost", "2.0", "3.2"),
-        Integration("lightgbm", ("lightgbm",), "labkeep.lightgbm", "lightgbm", "4.0", "4.6"),
+        Integration("lightgbm", ("lightgbm",), "labkeep.lightgbm", "lightgbm", "4.0", "4.7"),
         Integration(
             "pytorch", ("lightning.pytorch", "pytorch_lightning"), "labkeep.pytorch", "lightning", "2.0", "2.6"
         ),
-        Integration("transformers", ("transformers",), "labkeep.transformers", "transformers", "4.45", "5.9"),
+        Integration("transformers", ("transformers",), "labkeep.transformers", "transformers", "4.45", "5.25"),
         Integration("langchain", ("langchain_core",), "labkeep.langchain", "langchain-core", "0.3", "1.9"),
-        Integration("openai", ("openai",), "labkeep.openai", "openai", "1.30", "2.99"),
+        Integration("openai", ("openai",), "labkeep.openai", "openai", "1.30", "3.63"),
     )
 }
 
