@@ -280,7 +280,7 @@ class _Wrapper:
         if frame:
             tensor = torch.from_numpy(data.to_numpy(dtype=np.float32))
         elif isinstance(data, np.ndarray):
-            tensor = torch.from_numpy(data)
+            tensor = torch.from_numpy(data if data.flags.writeable else data.copy())
         elif isinstance(data, torch.Tensor):
             tensor = data
         else:
