@@ -114,7 +114,7 @@ def _patched_score(call: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
         result = call(*args, **kwargs)
     if get_config(FLAVOR).get("log_post_training_metrics", True):
         data = args[0] if args else kwargs.get("X")
-        after_score(self, data, result)
+        after_score(self, data, result, args, kwargs)
     return result
 
 

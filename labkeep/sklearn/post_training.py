@@ -22,6 +22,7 @@ _models: dict[int, tuple[str, str | None]] = {}  # id(model) -> (run_id, model_i
 _predictions: dict[int, tuple[str, str, str | None]] = {}  # id(result) -> (run_id, dataset, model_id)
 _datasets: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
 _calls: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+_info: dict[str, dict[str, str]] = defaultdict(dict)  # run -> metric key -> the call that made it
 _busy = threading.local()
 _SKIP_MODULES = ("labkeep.", "sklearn.", "functools", "contextlib")
 
@@ -70,13 +71,39 @@ def _metric_key(run_id: str, metric: str, dataset: str) -> str:
     return f"{metric if n == 0 else f'{metric}-{n + 1}'}_{dataset}"
 
 
-def _log(run_id: str, key: str, value: Any, model_id: str | None) -> None:
+def _log(run_id: str, key: str, value: Any, model_id: str | None, command: str | None = None) -> None:
     from labkeep import fluent
     from labkeep.autologging.logging_utils import metric_dict
 
     values = metric_dict({key: value})
-    if values:
-        fluent.log_metrics(values, run_id=run_id, model_id=model_id)
+    if not values:
+        return
+    fluent.log_metrics(values, run_id=run_id, model_id=model_id)
+    if command is not None:
+        _info[run_id][key] = command
+        fluent._client().log_dict(run_id, dict(_info[run_id]), "metric_info.json")
+
+
+def _call_text(fn: Any, args: tuple, kwargs: dict, owner: Any = None) -> str:
+    """``accuracy_score(y_true=y_test, y_pred=y_pred)``: the call, with the user's variable names."""
+    import inspect
+
+    import numpy as np
+
+    def show(value: Any) -> str:
+        if value is None or np.isscalar(value):
+            text = repr(value)
+            return text if len(text) <= 36 else text[:33] + "..."
+        return _var_name(value, f"<{type(value).__name__}>")
+
+    try:
+        names = [n for n in inspect.signature(fn).parameters if n != "self"]
+    except (TypeError, ValueError):
+        names = []
+    parts = [f"{n}={show(v)}" for n, v in zip(names, args, strict=False)]
+    parts += [f"{k}={show(v)}" for k, v in kwargs.items()]
+    prefix = f"{type(owner).__name__}." if owner is not None else ""
+    return f"{prefix}{getattr(fn, '__name__', 'metric')}({', '.join(parts)})"
 
 
 def after_predict(model: Any, data: Any, result: Any) -> None:
@@ -93,13 +120,13 @@ def after_predict(model: Any, data: Any, result: Any) -> None:
         pass
 
 
-def after_score(model: Any, data: Any, value: Any) -> None:
+def after_score(model: Any, data: Any, value: Any, args: tuple = (), kwargs: dict | None = None) -> None:
     info = _models.get(id(model))
     if info is None or getattr(_busy, "on", False):
         return
     run_id, model_id = info
     key = _metric_key(run_id, f"{type(model).__name__}_score", _dataset_name(run_id, data))
-    _log(run_id, key, value, model_id)
+    _log(run_id, key, value, model_id, _call_text(type(model).score, args, kwargs or {}, model))
 
 
 def wrap_metric(fn: Any) -> Any:
@@ -124,7 +151,8 @@ def wrap_metric(fn: Any) -> Any:
                 info = _predictions.get(id(arg))
                 if info is not None:
                     run_id, dataset, model_id = info
-                    _log(run_id, _metric_key(run_id, fn.__name__, dataset), value, model_id)
+                    key = _metric_key(run_id, fn.__name__, dataset)
+                    _log(run_id, key, value, model_id, _call_text(fn, args, kwargs))
                     break
         except Exception as e:
             _log_warning(fn.__name__, e)

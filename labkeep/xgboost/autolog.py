@@ -22,7 +22,7 @@ from labkeep.autologging import (
 
 FLAVOR = "xgboost"
 _UNLOGGED = {"params", "dtrain", "evals", "obj", "feval", "evals_result", "xgb_model", "callbacks",
-             "learning_rates", "custom_metric"}  # fmt: skip
+             "learning_rates"}  # fmt: skip
 
 
 def autolog(
