@@ -27,9 +27,12 @@ COMMON_DEFAULTS: dict[str, Any] = {
 }
 
 
+_origin = threading.local()
+
+
 def set_config(flavor: str, options: dict[str, Any]) -> dict[str, Any]:
     """Store the options of ``flavor``'s autolog (defaults filled in); returns them."""
-    conf = {**COMMON_DEFAULTS, **options}
+    conf = {**COMMON_DEFAULTS, **options, "_universal": bool(getattr(_origin, "universal", False))}
     with _lock:
         _configs[flavor] = conf
     return conf
@@ -38,6 +41,12 @@ def set_config(flavor: str, options: dict[str, Any]) -> dict[str, Any]:
 def get_config(flavor: str) -> dict[str, Any]:
     """The options ``flavor``'s autolog was last called with (defaults when never called)."""
     return _configs.get(flavor) or dict(COMMON_DEFAULTS, disable=True)
+
+
+def set_by_user(flavor: str) -> bool:
+    """True when ``labkeep.<flavor>.autolog()`` itself (not ``labkeep.autolog()``) set the options."""
+    conf = _configs.get(flavor)
+    return conf is not None and not conf.get("_universal")
 
 
 def is_enabled(flavor: str) -> bool:

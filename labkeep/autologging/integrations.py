@@ -164,11 +164,18 @@ def autolog(
 
 
 def _safe_call(integ: Integration, options: dict[str, Any], silent: bool) -> None:
+    from labkeep.autologging import config
+
+    if not options.get("disable") and config.set_by_user(integ.name):
+        return  # an explicit labkeep.<flavor>.autolog(...) call wins over the universal one
+    config._origin.universal = True
     try:
         _call_flavor_autolog(integ, options)
     except Exception as e:  # one integration failing leaves the others on
         if not silent:
             _log.warning("labkeep: could not set up %s autologging: %s", integ.name, e)
+    finally:
+        config._origin.universal = False
 
 
 def _reset_for_tests() -> None:

@@ -204,3 +204,19 @@ def test_autolog_imports_no_framework():
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"before": [], "patched": "sklearn"}
+
+
+def test_explicit_flavor_autolog_wins_over_universal():
+    code = textwrap.dedent(
+        """
+        import labkeep
+        from labkeep.autologging import get_config
+        labkeep.autolog()
+        labkeep.sklearn.autolog(registered_model_name="Mine", max_tuning_runs=1)
+        import sklearn
+        print(get_config("sklearn")["registered_model_name"], get_config("sklearn")["max_tuning_runs"])
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["Mine", "1"]
