@@ -17,6 +17,8 @@ X = rng.normal(size=(200, 4)).astype("float32"); y = (X[:, 0] + X[:, 1] > 0).ast
 """
 
 
+@pytest.mark.torch
+@pytest.mark.timeout(900)
 def test_autolog_over_rest_read_by_mlflow(server, tmp_path):  # noqa: F811
     _python(
         DATA
@@ -31,48 +33,6 @@ LogisticRegression().fit(X, y)
 xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(X, label=y), num_boost_round=3,
           evals=[(xgb.DMatrix(X, label=y), "train")], verbose_eval=False)
 lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(X, label=y), num_boost_round=3)
-print("ok")
-""",
-        server,
-        tmp_path,
-    )
-    out = _python(
-        DATA
-        + """
-import json, mlflow, mlflow.pyfunc
-client = mlflow.MlflowClient()
-exp = client.get_experiment_by_name("auto")
-runs = {r.data.tags["mlflow.autologging"]: r for r in client.search_runs([exp.experiment_id])}
-report = {k: {"params": sorted(r.data.params), "metrics": sorted(r.data.metrics), "status": r.info.status,
-              "artifacts": sorted(a.path for a in client.list_artifacts(r.info.run_id))} for k, r in runs.items()}
-pred = mlflow.pyfunc.load_model("models:/AutoLR/1").predict(X[:5])
-models = client.search_logged_models([exp.experiment_id])
-xgb_model = [m for m in models if m.source_run_id == runs["xgboost"].info.run_id][0]
-xpred = mlflow.pyfunc.load_model(f"models:/{xgb_model.model_id}").predict(X[:5])
-report["pred"] = [int(v) for v in pred]
-report["xpred"] = len(xpred)
-print(json.dumps(report))
-""",
-        server,
-        tmp_path,
-    )
-    report = json.loads(out)
-    assert {"sklearn", "xgboost", "lightgbm"} <= set(report)
-    assert all(report[k]["status"] == "FINISHED" for k in ("sklearn", "xgboost", "lightgbm"))
-    assert "training_accuracy_score" in report["sklearn"]["metrics"] and "C" in report["sklearn"]["params"]
-    assert "estimator.html" in report["sklearn"]["artifacts"]
-    assert "train-logloss" in report["xgboost"]["metrics"]
-    assert "feature_importance_gain.json" in report["lightgbm"]["artifacts"]
-    assert len(report["pred"]) == 5 and report["xpred"] == 5
-
-
-@pytest.mark.torch
-def test_lightning_autolog_over_rest_read_by_mlflow(server, tmp_path):  # noqa: F811
-    _python(
-        """
-import labkeep as mlflow
-mlflow.set_experiment("lit")
-mlflow.autolog()
 import lightning.pytorch as pl, torch
 from tests.autolog.torch_models import lit_module_class, loaders, trainer
 torch.manual_seed(0)
@@ -84,24 +44,38 @@ print("ok")
         tmp_path,
     )
     out = _python(
-        """
-import json, os, mlflow, mlflow.pytorch, torch
+        DATA
+        + """
+import json, os, mlflow, mlflow.pyfunc, mlflow.pytorch, torch
 os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
 client = mlflow.MlflowClient()
-exp = client.get_experiment_by_name("lit")
-(run,) = client.search_runs([exp.experiment_id])
-(lm,) = client.search_logged_models([exp.experiment_id])
-model = mlflow.pytorch.load_model(f"models:/{lm.model_id}")
-hist = client.get_metric_history(run.info.run_id, "val_loss")
-print(json.dumps({"params": sorted(run.data.params), "steps": sorted({m.step for m in hist}),
-                  "ckpt": sorted(a.path for a in client.list_artifacts(run.info.run_id, "checkpoints")),
-                  "out": list(model(torch.zeros(3, 4)).shape)}))
+exp = client.get_experiment_by_name("auto")
+runs = {r.data.tags["mlflow.autologging"]: r for r in client.search_runs([exp.experiment_id])}
+report = {k: {"params": sorted(r.data.params), "metrics": sorted(r.data.metrics), "status": r.info.status,
+              "artifacts": sorted(a.path for a in client.list_artifacts(r.info.run_id))} for k, r in runs.items()}
+models = {m.source_run_id: m for m in client.search_logged_models([exp.experiment_id])}
+report["pred"] = [int(v) for v in mlflow.pyfunc.load_model("models:/AutoLR/1").predict(X[:5])]
+xgb_model = models[runs["xgboost"].info.run_id]
+report["xpred"] = len(mlflow.pyfunc.load_model(f"models:/{xgb_model.model_id}").predict(X[:5]))
+lit = runs["pytorch"]
+report["steps"] = sorted({m.step for m in client.get_metric_history(lit.info.run_id, "val_loss")})
+report["ckpt"] = sorted(a.path for a in client.list_artifacts(lit.info.run_id, "checkpoints"))
+net = mlflow.pytorch.load_model(f"models:/{models[lit.info.run_id].model_id}")
+report["out"] = list(net(torch.zeros(3, 4)).shape)
+print(json.dumps(report))
 """,
         server,
         tmp_path,
     )
     report = json.loads(out)
-    assert {"epochs", "optimizer_name", "lr"} <= set(report["params"])
+    assert {"sklearn", "xgboost", "lightgbm", "pytorch"} <= set(report)
+    assert all(report[k]["status"] == "FINISHED" for k in ("sklearn", "xgboost", "lightgbm", "pytorch"))
+    assert "training_accuracy_score" in report["sklearn"]["metrics"] and "C" in report["sklearn"]["params"]
+    assert "estimator.html" in report["sklearn"]["artifacts"]
+    assert "train-logloss" in report["xgboost"]["metrics"]
+    assert "feature_importance_gain.json" in report["lightgbm"]["artifacts"]
+    assert len(report["pred"]) == 5 and report["xpred"] == 5
+    assert {"epochs", "optimizer_name", "lr"} <= set(report["pytorch"]["params"])
     assert report["steps"] == [0, 1]
     assert "checkpoints/latest_checkpoint.pth" in report["ckpt"]
     assert report["out"] == [3, 1]
