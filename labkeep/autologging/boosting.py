@@ -127,3 +127,42 @@ def log_params(run_id: str, params: dict[str, Any]) -> None:
 
     if params:
         fluent._client().log_batch(run_id, params=[Param(str(k), str(v)[:6000]) for k, v in params.items()])
+
+
+class SklearnApiFit:
+    """The patched ``fit`` of a booster library's scikit-learn API (XGBClassifier, LGBMRegressor …):
+    one run, the training set, the inner ``train`` call logging its params and per-iteration
+    metrics (but not a model of its own), then the fitted estimator logged as ``model``."""
+
+    def __init__(self, flavor: str, log_model: Any, **log_kwargs: Any) -> None:
+        import threading
+
+        self.flavor = flavor
+        self.log_model = log_model  # (estimator, conf, **kwargs) -> ModelInfo
+        self.log_kwargs = log_kwargs
+        self._state = threading.local()
+
+    def inside(self) -> bool:
+        """True while this library's sklearn-API ``fit`` runs (its ``train`` logs no model)."""
+        return getattr(self._state, "depth", 0) > 0
+
+    def __call__(self, call: Any, est: Any, *args: Any, **kwargs: Any) -> Any:
+        from labkeep.autologging import allow_nested, get_config, training_run
+        from labkeep.autologging.logging_utils import example_and_signature, log_dataset
+
+        conf = get_config(self.flavor)
+        X = args[0] if args else kwargs.get("X")
+        y = args[1] if len(args) > 1 else kwargs.get("y")
+        with training_run(self.flavor, conf):
+            if conf["log_datasets"] and X is not None:
+                log_dataset(X, y)
+            self._state.depth = getattr(self._state, "depth", 0) + 1
+            try:
+                with allow_nested(self.flavor, "train"):
+                    result = call(*args, **kwargs)
+            finally:
+                self._state.depth -= 1
+            if conf["log_models"]:
+                example, signature = example_and_signature(conf, X, est.predict) if X is not None else (None, None)
+                self.log_model(est, conf, signature=signature, input_example=example)
+        return result

@@ -8,22 +8,20 @@ dataset and the model (``model``, LightGBM's text format for Boosters, with sign
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from labkeep.autologging import (
-    allow_nested,
     enable,
     get_config,
     safe_patch,
     safe_patch_function,
     training_run,
 )
+from labkeep.autologging.boosting import SklearnApiFit
 
 FLAVOR = "lightgbm"
 _UNLOGGED = {"params", "train_set", "valid_sets", "valid_names", "fobj", "feval", "init_model",
              "learning_rates", "callbacks"}  # fmt: skip
-_fit = threading.local()
 
 
 def autolog(
@@ -77,7 +75,7 @@ def _patched_train(call: Any, *args: Any, **kwargs: Any) -> Any:
 
     conf = get_config(FLAVOR)
     fn = lightgbm.engine.train
-    from_sklearn = getattr(_fit, "depth", 0) > 0
+    from_sklearn = _patched_fit.inside()
     with training_run(FLAVOR, conf) as run:
         run_id = run.info.run_id
         call_params = fn_params(fn, args, kwargs, _UNLOGGED)
@@ -127,25 +125,11 @@ def _patched_train(call: Any, *args: Any, **kwargs: Any) -> Any:
     return model
 
 
-def _patched_fit(call: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
-    from labkeep.autologging.logging_utils import example_and_signature, log_dataset
+def _log_fitted(est: Any, conf: dict, **kwargs: Any) -> Any:
+    from labkeep.lightgbm import log_model
 
-    conf = get_config(FLAVOR)
-    X = args[0] if args else kwargs.get("X")
-    y = args[1] if len(args) > 1 else kwargs.get("y")
-    with training_run(FLAVOR, conf):
-        if conf["log_datasets"] and X is not None:
-            log_dataset(X, y)
-        _fit.depth = getattr(_fit, "depth", 0) + 1
-        try:
-            with allow_nested(FLAVOR, "train"):
-                result = call(*args, **kwargs)
-        finally:
-            _fit.depth -= 1
-        if conf["log_models"]:
-            from labkeep.lightgbm import log_model
+    return log_model(est, name="model", registered_model_name=conf.get("registered_model_name"),
+                     serialization_format="cloudpickle", **kwargs)  # fmt: skip
 
-            example, signature = example_and_signature(conf, X, self.predict) if X is not None else (None, None)
-            log_model(self, name="model", signature=signature, input_example=example,
-                      registered_model_name=conf.get("registered_model_name"), serialization_format="cloudpickle")  # fmt: skip
-    return result
+
+_patched_fit = SklearnApiFit(FLAVOR, _log_fitted)

@@ -8,17 +8,16 @@ metrics (at one step past the last) with early stopping, ``feature_importance_<t
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from labkeep.autologging import (
-    allow_nested,
     enable,
     get_config,
     safe_patch,
     safe_patch_function,
     training_run,
 )
+from labkeep.autologging.boosting import SklearnApiFit
 
 FLAVOR = "xgboost"
 _UNLOGGED = {"params", "dtrain", "evals", "obj", "feval", "evals_result", "xgb_model", "callbacks",
@@ -159,33 +158,15 @@ def _patched_train(call: Any, *args: Any, **kwargs: Any) -> Any:
     return model
 
 
-_fit = threading.local()
+def _log_fitted(est: Any, conf: dict, **kwargs: Any) -> Any:
+    from labkeep.xgboost import log_model
+
+    return log_model(est, name="model", model_format=conf.get("model_format", "ubj"),
+                     registered_model_name=conf.get("registered_model_name"), **kwargs)  # fmt: skip
+
+
+_patched_fit = SklearnApiFit(FLAVOR, _log_fitted)
 
 
 def _in_fit() -> bool:
-    return getattr(_fit, "depth", 0) > 0
-
-
-def _patched_fit(call: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
-    from labkeep.autologging.logging_utils import example_and_signature, log_dataset
-
-    conf = get_config(FLAVOR)
-    X = args[0] if args else kwargs.get("X")
-    y = args[1] if len(args) > 1 else kwargs.get("y")
-    with training_run(FLAVOR, conf):
-        if conf["log_datasets"] and X is not None:
-            log_dataset(X, y)
-        _fit.depth = getattr(_fit, "depth", 0) + 1
-        try:
-            with allow_nested(FLAVOR, "train"):
-                result = call(*args, **kwargs)
-        finally:
-            _fit.depth -= 1
-        if conf["log_models"]:
-            from labkeep.xgboost import log_model
-
-            example, signature = example_and_signature(conf, X, self.predict) if X is not None else (None, None)
-            log_model(self, name="model", signature=signature, input_example=example,
-                      model_format=conf.get("model_format", "ubj"),
-                      registered_model_name=conf.get("registered_model_name"))  # fmt: skip
-    return result
+    return _patched_fit.inside()
