@@ -18,6 +18,7 @@ X = rng.normal(size=(200, 4)).astype("float32"); y = (X[:, 0] + X[:, 1] > 0).ast
 
 
 @pytest.mark.torch
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_autolog_over_rest_read_by_mlflow(server, tmp_path):  # noqa: F811
     _python(
