@@ -119,7 +119,8 @@ def test_lightning_autolog(monkeypatch):
     assert py.metadata.signature is not None
     X, _ = make_data()
     assert py.predict(X[:4].numpy()).shape == (4, 1)
-    assert tr.callbacks == [early] + [cb for cb in tr.callbacks if cb is not early and "Labkeep" not in type(cb).__name__]
+    assert early in tr.callbacks
+    assert not [cb for cb in tr.callbacks if "Labkeep" in type(cb).__name__]  # autolog removed its callbacks
 
 
 def test_lightning_step_metrics_and_every_epoch_checkpoints():
