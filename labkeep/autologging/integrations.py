@@ -75,10 +75,10 @@ def enable(
         revert_patches(flavor)
         return
     integ = INTEGRATIONS[flavor]
-    state = {"done": False}
+    done: set[str] = set()  # each watched module is patched once (Lightning has two packages)
 
     def hook(module: Any) -> None:
-        if state["done"] or get_config(flavor) is not conf:
+        if module.__name__ in done or get_config(flavor) is not conf:
             return  # another autolog() call replaced these options
         version = installed_version(integ.distribution)
         if version is not None and not check_version(
@@ -87,7 +87,7 @@ def enable(
             if conf["disable_for_unsupported_versions"]:
                 set_config(flavor, {**conf, "disable": True})
                 return
-        state["done"] = True
+        done.add(module.__name__)
         install(module)
 
     for name in modules or integ.modules:

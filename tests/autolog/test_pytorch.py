@@ -135,3 +135,11 @@ def test_lightning_step_metrics_and_every_epoch_checkpoints():
     files = artifact_paths(client, run.info.run_id)
     assert {"checkpoints/epoch_0/checkpoint.pth", "checkpoints/epoch_1/checkpoint.pth"} <= set(files)
     assert run.outputs.model_outputs == []
+
+
+def test_both_lightning_packages_are_patched():
+    import pytorch_lightning
+
+    labkeep.autolog()
+    assert getattr(pl.Trainer.fit, "_labkeep_flavor", None) == "pytorch"
+    assert getattr(pytorch_lightning.Trainer.fit, "_labkeep_flavor", None) == "pytorch"
