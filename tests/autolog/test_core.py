@@ -200,7 +200,7 @@ def test_autolog_imports_no_framework():
         print(json.dumps({"before": before, "patched": patched}))
         """
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"before": [], "patched": "sklearn"}
@@ -217,6 +217,6 @@ def test_explicit_flavor_autolog_wins_over_universal():
         print(get_config("sklearn")["registered_model_name"], get_config("sklearn")["max_tuning_runs"])
         """
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["Mine", "1"]
