@@ -68,6 +68,9 @@ _LAZY_SUBMODULES = {
     "openai",
     "langchain",
     "transformers",
+    "xgboost",
+    "pytorch",
+    "autologging",
 }
 # Functions that live in heavier modules, imported on first use.
 _LAZY_FUNCTIONS = {
@@ -91,6 +94,8 @@ _LAZY_FUNCTIONS = {
     "register_prompt": "labkeep.genai.prompts",
     "load_prompt": "labkeep.genai.prompts",
     "init": "labkeep.offline",
+    # autologging (labkeep/autologging)
+    "autolog": "labkeep.autologging.integrations",
 }
 
 
@@ -110,6 +115,7 @@ __all__ = [
     "MlflowException",
     "__version__",
     "active_run",
+    "autolog",
     "create_experiment",
     "delete_experiment",
     "delete_run",

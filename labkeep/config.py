@@ -180,6 +180,9 @@ SCORING_SERVER_REQUEST_TIMEOUT = Setting("LABKEEP_SCORING_SERVER_REQUEST_TIMEOUT
                                          doc="seconds a prediction may take before the scoring server answers 503")  # fmt: skip
 SERVING_MODEL_PATH = Setting("LABKEEP_SERVING_MODEL_PATH", group="serving",
                              doc="set by `labkeep models serve` for its workers: the model folder")  # fmt: skip
+ALLOW_PICKLE_DESERIALIZATION = Setting("LABKEEP_ALLOW_PICKLE_DESERIALIZATION", "MLFLOW_ALLOW_PICKLE_DESERIALIZATION",
+                                       default="false", group="serving",
+                                       doc="let `labkeep.pytorch` load models saved with pickle (loading a pickle runs code from the file)")  # fmt: skip
 SKOPS_CACHE = Setting("LABKEEP_SKOPS_CACHE", default="true", group="serving",
                       doc="cache the trusted-type scan of skops models")  # fmt: skip
 SKOPS_CACHE_DIR = Setting("LABKEEP_SKOPS_CACHE_DIR", group="serving",

@@ -115,6 +115,8 @@ PUBLIC_API = [
     "trace",
     "update_current_trace",
     "init",
+    # autologging (labkeep/autologging)
+    "autolog",
 ]
 
 

@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from labkeep.exceptions import InvalidParameterValue
+from labkeep.lightgbm.autolog import autolog
 from labkeep.models.mlmodel import Model, safe_join
 
 FLAVOR_NAME = "lightgbm"
@@ -24,7 +25,7 @@ SKOPS_TRUSTED_TYPES = [
     "lightgbm.sklearn.LGBMRegressor",
 ]
 
-__all__ = ["save_model", "log_model", "load_model", "get_default_pip_requirements"]
+__all__ = ["save_model", "log_model", "load_model", "get_default_pip_requirements", "autolog"]
 
 
 def get_default_pip_requirements(model: Any = None, serialization_format: str = "skops") -> list[str]:

@@ -24,6 +24,8 @@ LOADER_ALIASES = {
     "mlflow.lightgbm": "labkeep.lightgbm",
     "mlflow.langchain": "labkeep.langchain",
     "mlflow.transformers": "labkeep.transformers",
+    "mlflow.xgboost": "labkeep.xgboost",
+    "mlflow.pytorch": "labkeep.pytorch",
 }
 
 

@@ -16,6 +16,9 @@ from typing import Any
 from labkeep.exceptions import InvalidParameterValue
 from labkeep.models.mlmodel import Model, safe_join
 
+# Imported eagerly (it is light) so the name ``autolog`` is the function, not its submodule.
+from labkeep.sklearn.autolog import autolog  # noqa: E402
+
 FLAVOR_NAME = "sklearn"
 SERIALIZATION_FORMAT_SKOPS = "skops"
 SERIALIZATION_FORMAT_PICKLE = "pickle"
@@ -28,7 +31,7 @@ SUPPORTED_SERIALIZATION_FORMATS = (
 _FILE_BY_FORMAT = {"skops": "model.skops", "pickle": "model.pkl", "cloudpickle": "model.pkl"}
 _log = logging.getLogger(__name__)
 
-__all__ = ["save_model", "log_model", "load_model", "get_default_pip_requirements"]
+__all__ = ["save_model", "log_model", "load_model", "get_default_pip_requirements", "autolog"]
 
 
 def get_default_pip_requirements(serialization_format: str = SERIALIZATION_FORMAT_SKOPS) -> list[str]:
