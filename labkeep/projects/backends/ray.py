@@ -158,6 +158,30 @@ def _job_client(cfg: dict[str, Any]) -> Any:
         )
 
 
+def _submit(jobs: Any, submission: dict[str, Any], address: str, patience: float = 90.0) -> str:
+    """Submit, retrying while a just-started head has no job agent yet ("try again later") or drops
+    the connection; a retry that finds the job already there (same submission id) takes it."""
+    deadline = time.monotonic() + patience
+    retried = False
+    while True:
+        try:
+            return jobs.submit_job(**submission)
+        except Exception as exc:  # noqa: BLE001 - runtime_env upload/validation errors come as many types
+            text = str(exc)
+            if retried and "already exists" in text:
+                return submission["submission_id"]
+            transient = (
+                "try again later" in text
+                or "Connection aborted" in text
+                or "ConnectionError" in type(exc).__name__
+            )
+            if transient and time.monotonic() < deadline:
+                retried = True
+                time.sleep(1.0)
+                continue
+            raise ProjectError(f"The Ray cluster at {address} refused the job: {exc}")
+
+
 class RaySupervisor(BaseSupervisor):
     """Submits the Ray job, follows its log and status, stops it on cancel."""
 
@@ -187,10 +211,7 @@ class RaySupervisor(BaseSupervisor):
         submission = build_submission(ctx, cfg, uri)
         say(f"run {self.run_id}: submitting Ray job to {cfg['address']}: {ctx.resolved.command}")
         self.submitted_at = time.monotonic()
-        try:
-            self.job_id = self.jobs.submit_job(**submission)
-        except Exception as exc:  # noqa: BLE001 - runtime_env upload/validation errors come as many types
-            raise ProjectError(f"The Ray cluster at {cfg['address']} refused the job: {exc}")
+        self.job_id = _submit(self.jobs, submission, cfg["address"])
         self.client.set_tag(self.run_id, "labkeep.ray.submissionId", self.job_id)
         self.client.set_tag(self.run_id, "labkeep.ray.address", cfg["address"])
         threading.Thread(target=self._monitor, name=f"labkeep-ray-{self.run_id}", daemon=True).start()
