@@ -308,8 +308,13 @@ class FakeKube:
                 if run is None:
                     return self._send(404, _status(404, "NotFound", f'pods "{pod}" not found'))
                 follow = (query.get("follow") or ["false"])[0] == "true"
+                # As the real API server does, the log comes chunked (each write is one chunk).
+                self.protocol_version = "HTTP/1.1"
+                self.close_connection = True
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Connection", "close")
                 self.end_headers()
                 sent = 0
                 while True:
@@ -320,10 +325,11 @@ class FakeKube:
                             run.cond.wait(0.5)
                             continue
                     if chunk:
-                        self.wfile.write(chunk)
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                         self.wfile.flush()
                         sent += len(chunk)
                     if not follow or (finished and sent >= len(run.output)):
+                        self.wfile.write(b"0\r\n\r\n")
                         return
 
             def do_GET(self):

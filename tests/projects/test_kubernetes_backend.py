@@ -301,3 +301,29 @@ esac
     assert image == f"registry.invalid/team/kube-demo@sha256:{'ab' * 32}"
     tags = _only_run(_client(server), "kube-build").data.tags
     assert tags["mlflow.docker.image.id"] == f"sha256:{'ab' * 32}"
+
+
+def test_ctrl_c_deletes_the_job(project, template, kube, server):
+    import signal
+    import subprocess
+
+    from tests.projects.helpers import labkeep_run_argv
+
+    argv = labkeep_run_argv(
+        ".", "-e", "sleep", "--backend", "kubernetes", "--backend-config", _config(template),
+        "--experiment-name", "kube-ctrl-c", "--tracking-uri", server,
+    )  # fmt: skip
+    proc = subprocess.Popen(argv, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:  # the pod's log, streamed by `labkeep run`
+            if "sleeping" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert any(m == "DELETE" and "/jobs/" in p for m, p, _ in kube.requests)
+    assert _only_run(_client(server), "kube-ctrl-c").info.status == "KILLED"
