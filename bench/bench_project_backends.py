@@ -29,7 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _harness import PYTHON, Measure, clean_env, median, report, temp_dir  # noqa: E402
+from _harness import Measure, clean_env, median, report, temp_dir  # noqa: E402
+from bench_projects import _command  # noqa: E402
 
 from tests.projects.ray_head import ray_exe, ray_head  # noqa: E402
 
@@ -57,14 +58,7 @@ def _timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
 
 
 def _labkeep(*args: str) -> list[str]:
-    return [
-        PYTHON,
-        "-c",
-        "import sys; from labkeep.cli import main; sys.argv[0] = 'labkeep'; main()",
-        "run",
-        ".",
-        *args,
-    ]
+    return _command("labkeep", *args)
 
 
 def main() -> None:
@@ -79,7 +73,7 @@ def main() -> None:
         ml_env = clean_env(MLFLOW_TRACKING_URI=f"sqlite:///{work}/ml.db")
         # Untimed first runs create each store's schema.
         _timed(_labkeep("--env-manager", "local"), proj, lk_env)
-        _timed([PYTHON, "-m", "mlflow", "run", ".", "--env-manager", "local"], proj, ml_env)
+        _timed(_command("mlflow", "--env-manager", "local"), proj, ml_env)
         with ray_head() as address:
             cfg = json.dumps({"address": address})
             ray_env = clean_env(RAY_ADDRESS=address)
@@ -96,9 +90,7 @@ def main() -> None:
                 )
         for _ in range(opts.trials):
             figures["lk_local"].append(_timed(_labkeep("--env-manager", "local"), proj, lk_env))
-            figures["ml_local"].append(
-                _timed([PYTHON, "-m", "mlflow", "run", ".", "--env-manager", "local"], proj, ml_env)
-            )
+            figures["ml_local"].append(_timed(_command("mlflow", "--env-manager", "local"), proj, ml_env))
     med = {k: median(v) for k, v in figures.items()}
     measures = [
         Measure("local backend: launch -> entry point starts", "s", med["lk_local"], med["ml_local"]),

@@ -19,8 +19,7 @@ import pytest
 import yaml
 
 from tests.projects.fake_kube import SCHEMA_VERSION, FakeKube
-from tests.projects.helpers import run_cli, write
-from tests.server.helpers import running_server
+from tests.projects.helpers import REMOTE_ENTRY_POINTS, only_run, run_cli, tracking_client, write
 
 TEMPLATE = """
 apiVersion: batch/v1
@@ -48,20 +47,7 @@ spec:
       restartPolicy: Never
 """
 
-MLPROJECT = """
-name: Kube Demo
-docker_env:
-  image: python:3.11-slim
-entry_points:
-  main:
-    parameters:
-      alpha: {type: float, default: 0.5}
-    command: "python train.py {alpha}"
-  fail:
-    command: "python -c \\"import sys; print('failing now', flush=True); sys.exit(3)\\""
-  sleep:
-    command: "python -c \\"import time; print('sleeping', flush=True); time.sleep(600)\\""
-"""
+MLPROJECT = "name: Kube Demo\ndocker_env:\n  image: python:3.11-slim\n" + REMOTE_ENTRY_POINTS
 
 TRAIN = """
 import os, sys
@@ -99,31 +85,9 @@ def kube(project, tmp_path, monkeypatch):
     fake.stop()
 
 
-@pytest.fixture
-def server(tmp_path):
-    store = tmp_path / "server"
-    store.mkdir()
-    args = ["--backend-store-uri", f"sqlite:///{store}/s.db", "--artifacts-destination", str(store / "art")]
-    with running_server(args, cwd=str(store)) as (url, _proc):
-        yield url
-
-
 def _config(template, **extra):
     return json.dumps({"kube-context": "fake-ctx", "kube-job-template-path": template, "repository-uri":
                        "registry.invalid/team/kube-demo", "image": IMAGE, **extra})  # fmt: skip
-
-
-def _client(uri):
-    from labkeep.client import Client
-
-    return Client(uri)
-
-
-def _only_run(client, experiment):
-    exp = client.get_experiment_by_name(experiment)
-    runs = client.search_runs([exp.experiment_id])
-    assert len(runs) == 1
-    return runs[0]
 
 
 def _posted(fake, kind):
@@ -153,20 +117,20 @@ def test_dry_run_prints_valid_manifests_and_records_nothing(project, template, t
     assert "MLFLOW_TRACKING_TOKEN" not in env
     assert container["envFrom"] == [{"secretRef": {"name": secret["metadata"]["name"]}}]
     assert container["resources"]["limits"]["memory"] == "512Mi"
-    assert not os.path.exists(tmp_path / "dry.db") or not _client(store).search_experiments()[1:]
+    assert not os.path.exists(tmp_path / "dry.db") or not tracking_client(store).search_experiments()[1:]
 
 
-def test_job_runs_logs_to_server_and_finishes(project, template, kube, server):
+def test_job_runs_logs_to_server_and_finishes(project, template, kube, tracking_server):
     result = run_cli(
         ".", "--backend", "kubernetes", "--backend-config", _config(template), "-P", "alpha=0.3",
-        "--experiment-name", "on-kube", "--tracking-uri", server, cwd=project,
+        "--experiment-name", "on-kube", "--tracking-uri", tracking_server, cwd=project,
         env_extra={"KUBECONFIG": os.environ["KUBECONFIG"], "MLFLOW_TRACKING_TOKEN": "s3cret-token"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr + result.stdout
     assert "pod training alpha 0.3 team kept" in result.stdout  # the pod's log, streamed
     assert "token seen True" in result.stdout  # the credential reached the pod through the Secret
-    client = _client(server)
-    run = _only_run(client, "on-kube")
+    client = tracking_client(tracking_server)
+    run = only_run(client, "on-kube")
     assert run.info.status == "FINISHED" and run.data.metrics == {"from_pod": 0.3}
     assert run.data.params == {"alpha": "0.3"}
     tags = run.data.tags
@@ -185,27 +149,27 @@ def test_job_runs_logs_to_server_and_finishes(project, template, kube, server):
     assert "pod training alpha 0.3" in text
 
 
-def test_failed_job_mirrors_failed_and_exit_code(project, template, kube, server):
+def test_failed_job_mirrors_failed_and_exit_code(project, template, kube, tracking_server):
     result = run_cli(
         ".", "-e", "fail", "--backend", "kubernetes", "--backend-config", _config(template),
-        "--experiment-name", "kube-fail", "--tracking-uri", server, cwd=project,
+        "--experiment-name", "kube-fail", "--tracking-uri", tracking_server, cwd=project,
         env_extra={"KUBECONFIG": os.environ["KUBECONFIG"]},
     )  # fmt: skip
     assert result.returncode == 3, result.stderr
     assert "failing now" in result.stdout and "backoff limit" in result.stderr
-    run = _only_run(_client(server), "kube-fail")
+    run = only_run(tracking_client(tracking_server), "kube-fail")
     assert run.info.status == "FAILED" and run.data.tags["labkeep.project.exitCode"] == "3"
     (job,) = _posted(kube, "/jobs")
     # `sh -c` is used only when the command needs a shell; this one has quotes and parentheses.
     assert job["spec"]["template"]["spec"]["containers"][0]["command"][:2] == ["/bin/sh", "-c"]
 
 
-def test_cancel_deletes_the_job_and_marks_killed(project, template, kube, server):
+def test_cancel_deletes_the_job_and_marks_killed(project, template, kube, tracking_server):
     import labkeep.projects
 
     submitted = labkeep.projects.run(
         str(project), entry_point="sleep", backend="kubernetes", backend_config=_config(template),
-        experiment_name="kube-cancel", tracking_uri=server, synchronous=False,
+        experiment_name="kube-cancel", tracking_uri=tracking_server, synchronous=False,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
@@ -219,19 +183,19 @@ def test_cancel_deletes_the_job_and_marks_killed(project, template, kube, server
     assert any(m == "DELETE" and "/jobs/" in p for m, p, _ in kube.requests)
     (run,) = kube.jobs.values()
     assert run.proc is not None and run.proc.poll() is not None  # the "pod" is gone
-    assert _client(server).get_run(submitted.run_id).info.status == "KILLED"
+    assert tracking_client(tracking_server).get_run(submitted.run_id).info.status == "KILLED"
 
 
-def test_api_refusal_is_a_clear_error_and_a_failed_run(project, template, kube, server):
+def test_api_refusal_is_a_clear_error_and_a_failed_run(project, template, kube, tracking_server):
     kube.refuse_jobs_with = (403, 'jobs.batch is forbidden: User "tester" cannot create resource "jobs"')
     result = run_cli(
         ".", "--backend", "kubernetes", "--backend-config", _config(template), "--experiment-name", "kube-403",
-        "--tracking-uri", server, cwd=project, env_extra={"KUBECONFIG": os.environ["KUBECONFIG"]},
+        "--tracking-uri", tracking_server, cwd=project, env_extra={"KUBECONFIG": os.environ["KUBECONFIG"]},
     )  # fmt: skip
     assert result.returncode == 1
     assert "Kubernetes refused to create Job" in result.stderr and "HTTP 403" in result.stderr
     assert "Traceback" not in result.stderr
-    assert _only_run(_client(server), "kube-403").info.status == "FAILED"
+    assert only_run(tracking_client(tracking_server), "kube-403").info.status == "FAILED"
 
 
 @pytest.mark.parametrize(
@@ -252,11 +216,11 @@ def test_config_errors_before_anything_is_recorded(project, template, tmp_path, 
     assert not os.path.exists(tmp_path / "err.db")
 
 
-def test_invalid_rendered_job_is_refused_before_submission(project, tmp_path, kube, server):
+def test_invalid_rendered_job_is_refused_before_submission(project, tmp_path, kube, tracking_server):
     bad = write(tmp_path / "bad.yaml", TEMPLATE.replace("backoffLimit: 0", "backoffLimit: many"))
     result = run_cli(
         ".", "--backend", "kubernetes", "--backend-config", _config(bad), "--experiment-name", "kube-bad",
-        "--tracking-uri", server, cwd=project, env_extra={"KUBECONFIG": os.environ["KUBECONFIG"]},
+        "--tracking-uri", tracking_server, cwd=project, env_extra={"KUBECONFIG": os.environ["KUBECONFIG"]},
     )  # fmt: skip
     assert result.returncode == 1 and "not valid for Kubernetes" in result.stderr, result.stderr
     assert "backoffLimit" in result.stderr
@@ -273,7 +237,7 @@ def test_database_store_needs_a_reachable_server(project, template, tmp_path, ku
     assert _posted(kube, "/jobs") == []
 
 
-def test_image_is_built_and_pushed_when_none_is_given(project, template, tmp_path, kube, server):
+def test_image_is_built_and_pushed_when_none_is_given(project, template, tmp_path, kube, tracking_server):
     # No Docker engine runs here, so `docker` is a stand-in script that records its arguments and
     # answers `info`, `build`, `push` and `inspect` as the real client does.
     calls = tmp_path / "docker-calls.txt"
@@ -289,7 +253,7 @@ esac
     del cfg["image"]
     result = run_cli(
         ".", "--backend", "kubernetes", "--backend-config", json.dumps(cfg), "--experiment-name", "kube-build",
-        "--tracking-uri", server, cwd=project,
+        "--tracking-uri", tracking_server, cwd=project,
         env_extra={"KUBECONFIG": os.environ["KUBECONFIG"], "LABKEEP_DOCKER_EXE": docker},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -299,19 +263,19 @@ esac
     (job,) = _posted(kube, "/jobs")
     image = job["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == f"registry.invalid/team/kube-demo@sha256:{'ab' * 32}"
-    tags = _only_run(_client(server), "kube-build").data.tags
+    tags = only_run(tracking_client(tracking_server), "kube-build").data.tags
     assert tags["mlflow.docker.image.id"] == f"sha256:{'ab' * 32}"
 
 
-def test_ctrl_c_deletes_the_job(project, template, kube, server):
+def test_ctrl_c_deletes_the_job(project, template, kube, tracking_server):
     import signal
     import subprocess
 
-    from tests.projects.helpers import labkeep_run_argv
+    from tests.projects.helpers import labkeep_run_argv, only_run, tracking_client
 
     argv = labkeep_run_argv(
         ".", "-e", "sleep", "--backend", "kubernetes", "--backend-config", _config(template),
-        "--experiment-name", "kube-ctrl-c", "--tracking-uri", server,
+        "--experiment-name", "kube-ctrl-c", "--tracking-uri", tracking_server,
     )  # fmt: skip
     proc = subprocess.Popen(argv, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -326,4 +290,4 @@ def test_ctrl_c_deletes_the_job(project, template, kube, server):
             proc.communicate()
     assert proc.returncode == 130, err
     assert any(m == "DELETE" and "/jobs/" in p for m, p, _ in kube.requests)
-    assert _only_run(_client(server), "kube-ctrl-c").info.status == "KILLED"
+    assert only_run(tracking_client(tracking_server), "kube-ctrl-c").info.status == "KILLED"

@@ -15,9 +15,15 @@ import time
 import httpx
 import pytest
 
-from tests.projects.helpers import labkeep_run_argv, run_cli, write
+from tests.projects.helpers import (
+    REMOTE_ENTRY_POINTS,
+    labkeep_run_argv,
+    only_run,
+    run_cli,
+    tracking_client,
+    write,
+)
 from tests.projects.ray_head import ray_head
-from tests.server.helpers import running_server
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(900)]
 
@@ -45,18 +51,7 @@ with mlflow.start_run() as run:
     labkeep.sklearn.log_model(model, name="model")
 """
 
-MLPROJECT = """
-name: raydemo
-entry_points:
-  main:
-    parameters:
-      alpha: {type: float, default: 0.5}
-    command: "python train.py {alpha}"
-  fail:
-    command: "python -c \\"import sys; print('failing now', flush=True); sys.exit(3)\\""
-  sleep:
-    command: "python -c \\"import time; print('sleeping', flush=True); time.sleep(600)\\""
-"""
+MLPROJECT = "name: raydemo\n" + REMOTE_ENTRY_POINTS
 
 
 @pytest.fixture(scope="module")
@@ -72,45 +67,23 @@ def project(tmp_path):
     return tmp_path / "proj"
 
 
-@pytest.fixture
-def server(tmp_path):
-    store = tmp_path / "server"
-    store.mkdir()
-    args = ["--backend-store-uri", f"sqlite:///{store}/s.db", "--artifacts-destination", str(store / "art")]
-    with running_server(args, cwd=str(store)) as (url, _proc):
-        yield url
-
-
-def _client(uri):
-    from labkeep.client import Client
-
-    return Client(uri)
-
-
-def _only_run(client, experiment):
-    exp = client.get_experiment_by_name(experiment)
-    runs = client.search_runs([exp.experiment_id])
-    assert len(runs) == 1
-    return runs[0]
-
-
 def _job_status(address, submission_id):
     from ray.job_submission import JobSubmissionClient
 
     return str(JobSubmissionClient(address).get_job_status(submission_id).value)
 
 
-def test_project_runs_as_ray_job_and_logs_from_driver_and_task(ray_address, project, server):
+def test_project_runs_as_ray_job_and_logs_from_driver_and_task(ray_address, project, tracking_server):
     cfg = json.dumps({"address": ray_address})
     result = run_cli(
         ".", "--backend", "ray", "--backend-config", cfg, "-P", "alpha=0.7",
-        "--experiment-name", "on-ray", "--run-name", "r1", "--tracking-uri", server,
+        "--experiment-name", "on-ray", "--run-name", "r1", "--tracking-uri", tracking_server,
         cwd=project, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr + result.stdout
     assert "training on ray alpha 0.7" in result.stdout  # the job's log is streamed to us
-    client = _client(server)
-    run = _only_run(client, "on-ray")
+    client = tracking_client(tracking_server)
+    run = only_run(client, "on-ray")
     assert run.info.status == "FINISHED" and run.info.run_name == "r1"
     assert run.data.params == {"alpha": "0.7"}
     assert run.data.metrics["from_driver"] == 0.7
@@ -138,7 +111,7 @@ def test_failed_job_is_failed_with_exit_code_on_database_store(ray_address, proj
     )  # fmt: skip
     assert result.returncode == 3, result.stderr + result.stdout
     assert "failing now" in result.stdout
-    run = _only_run(_client(store), "ray-fail")
+    run = only_run(tracking_client(store), "ray-fail")
     assert run.info.status == "FAILED"
     assert run.data.tags["labkeep.project.exitCode"] == "3"
     assert _job_status(ray_address, f"labkeep-{run.info.run_id}") == "FAILED"
@@ -162,14 +135,14 @@ def _wait_for_log(client, experiment, needle, proc=None, timeout=300):
     raise AssertionError(f"{needle!r} never appeared in the job's log")
 
 
-def test_ctrl_c_stops_the_job_and_marks_the_run_killed(ray_address, project, server):
+def test_ctrl_c_stops_the_job_and_marks_the_run_killed(ray_address, project, tracking_server):
     argv = labkeep_run_argv(
         ".", "-e", "sleep", "--backend", "ray", "--backend-config", json.dumps({"address": ray_address}),
-        "--experiment-name", "ray-ctrl-c", "--tracking-uri", server,
+        "--experiment-name", "ray-ctrl-c", "--tracking-uri", tracking_server,
     )  # fmt: skip
     proc = subprocess.Popen(argv, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        run = _wait_for_log(_client(server), "ray-ctrl-c", "sleeping", proc)
+        run = _wait_for_log(tracking_client(tracking_server), "ray-ctrl-c", "sleeping", proc)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:
@@ -177,22 +150,22 @@ def test_ctrl_c_stops_the_job_and_marks_the_run_killed(ray_address, project, ser
             proc.kill()
             proc.communicate()
     assert proc.returncode == 130, err
-    assert _client(server).get_run(run.info.run_id).info.status == "KILLED"
+    assert tracking_client(tracking_server).get_run(run.info.run_id).info.status == "KILLED"
     assert _job_status(ray_address, f"labkeep-{run.info.run_id}") == "STOPPED"
 
 
-def test_python_api_cancel(ray_address, project, server):
+def test_python_api_cancel(ray_address, project, tracking_server):
     import labkeep.projects
 
     submitted = labkeep.projects.run(
         str(project), entry_point="sleep", backend="ray", backend_config={"address": ray_address},
-        experiment_name="ray-cancel", tracking_uri=server, synchronous=False,
+        experiment_name="ray-cancel", tracking_uri=tracking_server, synchronous=False,
     )  # fmt: skip
     try:
-        _wait_for_log(_client(server), "ray-cancel", "sleeping")
+        _wait_for_log(tracking_client(tracking_server), "ray-cancel", "sleeping")
         assert submitted.get_status() == "RUNNING"
     finally:
         submitted.cancel()
     assert submitted.get_status() == "KILLED" and not submitted.wait()
-    assert _client(server).get_run(submitted.run_id).info.status == "KILLED"
+    assert tracking_client(tracking_server).get_run(submitted.run_id).info.status == "KILLED"
     assert httpx.get(f"{ray_address}/api/jobs/labkeep-{submitted.run_id}").json()["status"] == "STOPPED"

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from labkeep.projects.errors import ProjectError
+from labkeep.projects.output import say
 from labkeep.projects.params import ResolvedCommand
 from labkeep.projects.sources import ProjectSource
 from labkeep.projects.spec import EntryPoint, Project
+from labkeep.projects.supervisor import BaseSupervisor
 
 # Credentials the code inside needs to talk to the tracking server (never written into a manifest).
 CREDENTIAL_VARS = (
@@ -126,7 +129,6 @@ def pip_requirements(ctx: RunContext) -> list[str]:
         return _expand_requirements(spec.build_dependencies + spec.dependencies, spec.base_dir)
     if project.env_type == "conda" and project.env_file:
         from labkeep.projects.env.conda import translate_conda_yaml
-        from labkeep.projects.output import say
 
         spec, dropped = translate_conda_yaml(project.env_file)
         if dropped:
@@ -167,3 +169,31 @@ class LogSink:
     def close(self) -> None:
         with self._lock:
             self._fh.close()
+
+
+class RemoteSupervisor(BaseSupervisor):
+    """A run whose command runs on a cluster: the backend submits it, follows it and stops it."""
+
+    def __init__(self, ctx: RunContext, cfg: dict[str, Any], echo: bool) -> None:
+        assert ctx.run_id is not None
+        super().__init__(ctx.client, ctx.run_id, ctx.source, ctx.storage_dir)
+        self.ctx, self.cfg, self.echo = ctx, cfg, echo
+        self._stop_signal: int | None = None
+
+    def _stop_in_background(self, signum: int, what: str, action: Callable[[], None]) -> None:
+        """Mark the run as being killed and run ``action`` (an API call) off the signal handler."""
+        self._killed = True
+        self._stop_signal = signum
+        say(f"run {self.run_id}: {what}")
+
+        def stop() -> None:
+            try:
+                action()
+            except Exception as exc:  # noqa: BLE001 - reported; the monitor keeps following the command
+                say(f"warning: {what} failed: {exc}")
+
+        threading.Thread(target=stop, daemon=True).start()
+
+    def killed_exit_code(self) -> int:
+        """``128 + N`` for the signal that stopped the run (SIGTERM when it was stopped elsewhere)."""
+        return 128 + (self._stop_signal or 15)

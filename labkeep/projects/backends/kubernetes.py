@@ -20,6 +20,7 @@ from typing import Any
 from labkeep.projects.backends import check_keys
 from labkeep.projects.backends.common import (
     LogSink,
+    RemoteSupervisor,
     RunContext,
     credentials_from_environment,
     is_remote_uri,
@@ -38,7 +39,6 @@ from labkeep.projects.backends.kube_render import (
 )
 from labkeep.projects.errors import ProjectError
 from labkeep.projects.output import say
-from labkeep.projects.supervisor import BaseSupervisor
 
 CONFIG_KEYS = (
     "kube-context",
@@ -141,19 +141,16 @@ def _api_error(exc: Exception, what: str) -> ProjectError:
     return ProjectError(f"Kubernetes refused to {what}{code}: {message}")
 
 
-class KubernetesSupervisor(BaseSupervisor):
+class KubernetesSupervisor(RemoteSupervisor):
     """Builds the image, submits Secret + Job, streams the pod's log and mirrors the Job's outcome."""
 
     def __init__(self, ctx: RunContext, cfg: dict[str, Any], echo: bool) -> None:
-        assert ctx.run_id is not None
-        super().__init__(ctx.client, ctx.run_id, ctx.source, ctx.storage_dir)
-        self.ctx, self.cfg, self.echo = ctx, cfg, echo
+        super().__init__(ctx, cfg, echo)
         self.name: str | None = None
         self.namespace = "default"
         self.secret: str | None = None
         self.batch: Any = None
         self.core: Any = None
-        self._stop_signal: int | None = None
         self._deleted = threading.Event()
 
     @property
@@ -245,19 +242,14 @@ class KubernetesSupervisor(BaseSupervisor):
         """Delete the Job (and its pods); the monitor closes the run KILLED."""
         if self.name is None or self._done.is_set():
             return
-        self._killed = True
-        self._stop_signal = signum
-        say(f"run {self.run_id}: deleting Job {self.namespace}/{self.name}")
 
         def delete() -> None:
             try:
                 self.batch.delete_namespaced_job(self.name, self.namespace, propagation_policy="Background")
-            except Exception as exc:  # noqa: BLE001 - reported; the monitor keeps following
-                say(f"warning: could not delete Job {self.name}: {exc}")
             finally:
                 self._deleted.set()
 
-        threading.Thread(target=delete, daemon=True).start()
+        self._stop_in_background(signum, f"deleting Job {self.namespace}/{self.name}", delete)
 
     def _monitor(self) -> None:
         sink = LogSink(self.log_path, self.echo)
@@ -303,7 +295,7 @@ class KubernetesSupervisor(BaseSupervisor):
         if status != "FINISHED" and message:
             say(f"run {self.run_id}: Job {self.name} {status}: {message}")
         if status == "KILLED" and self.exit_code is None:
-            self.exit_code = 128 + (self._stop_signal or 15)
+            self.exit_code = self.killed_exit_code()
         if status != "FINISHED":
             self._delete_secret()
         self.close(status, self.log_path)
@@ -339,7 +331,7 @@ class KubernetesSupervisor(BaseSupervisor):
         if status == "FINISHED":
             return 0
         if status == "KILLED":
-            return 128 + (self._stop_signal or 15)
+            return self.killed_exit_code()
         try:
             for pod in self._pods():
                 for cs in pod.status.container_statuses or []:

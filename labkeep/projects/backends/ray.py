@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from labkeep.projects.backends import check_keys
 from labkeep.projects.backends.common import (
     LogSink,
+    RemoteSupervisor,
     RunContext,
     credentials_from_environment,
     remote_tracking_uri,
@@ -30,7 +31,6 @@ from labkeep.projects.backends.common import (
 from labkeep.projects.backends.common import pip_requirements as _pip_requirements
 from labkeep.projects.errors import ProjectError
 from labkeep.projects.output import say
-from labkeep.projects.supervisor import BaseSupervisor
 
 CONFIG_KEYS = (
     "address",
@@ -182,17 +182,13 @@ def _submit(jobs: Any, submission: dict[str, Any], address: str, patience: float
             raise ProjectError(f"The Ray cluster at {address} refused the job: {exc}")
 
 
-class RaySupervisor(BaseSupervisor):
+class RaySupervisor(RemoteSupervisor):
     """Submits the Ray job, follows its log and status, stops it on cancel."""
 
     def __init__(self, ctx: RunContext, cfg: dict[str, Any], echo: bool) -> None:
-        assert ctx.run_id is not None
-        super().__init__(ctx.client, ctx.run_id, ctx.source, ctx.storage_dir)
-        self.ctx, self.cfg, self.echo = ctx, cfg, echo
+        super().__init__(ctx, cfg, echo)
         self.job_id: str | None = None
         self.jobs: Any = None
-        self._stop_signal: int | None = None
-        self.submitted_at: float | None = None
 
     @property
     def started(self) -> bool:
@@ -210,7 +206,6 @@ class RaySupervisor(BaseSupervisor):
             uri = self.server.url
         submission = build_submission(ctx, cfg, uri)
         say(f"run {self.run_id}: submitting Ray job to {cfg['address']}: {ctx.resolved.command}")
-        self.submitted_at = time.monotonic()
         self.job_id = _submit(self.jobs, submission, cfg["address"])
         self.client.set_tag(self.run_id, "labkeep.ray.submissionId", self.job_id)
         self.client.set_tag(self.run_id, "labkeep.ray.address", cfg["address"])
@@ -220,17 +215,9 @@ class RaySupervisor(BaseSupervisor):
         """Ask the cluster to stop the job; the monitor closes the run KILLED when it has."""
         if self.job_id is None or self._done.is_set():
             return
-        self._killed = True
-        self._stop_signal = signum
-        say(f"run {self.run_id}: stopping Ray job {self.job_id}")
-
-        def stop() -> None:
-            try:
-                self.jobs.stop_job(self.job_id)
-            except Exception as exc:  # noqa: BLE001 - reported, the monitor keeps following the job
-                say(f"warning: could not stop Ray job {self.job_id}: {exc}")
-
-        threading.Thread(target=stop, daemon=True).start()
+        self._stop_in_background(
+            signum, f"stopping Ray job {self.job_id}", lambda: self.jobs.stop_job(self.job_id)
+        )
 
     def _monitor(self) -> None:
         sink = LogSink(self.log_path, self.echo)
@@ -246,7 +233,7 @@ class RaySupervisor(BaseSupervisor):
         if status == "FINISHED":
             self.exit_code = 0
         elif status == "KILLED":
-            self.exit_code = 128 + (self._stop_signal or 15)
+            self.exit_code = self.killed_exit_code()
         else:
             self.exit_code = code if isinstance(code, int) and code > 0 else 1
         if status != "FINISHED" and message:
