@@ -62,20 +62,20 @@ sys.exit(main())
 
 
 @contextmanager
-def ray_head(timeout: float = 420.0, attempts: int = 2):
+def ray_head(timeout: float = 900.0, attempts: int = 5):
     """Yield the head's job API address (``http://127.0.0.1:PORT``).
 
     Ray gives its raylet a fixed 30 s to register; on a loaded machine that can pass, and the head
     exits. Such a start is cleaned up and tried again (``attempts`` times, within ``timeout``).
     """
     deadline = time.monotonic() + timeout
-    problem = ""
+    problems: list[str] = []
     for _ in range(attempts):
         head = _Head()
         try:
             address = head.start(deadline)
         except RuntimeError as exc:
-            problem = str(exc)
+            problems.append(str(exc))
             head.stop()
             if time.monotonic() > deadline:
                 break
@@ -85,7 +85,7 @@ def ray_head(timeout: float = 420.0, attempts: int = 2):
         finally:
             head.stop()
         return
-    raise RuntimeError(f"no Ray head came up in {attempts} tries: {problem}")
+    raise RuntimeError(f"no Ray head came up in {len(problems)} tries: " + "\n---\n".join(problems))
 
 
 class _Head:
@@ -96,6 +96,7 @@ class _Head:
         self.temp_dir = tempfile.mkdtemp(prefix="lkray", dir="/tmp")
         self.log = open(os.path.join(self.temp_dir, "head.log"), "w+b")  # noqa: SIM115 - closed by stop()
         self.proc: subprocess.Popen | None = None
+        self.stage = "starting"
 
     def start(self, deadline: float) -> str:
         gcs, dash, client, agent_http, agent_grpc, metrics, node_mgr, obj_mgr, env_agent = _free_ports(9)
@@ -126,10 +127,16 @@ class _Head:
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
         env["RAY_USAGE_STATS_ENABLED"] = "0"
+        # More patience for the agents' registration on a loaded machine. (The raylet also aborts
+        # when the dashboard agent has not reported its ports within about 15 s - seen under a load
+        # average of 20 - which no setting changes; ray_head() then starts a new head.)
+        env["RAY_raylet_start_wait_time_s"] = "600"
+        env["RAY_agent_register_timeout_ms"] = "600000"
         self.proc = subprocess.Popen(
             argv, stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
         address = f"http://127.0.0.1:{dash}"
+        self.stage = "waiting for the dashboard"
         while True:
             self._check_alive(deadline)
             try:
@@ -141,17 +148,28 @@ class _Head:
         self._wait_for_job_agent(address, deadline)
         return address
 
+    def _raylet_aborted(self) -> bool:
+        try:
+            with open(os.path.join(self.temp_dir, "session_latest", "logs", "raylet.out"), "rb") as fh:
+                return b"Check failed" in fh.read()
+        except OSError:
+            return False
+
     def _check_alive(self, deadline: float) -> None:
         assert self.proc is not None
+        if self._raylet_aborted():
+            raise RuntimeError(f"the raylet aborted ({self.stage}); see raylet.out")
         if self.proc.poll() is not None or time.monotonic() > deadline:
             self.log.seek(0)
             what = f"exited {self.proc.returncode}" if self.proc.poll() is not None else "timed out"
+            what += f" ({self.stage})"
             raise RuntimeError(f"ray start {what}: {self.log.read().decode(errors='replace')[-2000:]}")
 
     def _wait_for_job_agent(self, address: str, deadline: float) -> None:
         """The dashboard answers before the node's job agent registers; wait until a job runs."""
         from ray.job_submission import JobSubmissionClient
 
+        self.stage = "waiting for the job agent"
         jobs = JobSubmissionClient(address)
         while True:
             self._check_alive(deadline)

@@ -25,7 +25,7 @@ from tests.projects.helpers import (
 )
 from tests.projects.ray_head import ray_head
 
-pytestmark = [pytest.mark.ray, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.ray, pytest.mark.timeout(1200)]
 
 TRAIN = """
 import os, sys
