@@ -127,6 +127,11 @@ class _Head:
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
         env["RAY_USAGE_STATS_ENABLED"] = "0"
+        # Ray's many Python processes (dashboard, its modules, agents, workers) must not recompile
+        # Ray from source at every start: this machine sets PYTHONDONTWRITEBYTECODE.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+        env["PYTHONPYCACHEPREFIX"] = os.path.join(cache, "labkeep", "test-pycache")
         # More patience for the agents' registration on a loaded machine. (The raylet also aborts
         # when the dashboard agent has not reported its ports within about 15 s - seen under a load
         # average of 20 - which no setting changes; ray_head() then starts a new head.)
