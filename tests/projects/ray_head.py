@@ -132,6 +132,8 @@ class _Head:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
         env["PYTHONPYCACHEPREFIX"] = os.path.join(cache, "labkeep", "test-pycache")
+        # The cluster's `python` (what a job's entry point runs) is this interpreter, which has Ray.
+        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
         # More patience for the agents' registration on a loaded machine. (The raylet also aborts
         # when the dashboard agent has not reported its ports within about 15 s - seen under a load
         # average of 20 - which no setting changes; ray_head() then starts a new head.)
