@@ -54,10 +54,24 @@ with mlflow.start_run() as run:
 MLPROJECT = "name: raydemo\n" + REMOTE_ENTRY_POINTS
 
 
+_HEAD_FAILURE: list[BaseException] = []
+
+
 @pytest.fixture(scope="module")
 def ray_address():
-    with ray_head() as address:
+    # pytest retries a failed module fixture for every test; one failed head start is enough.
+    if _HEAD_FAILURE:
+        raise RuntimeError(f"the Ray head for this module did not start: {_HEAD_FAILURE[0]}")
+    try:
+        head = ray_head()
+        address = head.__enter__()
+    except BaseException as exc:
+        _HEAD_FAILURE.append(exc)
+        raise
+    try:
         yield address
+    finally:
+        head.__exit__(None, None, None)
 
 
 @pytest.fixture
