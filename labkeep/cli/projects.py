@@ -37,7 +37,24 @@ import click
 @click.option(
     "--storage-dir", default=None, help="Where `path` parameters given as remote URIs are downloaded."
 )
-@click.option("--backend", "-b", default="local", show_default=True, help="Where to run (only 'local').")
+@click.option(
+    "--backend",
+    "-b",
+    type=click.Choice(["local", "ray", "kubernetes"], case_sensitive=False),
+    default="local",
+    show_default=True,
+    help="Where to run: this machine, a Ray cluster (a Ray job) or Kubernetes (a Job).",
+)
+@click.option(
+    "--backend-config",
+    "-c",
+    default=None,
+    metavar="JSON|FILE",
+    help='Backend settings as a JSON object or a JSON/YAML file, e.g. \'{"address": "http://HEAD:8265"}\'.',
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print what would be submitted (manifests, job) and exit; nothing is recorded."
+)
 @click.option("--no-wait", is_flag=True, help="Start the run in the background and print its id.")
 @click.option(
     "--tracking-uri", default=None, help="Tracking store or server (default: LABKEEP_/MLFLOW_TRACKING_URI)."
@@ -49,7 +66,7 @@ def run(**opts) -> None:
     """
     from labkeep.exceptions import LabkeepException
     from labkeep.projects.params import parse_param_args
-    from labkeep.projects.runner import run_detached, run_project
+    from labkeep.projects.runner import render_project, run_detached, run_project
 
     try:
         kwargs = dict(
@@ -63,12 +80,16 @@ def run(**opts) -> None:
             run_name=opts["run_name"],
             tracking_uri=opts["tracking_uri"],
             build_image=opts["build_image"],
-            backend=opts["backend"],
+            backend=opts["backend"].lower(),
+            backend_config=opts["backend_config"],
             docker_args={
                 k: (v if sep else True) for k, sep, v in (a.partition("=") for a in opts["docker_args"])
             },
             storage_dir=opts["storage_dir"],
         )
+        if opts["dry_run"]:
+            click.echo(render_project(**kwargs))
+            return
         if opts["no_wait"]:
             click.echo(run_detached(**kwargs))
             return

@@ -52,6 +52,7 @@ def run(
     tracking_uri: str | None = None,
     docker_args: dict[str, Any] | None = None,
     storage_dir: str | None = None,
+    backend_config: dict[str, Any] | str | None = None,
     **unsupported: Any,
 ) -> SubmittedRun:
     """Run the project at ``uri`` and return a :class:`SubmittedRun`.
@@ -60,6 +61,9 @@ def run(
     ``version`` a commit, branch or tag). ``env_manager`` is ``local``, ``uv``, ``virtualenv``,
     ``conda`` or ``docker`` (default: what the project declares). With ``synchronous=True`` the
     call returns when the command has ended; a failed command raises :class:`ExecutionException`.
+    ``backend`` is ``local``, ``ray`` or ``kubernetes``; ``backend_config`` is a dict, a JSON
+    string or the path of a JSON/YAML file with that backend's keys (mlflow's for kubernetes:
+    ``kube-context``, ``repository-uri``, ``kube-job-template-path``).
     """
     from labkeep.projects.output import say
     from labkeep.projects.runner import run_project
@@ -82,6 +86,7 @@ def run(
         backend=backend,
         docker_args=docker_args,
         storage_dir=storage_dir,
+        backend_config=backend_config,
     )
     if synchronous and submitted.get_status() != "FINISHED":
         raise ExecutionException(

@@ -19,15 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labkeep import config
+from labkeep.projects.backends import get_backend, load_backend_config
+from labkeep.projects.backends.common import RunContext
 from labkeep.projects.env import Environment, choose_manager, prepare_environment
 from labkeep.projects.errors import ProjectError
 from labkeep.projects.output import say
 from labkeep.projects.params import resolve_command
 from labkeep.projects.sources import ProjectSource, fetch_project
 from labkeep.projects.spec import load_project
+from labkeep.projects.supervisor import EXIT_CODE_TAG, OUTPUT_ARTIFACT, BaseSupervisor
 
-OUTPUT_ARTIFACT = "project_output.txt"
-EXIT_CODE_TAG = "labkeep.project.exitCode"
+__all__ = ["EXIT_CODE_TAG", "OUTPUT_ARTIFACT", "RunRequest", "SubmittedRun", "render_project", "run_project"]
 # Variables a parent run's environment might carry that would confuse the child's client.
 _STRIPPED_VARS = (
     "MLFLOW_RUN_ID",
@@ -42,7 +44,7 @@ _STRIPPED_VARS = (
 class SubmittedRun:
     """A project run in progress (or finished): ``run_id``, ``wait()``, ``get_status()``, ``cancel()``."""
 
-    def __init__(self, run_id: str, finisher: _Supervisor) -> None:
+    def __init__(self, run_id: str, finisher: BaseSupervisor) -> None:
         self.run_id = run_id
         self._supervisor = finisher
 
@@ -56,7 +58,10 @@ class SubmittedRun:
         return self._supervisor.status
 
     def cancel(self) -> None:
-        """Stop the command (SIGTERM, then SIGKILL after 10 s) and mark the run KILLED."""
+        """Stop the command and mark the run KILLED.
+
+        Locally: SIGTERM, then SIGKILL after 10 s. Ray: the job is stopped. Kubernetes: the Job is deleted.
+        """
         self._supervisor.terminate(signal.SIGTERM)
         self._supervisor.join()
 
@@ -98,21 +103,17 @@ def _needs_server(store_uri: str, env: Environment) -> bool:
     return _env_has_mlflow(env)
 
 
-class _Supervisor:
-    """Owns the child process: streams its output, forwards signals, closes the run."""
+class _Supervisor(BaseSupervisor):
+    """Owns the local child process: streams its output, forwards signals, closes the run."""
 
     def __init__(self, client: Any, run_id: str, source: ProjectSource, storage_dir: str) -> None:
-        self.client = client
-        self.run_id = run_id
-        self.source = source
-        self.storage_dir = storage_dir
-        self.status = "RUNNING"
-        self.exit_code: int | None = None
+        super().__init__(client, run_id, source, storage_dir)
         self.proc: subprocess.Popen | None = None
-        self.server: Any = None
-        self._killed = False
         self._thread: threading.Thread | None = None
-        self._done = threading.Event()
+
+    @property
+    def started(self) -> bool:
+        return self.proc is not None
 
     def launch(self, argv: list[str], env: dict[str, str], cwd: str, echo: bool) -> None:
         self.proc = subprocess.Popen(
@@ -152,9 +153,6 @@ class _Supervisor:
             except ProcessLookupError:
                 pass
 
-    def join(self) -> None:
-        self._done.wait()
-
     def _monitor(self, echo: bool) -> None:
         """Copy the command's stdout/stderr to ours (live) and into one log; then close the run."""
         assert self.proc is not None and self.proc.stdout is not None and self.proc.stderr is not None
@@ -175,27 +173,13 @@ class _Supervisor:
             self._done.set()
 
     def finish(self, code: int | None, log_path: str | None) -> None:
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
         if code is None:
             status = "KILLED" if self._killed else "FAILED"
         elif self._killed or code in (-signal.SIGTERM, -signal.SIGINT, -signal.SIGKILL):
             status = "KILLED"
         else:
             status = "FINISHED" if code == 0 else "FAILED"
-        try:
-            if log_path and os.path.exists(log_path):
-                self.client.log_artifact(self.run_id, log_path)
-            if status != "FINISHED" and self.exit_code is not None:
-                self.client.set_tag(self.run_id, EXIT_CODE_TAG, str(self.exit_code))
-            self.client.set_terminated(self.run_id, status)
-        except Exception as exc:  # noqa: BLE001 - the command's result still stands; say why the record is incomplete
-            say(f"warning: could not close run {self.run_id} as {status}: {exc}")
-        finally:
-            self.status = status
-            self.source.cleanup()
-            shutil.rmtree(self.storage_dir, ignore_errors=True)
+        self.close(status, log_path)
 
 
 def _pump(fd: int, stream: Any, log: Any, lock: threading.Lock, echo: bool) -> None:
@@ -279,6 +263,7 @@ def run_project(
     handle_signals: bool | None = None,
     docker_args: dict[str, Any] | None = None,
     storage_dir: str | None = None,
+    backend_config: dict[str, Any] | str | None = None,
 ) -> SubmittedRun:
     """Run the project at ``uri`` (see :func:`labkeep.projects.run`).
 
@@ -288,10 +273,10 @@ def run_project(
     """
     if handle_signals is None:
         handle_signals = synchronous and threading.current_thread() is threading.main_thread()
-    holder: list[_Supervisor] = []
+    holder: list[BaseSupervisor] = []
 
     def on_signal(signum: int, _frame: Any) -> None:
-        if holder and holder[0].proc is not None:
+        if holder and holder[0].started:
             holder[0].terminate(signum)
         else:
             raise KeyboardInterrupt(f"stopped by signal {signum}")
@@ -312,10 +297,11 @@ def run_project(
             run_name=run_name,
             tracking_uri=tracking_uri,
             build_image=build_image,
-            backend=backend,
+            backend=(backend or "local").strip().lower(),
             echo=echo,
             docker_args=docker_args or {},
             storage_dir=storage_dir,
+            backend_config=load_backend_config(backend_config),
         )
         submitted = _start(request, holder)
         if synchronous:
@@ -344,13 +330,11 @@ class RunRequest:
     echo: bool = True
     docker_args: dict[str, Any] = field(default_factory=dict)
     storage_dir: str | None = None
+    backend_config: dict[str, Any] = field(default_factory=dict)
 
 
-def _start(req: RunRequest, holder: list[_Supervisor]) -> SubmittedRun:
-    if req.backend != "local":
-        raise ProjectError(
-            f"Backend {req.backend!r} is not supported; labkeep runs projects locally (backend 'local')."
-        )
+def _plan(req: RunRequest) -> RunContext:
+    """Fetch and check the project and its parameters; nothing is recorded yet."""
     source = fetch_project(req.uri, req.version)
     storage_dir = tempfile.mkdtemp(prefix="labkeep-run-")
     params_dir = os.path.abspath(req.storage_dir) if req.storage_dir else os.path.join(storage_dir, "params")
@@ -359,77 +343,143 @@ def _start(req: RunRequest, holder: list[_Supervisor]) -> SubmittedRun:
         ep = project.get_entry_point(req.entry_point)
         resolved = resolve_command(ep, req.parameters, project.directory, params_dir)
         manager = choose_manager(project, req.env_manager)
-
-        from labkeep.client import Client
-        from labkeep.context import default_user
-        from labkeep.entities import Param
-
-        client = Client(req.tracking_uri)
-        store_uri = client.tracking_uri
-        exp_id = _resolve_experiment(client, req.experiment_name, req.experiment_id)
-        tags = {
-            "mlflow.user": default_user(),
-            "mlflow.source.name": source.source_name,
-            "mlflow.source.type": "PROJECT",
-            "mlflow.project.entryPoint": ep.name,
-            "mlflow.project.backend": "local",
-        }
-        if manager != "local":
-            tags["mlflow.project.env"] = manager
-        for key, value in (
-            ("mlflow.source.git.commit", source.git_commit),
-            ("mlflow.source.git.branch", source.git_branch),
-            ("mlflow.source.git.repoURL", source.git_repo_url),
-            ("mlflow.parentRunId", _parent_run_id()),
-        ):
-            if value:
-                tags[key] = value
-        run = client.create_run(exp_id, tags=tags, run_name=req.run_name)
     except BaseException:
         source.cleanup()
         shutil.rmtree(storage_dir, ignore_errors=True)
         raise
-    run_id = run.info.run_id
-    supervisor = _Supervisor(client, run_id, source, storage_dir)
+    return RunContext(
+        source=source,
+        storage_dir=storage_dir,
+        project=project,
+        entry_point=ep,
+        resolved=resolved,
+        manager=manager,
+        backend=req.backend,
+        run_name=req.run_name,
+    )
+
+
+def _record(ctx: RunContext, req: RunRequest) -> None:
+    """Create the run (tags, experiment) and fill ``ctx.client``, ``store_uri``, ``experiment_id``, ``run_id``."""
+    from labkeep.client import Client
+    from labkeep.context import default_user
+
+    client = Client(req.tracking_uri)
+    exp_id = _resolve_experiment(client, req.experiment_name, req.experiment_id)
+    source = ctx.source
+    tags = {
+        "mlflow.user": default_user(),
+        "mlflow.source.name": source.source_name,
+        "mlflow.source.type": "PROJECT",
+        "mlflow.project.entryPoint": ctx.entry_point.name,
+        "mlflow.project.backend": req.backend,
+    }
+    env_tag = ctx.env_tag()
+    if env_tag:
+        tags["mlflow.project.env"] = env_tag
+    for key, value in (
+        ("mlflow.source.git.commit", source.git_commit),
+        ("mlflow.source.git.branch", source.git_branch),
+        ("mlflow.source.git.repoURL", source.git_repo_url),
+        ("mlflow.parentRunId", _parent_run_id()),
+    ):
+        if value:
+            tags[key] = value
+    run = client.create_run(exp_id, tags=tags, run_name=req.run_name)
+    ctx.client, ctx.store_uri, ctx.experiment_id = client, client.tracking_uri, exp_id
+    ctx.run_id = run.info.run_id
+
+
+def render_project(
+    uri: str, backend: str, backend_config: dict[str, Any] | str | None = None, **kwargs: Any
+) -> str:
+    """What ``--dry-run`` prints: the submission ``backend`` would make, with nothing recorded or sent."""
+    backend = (backend or "local").strip().lower()
+    req = RunRequest(uri=uri, backend=backend, backend_config=load_backend_config(backend_config), **kwargs)
+    impl = get_backend(req.backend)
+    config = impl.parse_config(req.backend_config) if impl is not None else None
+    ctx = _plan(req)
+    try:
+        if impl is None:
+            return f"backend: local\nenv manager: {ctx.manager}\ncommand: {ctx.resolved.command}"
+        from labkeep.client import Client
+
+        ctx.store_uri = Client(req.tracking_uri).tracking_uri
+        ctx.experiment_id = "<experiment-id>"
+        ctx.run_id = "<run-id>"
+        return impl.render(ctx, config)
+    finally:
+        ctx.source.cleanup()
+        shutil.rmtree(ctx.storage_dir, ignore_errors=True)
+
+
+def _start(req: RunRequest, holder: list[BaseSupervisor]) -> SubmittedRun:
+    impl = get_backend(req.backend)
+    config = impl.parse_config(req.backend_config) if impl is not None else None
+    ctx = _plan(req)
+    try:
+        _record(ctx, req)
+    except BaseException:
+        ctx.source.cleanup()
+        shutil.rmtree(ctx.storage_dir, ignore_errors=True)
+        raise
+    assert ctx.run_id is not None
+    from labkeep.entities import Param
+
+    supervisor: BaseSupervisor
+    if impl is None:
+        supervisor = _Supervisor(ctx.client, ctx.run_id, ctx.source, ctx.storage_dir)
+    else:
+        supervisor = impl.make_supervisor(ctx, config, echo=req.echo)
     holder.append(supervisor)
     try:
-        if resolved.params_to_log:
-            client.log_batch(run_id, params=[Param(k, v) for k, v in resolved.params_to_log.items()])
-        env = prepare_environment(project, manager, build_image=req.build_image)
-        if manager == "conda" and env.kind != "conda":
-            tags_after = {"mlflow.project.env": env.kind}
+        if ctx.resolved.params_to_log:
+            ctx.client.log_batch(
+                ctx.run_id, params=[Param(k, v) for k, v in ctx.resolved.params_to_log.items()]
+            )
+        if impl is None:
+            assert isinstance(supervisor, _Supervisor)
+            _launch_local(ctx, req, supervisor)
         else:
-            tags_after = {}
-        tags_after.update(env.tags)
-        for key, value in tags_after.items():
-            client.set_tag(run_id, key, value)
-        child_env = _child_env(env, run_id, exp_id, store_uri)
-        if env.kind == "docker":
-            _mount_local_artifacts(env, store_uri)
-            env.extra_args = _docker_flags(req.docker_args)  # type: ignore[attr-defined]
-        if _needs_server(store_uri, env):
-            from labkeep import config
-            from labkeep.projects.server import start_server
-
-            registry_uri = config.get_registry_uri() if req.tracking_uri is None else None
-            if registry_uri and registry_uri.startswith(("http://", "https://")):
-                registry_uri = None
-            supervisor.server = start_server(store_uri, config.default_artifact_root(store_uri), registry_uri)
-            url = supervisor.server.url
-            child_env["MLFLOW_TRACKING_URI"] = url
-            if env.kind == "docker":
-                child_env["LABKEEP_TRACKING_URI"] = url
-        argv = env.command_argv(resolved.command, child_env, project.directory)
-        say(f"run {run_id}: {resolved.command}")
-        supervisor.launch(argv, child_env, project.directory, req.echo)
+            supervisor.launch()  # type: ignore[attr-defined]
     except BaseException as exc:
         supervisor.exit_code = None
         supervisor._killed = isinstance(exc, KeyboardInterrupt)
         if not isinstance(exc, (ProjectError, KeyboardInterrupt)):
             say(f"error: {exc}")
-        supervisor.finish(None, None)
+        supervisor.close("KILLED" if supervisor._killed else "FAILED", None)
         raise
-    return SubmittedRun(run_id, supervisor)
+    return SubmittedRun(ctx.run_id, supervisor)
+
+
+def _launch_local(ctx: RunContext, req: RunRequest, supervisor: _Supervisor) -> None:
+    """Build or reuse the environment and start the command on this machine."""
+    client, run_id, project, manager = ctx.client, ctx.run_id, ctx.project, ctx.manager
+    assert run_id is not None and ctx.store_uri is not None and ctx.experiment_id is not None
+    store_uri = ctx.store_uri
+    env = prepare_environment(project, manager, build_image=req.build_image)
+    if manager == "conda" and env.kind != "conda":
+        tags_after = {"mlflow.project.env": env.kind}
+    else:
+        tags_after = {}
+    tags_after.update(env.tags)
+    for key, value in tags_after.items():
+        client.set_tag(run_id, key, value)
+    child_env = _child_env(env, run_id, ctx.experiment_id, store_uri)
+    if env.kind == "docker":
+        _mount_local_artifacts(env, store_uri)
+        env.extra_args = _docker_flags(req.docker_args)  # type: ignore[attr-defined]
+    if _needs_server(store_uri, env):
+        from labkeep.projects.server import start_run_server
+
+        supervisor.server = start_run_server(store_uri, req.tracking_uri is None)
+        url = supervisor.server.url
+        child_env["MLFLOW_TRACKING_URI"] = url
+        if env.kind == "docker":
+            child_env["LABKEEP_TRACKING_URI"] = url
+    argv = env.command_argv(ctx.resolved.command, child_env, project.directory)
+    say(f"run {run_id}: {ctx.resolved.command}")
+    supervisor.launch(argv, child_env, project.directory, req.echo)
 
 
 def _docker_flags(docker_args: dict[str, Any]) -> list[str]:

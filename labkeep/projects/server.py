@@ -188,3 +188,13 @@ def start_server(
     server = cls(store_uri, artifact_root, registry_uri)
     server.start()
     return server
+
+
+def start_run_server(store_uri: str, use_configured_registry: bool) -> TemporaryServer | InProcessServer:
+    """Serve a run's database store on loopback, with the configured registry when it is a database too."""
+    from labkeep import config
+
+    registry_uri = config.get_registry_uri() if use_configured_registry else None
+    if registry_uri and registry_uri.startswith(("http://", "https://")):
+        registry_uri = None
+    return start_server(store_uri, config.default_artifact_root(store_uri), registry_uri)

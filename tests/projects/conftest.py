@@ -34,3 +34,15 @@ def store(tmp_path, monkeypatch):
     os.makedirs(tmp_path / "store", exist_ok=True)
     monkeypatch.setenv("LABKEEP_TRACKING_URI", uri)
     return uri
+
+
+@pytest.fixture
+def tracking_server(tmp_path):
+    """A real ``labkeep server`` process on a free loopback port, with its own SQLite store."""
+    from tests.server.helpers import running_server
+
+    store = tmp_path / "server"
+    store.mkdir()
+    args = ["--backend-store-uri", f"sqlite:///{store}/s.db", "--artifacts-destination", str(store / "art")]
+    with running_server(args, cwd=str(store)) as (url, _proc):
+        yield url

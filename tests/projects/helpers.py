@@ -94,3 +94,31 @@ def run_cli(
     return subprocess.run(
         labkeep_run_argv(*args), cwd=str(cwd), env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def tracking_client(uri: str):
+    """A labkeep client for the store or server at ``uri``."""
+    from labkeep.client import Client
+
+    return Client(uri)
+
+
+def only_run(client, experiment: str):
+    """The one run of ``experiment`` (fails when there is not exactly one)."""
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+# Entry points of the remote-backend test projects: `main` takes alpha, `fail` exits 3, `sleep` waits.
+REMOTE_ENTRY_POINTS = """entry_points:
+  main:
+    parameters:
+      alpha: {type: float, default: 0.5}
+    command: "python train.py {alpha}"
+  fail:
+    command: "python -c \\"import sys; print('failing now', flush=True); sys.exit(3)\\""
+  sleep:
+    command: "python -c \\"import time; print('sleeping', flush=True); time.sleep(600)\\""
+"""
