@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from labkeep.server.api import artifacts, experiments, logged_models, meta, registry, runs, traces
+from labkeep.server.api import artifacts, datasets, experiments, logged_models, meta, registry, runs, traces
 
 
 class ApiRoute(NamedTuple):
@@ -117,6 +117,10 @@ ROUTES: list[ApiRoute] = [
     ApiRoute(("GET",), f"{T3}/traces/{{trace_id}}/assessments/{{assessment_id}}", traces.get_assessment),
     ApiRoute(("PATCH",), f"{T3}/traces/{{trace_id}}/assessments/{{assessment_id}}", traces.update_assessment),
     ApiRoute(("DELETE",), f"{T3}/traces/{{trace_id}}/assessments/{{assessment_id}}", traces.delete_assessment),
+    # ---- issue 12 (compat)
+    ApiRoute(("POST",), f"{T}/experiments/search-datasets", datasets.search_datasets),
+    ApiRoute(("POST",), f"{T}/traces/link-to-run", traces.link_traces_to_run),
+    ApiRoute(("POST",), f"{T3}/traces/link-to-run", traces.link_traces_to_run),
 ]
 
 # Artifact proxy under /api/2.0/mlflow-artifacts (raw Starlette endpoints: bytes, not JSON).
