@@ -38,6 +38,15 @@ while IFS= read -r line; do
     DESELECT+=(--deselect "tests/tracking/test_rest_tracking.py::$id")
 done < "$HERE/exclusions.txt"
 
+# ONLY=file: run just the tests named in it (one test name a line, e.g. test_foo[sqlalchemy])
+TARGETS=(tests/tracking/test_rest_tracking.py)
+if [ -n "${ONLY:-}" ]; then
+    TARGETS=()
+    while IFS= read -r name; do
+        [ -n "$name" ] && TARGETS+=("tests/tracking/test_rest_tracking.py::$name")
+    done < "$ONLY"
+fi
+
 mkdir -p "$RESULTS"
 echo "==> $SERVER server on $BACKEND: tests/tracking/test_rest_tracking.py (${#DESELECT[@]} deselect args)" >&2
 cd "$PEER"
@@ -45,7 +54,7 @@ set +e
 COMPAT_SERVER="$SERVER" COMPAT_BACKEND="$BACKEND" MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true \
     nice "$PY" -m pytest -p no:cacheprovider -q -rfE --timeout=180 \
     --junitxml="$RESULTS/$SERVER-$BACKEND.xml" \
-    tests/tracking/test_rest_tracking.py "${DESELECT[@]}" "$@" > "$RESULTS/$SERVER-$BACKEND.log" 2>&1
+    "${TARGETS[@]}" "${DESELECT[@]}" "$@" > "$RESULTS/$SERVER-$BACKEND.log" 2>&1
 rc=$?
 set -e
 tail -n 3 "$RESULTS/$SERVER-$BACKEND.log"
