@@ -33,8 +33,8 @@ cp "$HERE/integration_test_utils.py" "$PEER/tests/tracking/integration_test_util
 # excluded tests (one per line, "test_id | reason") are deselected
 DESELECT=()
 while IFS= read -r line; do
-    id="${line%%|*}"; id="$(echo "$id" | xargs)"
-    case "$id" in ""|\#*) continue ;; esac
+    case "$line" in ""|\#*) continue ;; esac
+    id="${line%%|*}"; id="${id%"${id##*[![:space:]]}"}"; id="${id#"${id%%[![:space:]]*}"}"
     DESELECT+=(--deselect "tests/tracking/test_rest_tracking.py::$id")
 done < "$HERE/exclusions.txt"
 
