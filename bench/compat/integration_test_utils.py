@@ -191,7 +191,9 @@ def _init_server(
 ) -> Iterator[str]:
     """The peer's process launcher, starting the chosen server on a fresh database."""
     workdir = Path(tempfile.mkdtemp(prefix="compat-init-server-"))
-    root = root_artifact_uri if "://" in root_artifact_uri and not root_artifact_uri.startswith("http") else None
+    root = (
+        root_artifact_uri if "://" in root_artifact_uri and not root_artifact_uri.startswith("http") else None
+    )
     with _server(workdir, root or (workdir / "artifacts").as_uri(), extra_env=extra_env) as url:
         yield url
 

@@ -27,14 +27,14 @@ def test_parameter_errors_use_mlflows_wording(client):
     msg = _message(client.post(f"{API}/runs/log-metric", json={**point, "run_id": 31}))
     assert msg.startswith("Invalid value 31 for parameter 'run_id' supplied")
     msg = _message(client.post(f"{API}/runs/log-metric", json={**point, "step": "foo"}))
-    assert msg.startswith('Invalid value "foo" for parameter \'step\' supplied')
+    assert msg.startswith("Invalid value \"foo\" for parameter 'step' supplied")
     msg = _message(client.post(f"{API}/runs/set-tag", json={"run_id": run_id, "value": "v"}))
     assert msg.startswith("Missing value for required parameter 'key'.")
     batch = {"run_id": run_id, "metrics": [{"key": "mae", "value": 2.5}]}
     msg = _message(client.post(f"{API}/runs/log-batch", json=batch))
     assert "Missing value for required parameter 'metrics[0].timestamp'" in msg
     msg = _message(client.post(f"{API}/experiments/create", json={"name": "x", "tags": "5"}))
-    assert msg.startswith('Invalid value "5" for parameter \'tags\' supplied')
+    assert msg.startswith("Invalid value \"5\" for parameter 'tags' supplied")
     msg = _message(client.get(f"{API}/artifacts/list", params={"run_id": run_id, "path": "../x"}))
     assert msg == "Invalid path"
     # nothing was stored by the refused requests
@@ -62,7 +62,9 @@ def test_history_bulk_groups_by_run_in_time_order(client):
 def test_history_bulk_interval_samples_steps(client):
     run_id = _run_id(client)
     metrics = [{"key": "m", "value": 1.0, "timestamp": 1, "step": i} for i in range(10)]
-    assert client.post(f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics}).status_code == 200
+    assert (
+        client.post(f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics}).status_code == 200
+    )
     url = f"{AJAX}/metrics/get-history-bulk-interval"
     got = client.get(url, params={"run_ids": [run_id], "metric_key": "m", "max_results": 5})
     assert [m["step"] for m in got.json()["metrics"]] == [0, 2, 4, 6, 8, 9]
@@ -80,7 +82,9 @@ def test_search_datasets_and_gateway_404(client):
     assert got.json()["dataset_summaries"] == [
         {"experiment_id": "0", "name": "d1", "digest": "x1", "context": "training"}
     ]
-    assert "at least one experiment_id" in _message(client.post(f"{AJAX}/experiments/search-datasets", json={}))
+    assert "at least one experiment_id" in _message(
+        client.post(f"{AJAX}/experiments/search-datasets", json={})
+    )
     gw = client.get("/ajax-api/3.0/mlflow/gateway/secrets/config")
     assert gw.status_code == 404 and gw.json()["error_code"] == "ENDPOINT_NOT_FOUND"
     assert "AI gateway" in gw.json()["message"]
@@ -100,13 +104,18 @@ def test_link_traces_to_run_and_assessment_overrides(client):
     run_id = _run_id(client)
     _trace(client, "tr-1")
     _trace(client, "tr-2")
-    assert client.post(f"{API}/traces/link-to-run", json={"trace_ids": ["tr-1"], "run_id": run_id}).status_code == 200
+    assert (
+        client.post(f"{API}/traces/link-to-run", json={"trace_ids": ["tr-1"], "run_id": run_id}).status_code
+        == 200
+    )
     missing = client.post(f"{API}/traces/link-to-run", json={"trace_ids": ["tr-x"], "run_id": run_id})
     assert missing.status_code == 404
     found = client.post(
         f"{API3}/traces/search",
-        json={"locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "0"}}],
-              "filter": f"attribute.run_id = '{run_id}'"},  # fmt: skip
+        json={
+            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "0"}}],
+            "filter": f"attribute.run_id = '{run_id}'",
+        },  # fmt: skip
     )
     assert [t["trace_id"] for t in found.json()["traces"]] == ["tr-1"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from labkeep.server.api import artifacts, datasets, experiments, logged_models, meta, registry, runs, traces
+from labkeep.server.api import artifacts, datasets, experiments, issues, logged_models, meta, registry, runs, traces
 
 
 class ApiRoute(NamedTuple):
@@ -121,6 +121,10 @@ ROUTES: list[ApiRoute] = [
     ApiRoute(("POST",), f"{T}/experiments/search-datasets", datasets.search_datasets),
     ApiRoute(("POST",), f"{T}/traces/link-to-run", traces.link_traces_to_run),
     ApiRoute(("POST",), f"{T3}/traces/link-to-run", traces.link_traces_to_run),
+    ApiRoute(("POST",), f"{T3}/issues", issues.create_issue),
+    ApiRoute(("POST",), f"{T3}/issues/search", issues.search_issues),
+    ApiRoute(("GET",), f"{T3}/issues/{{issue_id}}", issues.get_issue),
+    ApiRoute(("PATCH",), f"{T3}/issues/{{issue_id}}", issues.update_issue),
 ]
 
 # Artifact proxy under /api/2.0/mlflow-artifacts (raw Starlette endpoints: bytes, not JSON).

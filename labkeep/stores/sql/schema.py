@@ -168,6 +168,20 @@ latest_metrics = Table(
     **_MYSQL_TABLE_ARGS,
 )
 
+# Issues found in an experiment's traces (the issues API); the whole issue is kept as JSON.
+issues = Table(
+    "issues",
+    metadata,
+    Column("issue_id", String(40), primary_key=True),
+    Column("experiment_id", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_timestamp", BigInteger, nullable=False),
+    Column("last_updated_timestamp", BigInteger, nullable=False),
+    Column("content", _text(), nullable=False),
+    Index("ix_issues_exp_created", "experiment_id", "created_timestamp"),
+    **_MYSQL_TABLE_ARGS,
+)
+
 datasets = Table(
     "datasets",
     metadata,
