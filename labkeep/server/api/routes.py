@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from labkeep.server.api import artifacts, datasets, experiments, issues, logged_models, meta, registry, runs, traces
+from labkeep.server.api import artifacts, experiments, logged_models, meta, registry, runs, traces
+from labkeep.server.api import datasets, issues  # issue 12 (compat)
 
 
 class ApiRoute(NamedTuple):
