@@ -12,8 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from labkeep.server.api import artifacts, experiments, logged_models, meta, registry, runs, traces
-from labkeep.server.api import datasets, issues  # issue 12 (compat)
+from labkeep.server.api import (
+    artifacts,
+    datasets,
+    experiments,
+    issues,
+    logged_models,
+    meta,
+    registry,
+    runs,
+    traces,
+)
 
 
 class ApiRoute(NamedTuple):
