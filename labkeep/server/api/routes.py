@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from labkeep.server.api import (
     artifacts,
     datasets,
+    eval_datasets,
     experiments,
     issues,
     logged_models,
@@ -135,6 +136,20 @@ ROUTES: list[ApiRoute] = [
     ApiRoute(("POST",), f"{T3}/issues/search", issues.search_issues),
     ApiRoute(("GET",), f"{T3}/issues/{{issue_id}}", issues.get_issue),
     ApiRoute(("PATCH",), f"{T3}/issues/{{issue_id}}", issues.update_issue),
+    ApiRoute(("POST",), f"{T3}/datasets/create", eval_datasets.create_dataset),
+    ApiRoute(("POST",), f"{T3}/datasets/search", eval_datasets.search_datasets),
+    ApiRoute(("GET",), f"{T3}/datasets/{{dataset_id}}", eval_datasets.get_dataset),
+    ApiRoute(("DELETE",), f"{T3}/datasets/{{dataset_id}}", eval_datasets.delete_dataset),
+    ApiRoute(("PATCH",), f"{T3}/datasets/{{dataset_id}}/tags", eval_datasets.set_dataset_tags),
+    ApiRoute(("DELETE",), f"{T3}/datasets/{{dataset_id}}/tags/{{key}}", eval_datasets.delete_dataset_tag),
+    ApiRoute(("POST",), f"{T3}/datasets/{{dataset_id}}/records", eval_datasets.upsert_dataset_records),
+    ApiRoute(("GET",), f"{T3}/datasets/{{dataset_id}}/records", eval_datasets.get_dataset_records),
+    ApiRoute(("DELETE",), f"{T3}/datasets/{{dataset_id}}/records", eval_datasets.delete_dataset_records),
+    ApiRoute(("GET",), f"{T3}/datasets/{{dataset_id}}/experiment-ids", eval_datasets.get_dataset_experiment_ids),
+    ApiRoute(("POST",), f"{T3}/datasets/{{dataset_id}}/add-experiments", eval_datasets.add_dataset_to_experiments),
+    ApiRoute(
+        ("POST",), f"{T3}/datasets/{{dataset_id}}/remove-experiments", eval_datasets.remove_dataset_from_experiments
+    ),
 ]
 
 # Artifact proxy under /api/2.0/mlflow-artifacts (raw Starlette endpoints: bytes, not JSON).

@@ -28,6 +28,10 @@ def _double():
     )
 
 
+def _long_text():
+    return sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql").with_variant(mysql.MEDIUMTEXT(), "mariadb")
+
+
 def _point_columns() -> list:
     return [
         sa.Column("name", sa.String(length=250), nullable=False),
@@ -89,10 +93,38 @@ def upgrade() -> None:
         **_MYSQL,
     )
     op.create_index("ix_issues_exp_created", "issues", ["experiment_id", "created_timestamp"])
+    op.create_table(
+        "eval_datasets",
+        sa.Column("dataset_id", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=500), nullable=False),
+        sa.Column("created_time", sa.BigInteger(), nullable=False),
+        sa.Column("last_update_time", sa.BigInteger(), nullable=False),
+        sa.Column("content", _long_text(), nullable=False),
+        sa.PrimaryKeyConstraint("dataset_id"),
+        **_MYSQL,
+    )
+    op.create_table(
+        "eval_dataset_experiments",
+        sa.Column("dataset_id", sa.String(length=40), nullable=False),
+        sa.Column("experiment_id", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("dataset_id", "experiment_id"),
+        **_MYSQL,
+    )
+    op.create_table(
+        "eval_dataset_records",
+        sa.Column("dataset_id", sa.String(length=40), nullable=False),
+        sa.Column("inputs_key", sa.String(length=64), nullable=False),
+        sa.Column("record_id", sa.String(length=40), nullable=False),
+        sa.Column("created_time", sa.BigInteger(), nullable=False),
+        sa.Column("content", _long_text(), nullable=False),
+        sa.PrimaryKeyConstraint("dataset_id", "inputs_key"),
+        **_MYSQL,
+    )
 
 
 def downgrade() -> None:
-    op.drop_table("issues")
+    for table in ("eval_dataset_records", "eval_dataset_experiments", "eval_datasets", "issues"):
+        op.drop_table(table)
     op.drop_index("ix_metrics_point", table_name="metrics")
     op.create_index("ix_metrics_run_name_step", "metrics", ["run_id", "name", "step", "ts"])
     op.create_index(
