@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from labkeep.genai.datasets import _RestDatasets
+
 API3 = "/api/3.0/mlflow/datasets"
 
 
@@ -85,3 +87,12 @@ def test_dataset_errors_are_typed(client):
     bad_filter = client.post(f"{API3}/search", json={"filter_string": "digest > 3"})
     assert bad_filter.status_code == 400
     assert client.post(f"{API3}/search", json={}).json()["datasets"][0]["dataset_id"] == did
+
+
+def test_rest_adapter_against_the_server_app(client):
+    rest = _RestDatasets("http://localhost", client=client)
+    made = rest.create_dataset("r", {"a": "1"}, ["0"])
+    assert rest.upsert_records(made["dataset_id"], [{"inputs": {"x": 1}}]) == {"inserted": 1, "updated": 0}
+    assert [r["inputs"] for r in rest.get_records(made["dataset_id"])] == [{"x": 1}]
+    found, token = rest.search_datasets(["0"], "tags.a = '1'", 10, [], None)
+    assert [d["name"] for d in found] == ["r"] and token is None
