@@ -74,6 +74,8 @@ def resolve_source(
         raise InvalidParameterValue(
             f"Model version source is {len(source)} characters long; the limit is {MAX_SOURCE_LENGTH}."
         )
+    if source == PROMPT_SOURCE:  # prompt versions (mlflow's register_prompt) carry no files
+        return ResolvedSource(storage_location="", run_id=run_id, model_id=None)
     if _is_local(source):
         return _resolve_local_source(source, run_id, model_id, lookups)
     try:

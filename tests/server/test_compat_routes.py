@@ -108,8 +108,10 @@ def test_link_traces_to_run_and_assessment_overrides(client):
         client.post(f"{API}/traces/link-to-run", json={"trace_ids": ["tr-1"], "run_id": run_id}).status_code
         == 200
     )
-    missing = client.post(f"{API}/traces/link-to-run", json={"trace_ids": ["tr-x"], "run_id": run_id})
-    assert missing.status_code == 404
+    # a trace still on its way (exported asynchronously) may be linked before it arrives
+    early = client.post(f"{API}/traces/link-to-run", json={"trace_ids": ["tr-late"], "run_id": run_id})
+    assert early.status_code == 200
+    _trace(client, "tr-late")
     found = client.post(
         f"{API3}/traces/search",
         json={
@@ -117,7 +119,11 @@ def test_link_traces_to_run_and_assessment_overrides(client):
             "filter": f"attribute.run_id = '{run_id}'",
         },  # fmt: skip
     )
-    assert [t["trace_id"] for t in found.json()["traces"]] == ["tr-1"]
+    assert sorted(t["trace_id"] for t in found.json()["traces"]) == ["tr-1", "tr-late"]
+    too_many = client.post(
+        f"{API}/traces/link-to-run", json={"trace_ids": [f"t{i}" for i in range(101)], "run_id": run_id}
+    )
+    assert too_many.status_code == 400
 
     def create(extra):
         body = {"assessment": {"assessment_name": "ok", "trace_id": "tr-2", "feedback": {"value": True},

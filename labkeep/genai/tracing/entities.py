@@ -93,6 +93,13 @@ class Assessment:
         if self.value is not None:
             body["value"] = self.value
         if self.kind == "expectation":
+            if isinstance(self.value, dict | list):  # mlflow sends structured expectations serialized
+                body = {
+                    "serialized_value": {
+                        "serialization_format": "JSON_FORMAT",
+                        "value": json.dumps(self.value),
+                    }
+                }
             out["expectation"] = body
         else:
             if self.error:

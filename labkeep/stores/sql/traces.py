@@ -226,17 +226,18 @@ class SqlTraceStore:
         list it in ``labkeep.linkedRuns`` (search by ``attribute.run_id`` finds both)."""
         if len(trace_ids) > 100:
             raise InvalidParameterValue(f"Cannot link more than 100 traces to a run at once; got {len(trace_ids)}.")
-        for trace_id in trace_ids:
-            self._require(trace_id)
         with self.db.write() as cur:
             for trace_id in trace_ids:
+                # as mlflow, a trace still being exported may be linked before it arrives: the link
+                # is kept in its metadata, which the trace's own upload leaves in place
+                exists = cur.execute("SELECT 1 FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
                 meta = dict(
                     cur.execute(
                         "SELECT name, value FROM trace_metadata WHERE trace_id = ? AND name IN (?, ?)",
                         (trace_id, SOURCE_RUN_METADATA, LINKED_RUNS_METADATA),
                     ).fetchall()
                 )
-                if meta.get(SOURCE_RUN_METADATA) in (None, "", run_id):
+                if exists and meta.get(SOURCE_RUN_METADATA) in (None, "", run_id):
                     cur.execute(self._sql_meta, (trace_id, SOURCE_RUN_METADATA, run_id))
                     continue
                 linked = json.loads(meta.get(LINKED_RUNS_METADATA) or "[]")
