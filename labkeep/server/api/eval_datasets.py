@@ -6,31 +6,19 @@ Tags and records travel as JSON-encoded strings inside the JSON body, as in mlfl
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
-from labkeep.exceptions import InvalidParameterValue, LabkeepException
-from labkeep.server.api.common import ApiContext, ApiRequest, invalid_value
-
-_lock = threading.Lock()
+from labkeep.exceptions import InvalidParameterValue
+from labkeep.server.api.common import ApiContext, ApiRequest, invalid_value, side_store
 
 
 def dataset_store(ctx: ApiContext) -> Any:
-    store = ctx.extras.get("eval_dataset_store")
-    if store is None:
-        with _lock:
-            store = ctx.extras.get("eval_dataset_store")
-            if store is None:
-                from labkeep.stores.sql.eval_datasets import SqlEvalDatasetStore
+    def build(db: Any) -> Any:
+        from labkeep.stores.sql.eval_datasets import SqlEvalDatasetStore
 
-                db = getattr(ctx.tracking_store, "db", None)
-                if db is None:
-                    raise LabkeepException(
-                        "This server's tracking store cannot hold evaluation datasets.",
-                        error_code="NOT_IMPLEMENTED",
-                    )
-                store = ctx.extras["eval_dataset_store"] = SqlEvalDatasetStore(db)
-    return store
+        return SqlEvalDatasetStore(db)
+
+    return side_store(ctx, "eval_dataset_store", build, "evaluation datasets")
 
 
 def _json_field(req: ApiRequest, name: str, kind: type) -> Any:

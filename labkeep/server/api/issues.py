@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from labkeep.exceptions import LabkeepException
-from labkeep.server.api.common import ApiContext, ApiRequest, missing_value
+from labkeep.server.api.common import ApiContext, ApiRequest, missing_value, side_store
 
-_lock = threading.Lock()
 _FIELDS = ("name", "description", "status", "severity", "source_run_id", "created_by")
 
 
 def issue_store(ctx: ApiContext) -> Any:
-    store = ctx.extras.get("issue_store")
-    if store is None:
-        with _lock:
-            store = ctx.extras.get("issue_store")
-            if store is None:
-                from labkeep.stores.sql.issues import SqlIssueStore
+    def build(db: Any) -> Any:
+        from labkeep.stores.sql.issues import SqlIssueStore
 
-                db = getattr(ctx.tracking_store, "db", None)
-                if db is None:
-                    raise LabkeepException(
-                        "This server's tracking store cannot hold issues.", error_code="NOT_IMPLEMENTED"
-                    )
-                store = ctx.extras["issue_store"] = SqlIssueStore(db)
-    return store
+        return SqlIssueStore(db)
+
+    return side_store(ctx, "issue_store", build, "issues")
 
 
 def _fields(req: ApiRequest) -> dict[str, Any]:
