@@ -80,10 +80,10 @@ def _fresh_backend(beside: Path, template: str | None = None) -> Iterator[str]:
 def _command(port: int, backend_uri: str, artifact_root: str) -> list[str]:
     common = ["--host", LOCALHOST, "--port", str(port), "--backend-store-uri", backend_uri]
     if _server_kind() == "mlflow":
-        return [
-            sys.executable, "-m", "mlflow", "server", *common, "--workers", "1",
-            "--default-artifact-root", artifact_root,
-        ]
+        # mlflow's ASGI app under uvicorn, as `mlflow server` runs it (one worker, no job runner);
+        # the store settings travel in the environment (see _mlflow_env)
+        return [sys.executable, "-m", "uvicorn", "mlflow.server.fastapi_app:app", "--host", LOCALHOST,
+                "--port", str(port), "--workers", "1"]  # fmt: skip
     labkeep = shutil.which("labkeep", path=os.path.dirname(sys.executable)) or shutil.which("labkeep")
     cmd = [labkeep] if labkeep else [sys.executable, "-c", "from labkeep.cli import main; main()"]
     return [*cmd, "server", *common, "--default-artifact-root", artifact_root]
@@ -122,6 +122,10 @@ def _server(
     env.update({k: str(v) for k, v in (extra_env or {}).items()})
     env.pop("MLFLOW_TRACKING_URI", None)
     with _fresh_backend(workdir, template) as backend_uri, open(log, "wb") as out:
+        if _server_kind() == "mlflow":
+            from mlflow.server import ARTIFACT_ROOT_ENV_VAR, BACKEND_STORE_URI_ENV_VAR
+
+            env.update({BACKEND_STORE_URI_ENV_VAR: backend_uri, ARTIFACT_ROOT_ENV_VAR: artifact_root})
         proc = subprocess.Popen(
             _command(port, backend_uri, artifact_root),
             cwd=workdir,
@@ -187,7 +191,9 @@ def _init_server(
 ) -> Iterator[str]:
     """The peer's process launcher, starting the chosen server on a fresh database."""
     workdir = Path(tempfile.mkdtemp(prefix="compat-init-server-"))
-    root = root_artifact_uri if "://" in root_artifact_uri and not root_artifact_uri.startswith("http") else None
+    root = (
+        root_artifact_uri if "://" in root_artifact_uri and not root_artifact_uri.startswith("http") else None
+    )
     with _server(workdir, root or (workdir / "artifacts").as_uri(), extra_env=extra_env) as url:
         yield url
 

@@ -33,10 +33,19 @@ cp "$HERE/integration_test_utils.py" "$PEER/tests/tracking/integration_test_util
 # excluded tests (one per line, "test_id | reason") are deselected
 DESELECT=()
 while IFS= read -r line; do
-    id="${line%%|*}"; id="$(echo "$id" | xargs)"
-    case "$id" in ""|\#*) continue ;; esac
+    case "$line" in ""|\#*) continue ;; esac
+    id="${line%%|*}"; id="${id%"${id##*[![:space:]]}"}"; id="${id#"${id%%[![:space:]]*}"}"
     DESELECT+=(--deselect "tests/tracking/test_rest_tracking.py::$id")
 done < "$HERE/exclusions.txt"
+
+# ONLY=file: run just the tests named in it (one test name a line, e.g. test_foo[sqlalchemy])
+TARGETS=(tests/tracking/test_rest_tracking.py)
+if [ -n "${ONLY:-}" ]; then
+    TARGETS=()
+    while IFS= read -r name; do
+        [ -n "$name" ] && TARGETS+=("tests/tracking/test_rest_tracking.py::$name")
+    done < "$ONLY"
+fi
 
 mkdir -p "$RESULTS"
 echo "==> $SERVER server on $BACKEND: tests/tracking/test_rest_tracking.py (${#DESELECT[@]} deselect args)" >&2
@@ -45,7 +54,7 @@ set +e
 COMPAT_SERVER="$SERVER" COMPAT_BACKEND="$BACKEND" MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true \
     nice "$PY" -m pytest -p no:cacheprovider -q -rfE --timeout=180 \
     --junitxml="$RESULTS/$SERVER-$BACKEND.xml" \
-    tests/tracking/test_rest_tracking.py "${DESELECT[@]}" "$@" > "$RESULTS/$SERVER-$BACKEND.log" 2>&1
+    "${TARGETS[@]}" "${DESELECT[@]}" "$@" > "$RESULTS/$SERVER-$BACKEND.log" 2>&1
 rc=$?
 set -e
 tail -n 3 "$RESULTS/$SERVER-$BACKEND.log"

@@ -31,6 +31,7 @@ _NAMES = {
     "evaluation": "labkeep.genai.evaluation",
     "scorers": "labkeep.genai.scorers",
     "tracing": "labkeep.genai.tracing",
+    "datasets": "labkeep.genai.datasets",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.applications import Starlette
@@ -44,6 +45,9 @@ class ApiMiddleware:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             path = scope["path"]
+            if "//" in path:  # repeated slashes name the same route, as in mlflow's server
+                path = re.sub("/{2,}", "/", path)
+                scope = {**scope, "path": path}
             if path in self.dispatcher.exact or path.startswith(self.api_prefixes):
                 await self.dispatcher(scope, receive, send)
                 return

@@ -58,7 +58,7 @@ def check_no_traversal(uri: str) -> None:
     decoded = uri
     for _ in range(3):  # double/triple encoding
         decoded = unquote(decoded)
-    if "\\" in decoded or any(seg == ".." for seg in decoded.split("/")):
+    if "\\" in decoded or "\x00" in decoded or any(seg == ".." for seg in decoded.split("/")):
         raise InvalidParameterValue(
             f"Invalid model version source {uri!r}: path traversal ('..') is not allowed."
         )
@@ -74,7 +74,14 @@ def resolve_source(
         raise InvalidParameterValue(
             f"Model version source is {len(source)} characters long; the limit is {MAX_SOURCE_LENGTH}."
         )
-    check_no_traversal(source)
+    if source == PROMPT_SOURCE:  # prompt versions (mlflow's register_prompt) carry no files
+        return ResolvedSource(storage_location="", run_id=run_id, model_id=None)
+    if _is_local(source):
+        return _resolve_local_source(source, run_id, model_id, lookups)
+    try:
+        check_no_traversal(source)
+    except InvalidParameterValue:
+        raise InvalidParameterValue(_REMOTE_RELATIVE.format(source=source))
     if source == PROMPT_SOURCE:  # prompt versions (mlflow's register_prompt) carry no files
         return ResolvedSource(storage_location="", run_id=run_id, model_id=None)
     scheme = urlparse(source).scheme.lower()
@@ -126,9 +133,63 @@ def _resolve_runs_source(
             return ResolvedSource(location, src_run, model_id or logged.model_id)
     artifact_uri = lookups.run_artifact_uri(src_run)
     if artifact_uri is None:
-        raise ResourceDoesNotExist(f"Run with id={src_run!r} not found.")
+        # as mlflow: the run need not exist; its files are looked up when someone downloads them
+        return ResolvedSource(source, src_run, model_id)
     location = artifact_uri.rstrip("/") + ("/" + path if path else "")
     return ResolvedSource(location, src_run, model_id)
+
+
+_LOCAL_HELP = (
+    "To use a local path as a model version source, the run_id request parameter has to be specified"
+    " and the local path has to be contained within the artifact directory of the run specified by the"
+    " run_id (or of the logged model given as model_id)."
+)
+_REMOTE_RELATIVE = (
+    "Invalid model version source {source!r}. If supplying a source as an http, https, local file path,"
+    " ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path"
+    " references present. Please provide an absolute path."
+)
+
+
+def _is_local(source: str) -> bool:
+    scheme = urlparse(source).scheme.lower()
+    return scheme in ("", "file") or (len(scheme) == 1 and scheme.isalpha())
+
+
+def _resolve_local_source(
+    source: str, run_id: str | None, model_id: str | None, lookups: SourceLookups
+) -> ResolvedSource:
+    """A local path or file: URI: allowed only inside the run's or logged model's artifacts, after
+    resolving ``.``/``..`` and links (so ``<artifact_uri>/model/..`` is the run's own root)."""
+    if any(ord(c) < 32 or c == "\x7f" for c in source):
+        raise InvalidParameterValue(f"Invalid model version source {source!r}: control characters are not allowed.")
+    decoded = source
+    for _ in range(3):
+        decoded = unquote(decoded)
+    if "\\" in decoded or (decoded != source and any(seg == ".." for seg in decoded.split("/"))):
+        raise InvalidParameterValue(_REMOTE_RELATIVE.format(source=source))
+    parsed = urlparse(source)
+    if parsed.scheme.lower() == "file" and parsed.netloc not in ("", "localhost"):
+        raise InvalidParameterValue(
+            f"Invalid model version source {source!r}: {parsed.netloc!r} is not a valid remote uri;"
+            " a file: URI names a path on this machine."
+        )
+    roots = []
+    if run_id:
+        uri = lookups.run_artifact_uri(run_id)
+        if uri is not None:
+            roots.append(uri)
+    if model_id:
+        logged = lookups.logged_model(model_id)
+        if logged is not None:
+            roots.append(logged.artifact_location)
+    if not roots and not run_id and not model_id:
+        # labkeep also takes a local path inside the server's artifact storage (its own clients
+        # register such paths); mlflow refuses any local path without run_id
+        roots = list(lookups.storage_roots())
+    if not any(is_within(source, root) for root in roots):
+        raise InvalidParameterValue(f"{_LOCAL_HELP} Got source {source!r}.")
+    return ResolvedSource(source, run_id, model_id)
 
 
 def _resolve_plain_source(
@@ -146,8 +207,11 @@ def _resolve_plain_source(
             raise ResourceDoesNotExist(f"Logged model with id={model_id!r} not found.")
         roots.append(logged.artifact_location)
     if run_id or model_id:
-        # A source that names a run or model must lie inside that run's / model's artifacts.
-        if not any(is_within(source, root) for root in roots):
+        # A source that names a run or model must lie inside that run's / model's artifacts, or at
+        # least inside the server's artifact storage (nothing outside the store is ever read).
+        # mlflow-artifacts: URIs always resolve into the server's own (confined) artifact store
+        proxied = urlparse(source).scheme.lower() == "mlflow-artifacts"
+        if not proxied and not any(is_within(source, root) for root in [*roots, *lookups.storage_roots()]):
             what = " or ".join(
                 x
                 for x in (

@@ -58,7 +58,9 @@ def test_upgrade_dedupes_points_and_keeps_model_links(old_db_uri, tmp_path):
         history = store.get_metric_history("r1", "loss")
         assert [(m.step, m.timestamp) for m in history] == [(0, 10), (1, 11), (2, 12)]
         with store.db.read() as cur:
-            links = cur.execute("SELECT model_id, run_id, step FROM model_metrics ORDER BY model_id").fetchall()
+            links = cur.execute(
+                "SELECT model_id, run_id, step FROM model_metrics ORDER BY model_id"
+            ).fetchall()
         assert [tuple(r) for r in links] == [("m-a", "r1", 0), ("m-b", "r1", 0)]
         store.log_metric("r1", Metric("loss", 0.5, 11, 1))  # the same point again: still one
         assert len(store.get_metric_history("r1", "loss")) == 3

@@ -15,6 +15,8 @@ TRACE_NAME_TAG = "mlflow.traceName"
 ARTIFACT_LOCATION_TAG = "mlflow.artifactLocation"
 SPANS_LOCATION_TAG = "mlflow.trace.spansLocation"
 SOURCE_RUN_METADATA = "mlflow.sourceRun"
+# Further runs a trace was linked to (link_traces_to_run) when it already has a source run.
+LINKED_RUNS_METADATA = "labkeep.linkedRuns"
 INFO_FINALIZED_METADATA = "mlflow.trace.infoFinalized"
 TOKEN_USAGE_METADATA = "mlflow.trace.tokenUsage"
 TRACE_STATES = ("STATE_UNSPECIFIED", "OK", "ERROR", "IN_PROGRESS")
@@ -75,6 +77,7 @@ class Assessment:
     error: dict[str, Any] | None = None
     run_id: str | None = None
     valid: bool | None = None
+    overrides: str | None = None  # the assessment this one replaces (which becomes invalid)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -90,6 +93,13 @@ class Assessment:
         if self.value is not None:
             body["value"] = self.value
         if self.kind == "expectation":
+            if isinstance(self.value, dict | list):  # mlflow sends structured expectations serialized
+                body = {
+                    "serialized_value": {
+                        "serialization_format": "JSON_FORMAT",
+                        "value": json.dumps(self.value),
+                    }
+                }
             out["expectation"] = body
         else:
             if self.error:
@@ -100,6 +110,7 @@ class Assessment:
             ("span_id", self.span_id),
             ("run_id", self.run_id),
             ("valid", self.valid),
+            ("overrides", self.overrides),
         ):
             if val is not None:
                 out[key] = val
@@ -137,6 +148,7 @@ class Assessment:
             error=body.get("error"),
             run_id=d.get("run_id"),
             valid=d.get("valid"),
+            overrides=d.get("overrides") or None,
         )
 
 

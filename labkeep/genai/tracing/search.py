@@ -259,6 +259,14 @@ def clause_matches(info: Any, c: TraceClause, spans: Callable[[], list[dict]] | 
             "prompt": info.request_preview,
             "text": f"{info.request_preview or ''} {info.response_preview or ''}",
         }[key]
+        if key == "run_id" and c.op == "=" and value != c.value:
+            linked = info.trace_metadata.get("labkeep.linkedRuns")
+            return bool(linked) and c.value in json.loads(linked)
+        if key == "text" and spans is not None and c.op in ("LIKE", "ILIKE", "RLIKE"):
+            # the trace's whole content: previews, then every span (names, attributes, events)
+            return string_match(value, c.op, c.value) or any(
+                string_match(json.dumps(s), c.op, c.value) for s in spans()
+            )
         return string_match(value, c.op, c.value)
     if c.entity == "tag":
         return string_match(info.tags.get(c.key), c.op, c.value)

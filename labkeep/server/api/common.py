@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,6 +170,24 @@ class ApiRequest:
 
 
 Handler = Callable[[ApiContext, ApiRequest], Any]
+
+_side_store_lock = threading.Lock()
+
+
+def side_store(ctx: ApiContext, key: str, build: Callable[[Any], Any], what: str) -> Any:
+    """A store kept in ``ctx.extras[key]``, built once from the tracking store's database."""
+    store = ctx.extras.get(key)
+    if store is None:
+        with _side_store_lock:
+            store = ctx.extras.get(key)
+            if store is None:
+                db = getattr(ctx.tracking_store, "db", None)
+                if db is None:
+                    from labkeep.exceptions import LabkeepException
+
+                    raise LabkeepException(f"This server's tracking store cannot hold {what}.", error_code="NOT_IMPLEMENTED")
+                store = ctx.extras[key] = build(db)
+    return store
 
 
 def _type(value: Any) -> str:

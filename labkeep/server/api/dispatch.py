@@ -117,7 +117,7 @@ class ApiDispatcher:
         methods, params = self.match(path)
         if methods is None:
             resp: Response = error_response(
-                LabkeepException(f"No API endpoint {path!r}.", error_code="ENDPOINT_NOT_FOUND")
+                LabkeepException(_not_found_message(path), error_code="ENDPOINT_NOT_FOUND")
             )
         elif scope["method"] not in methods:
             resp = Response(
@@ -294,3 +294,17 @@ async def build_request(scope: dict, receive: Callable, params: dict) -> ApiRequ
     req = ApiRequest(method, body=body, query=query, path_params=params, headers=headers)
     req.body_size = size
     return req
+
+
+# mlflow features labkeep does not offer, named in the 404 so users know it is not a typo
+_UNSUPPORTED_FEATURES = (
+    ("/gateway/", "the AI gateway (secrets, endpoints, providers, model definitions)"),
+    ("/gateway-proxy", "the AI gateway proxy"),
+)
+
+
+def _not_found_message(path: str) -> str:
+    for marker, feature in _UNSUPPORTED_FEATURES:
+        if marker in path:
+            return f"No API endpoint {path!r}: labkeep does not provide {feature}."
+    return f"No API endpoint {path!r}."

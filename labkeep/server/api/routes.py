@@ -12,7 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from labkeep.server.api import artifacts, experiments, logged_models, meta, registry, runs, traces
+from labkeep.server.api import (
+    artifacts,
+    datasets,
+    eval_datasets,
+    experiments,
+    issues,
+    logged_models,
+    meta,
+    registry,
+    runs,
+    traces,
+)
 from labkeep.server.api import auth as auth_api
 from labkeep.server.api import transfer as transfer_api
 
@@ -153,6 +164,28 @@ ROUTES: list[ApiRoute] = [
     ApiRoute(("POST",), "/2.0/labkeep/tokens/revoke", auth_api.revoke_token),
     # ---- labkeep's own: transfer records (labkeep sync, imports into a server)
     ApiRoute(("POST",), "/2.0/labkeep/transfer/apply", transfer_api.apply_record),
+    # ---- issue 12 (compat)
+    ApiRoute(("POST",), f"{T}/experiments/search-datasets", datasets.search_datasets),
+    ApiRoute(("POST",), f"{T}/traces/link-to-run", traces.link_traces_to_run),
+    ApiRoute(("POST",), f"{T3}/traces/link-to-run", traces.link_traces_to_run),
+    ApiRoute(("POST",), f"{T3}/issues", issues.create_issue),
+    ApiRoute(("POST",), f"{T3}/issues/search", issues.search_issues),
+    ApiRoute(("GET",), f"{T3}/issues/{{issue_id}}", issues.get_issue),
+    ApiRoute(("PATCH",), f"{T3}/issues/{{issue_id}}", issues.update_issue),
+    ApiRoute(("POST",), f"{T3}/datasets/create", eval_datasets.create_dataset),
+    ApiRoute(("POST",), f"{T3}/datasets/search", eval_datasets.search_datasets),
+    ApiRoute(("GET",), f"{T3}/datasets/{{dataset_id}}", eval_datasets.get_dataset),
+    ApiRoute(("DELETE",), f"{T3}/datasets/{{dataset_id}}", eval_datasets.delete_dataset),
+    ApiRoute(("PATCH",), f"{T3}/datasets/{{dataset_id}}/tags", eval_datasets.set_dataset_tags),
+    ApiRoute(("DELETE",), f"{T3}/datasets/{{dataset_id}}/tags/{{key}}", eval_datasets.delete_dataset_tag),
+    ApiRoute(("POST",), f"{T3}/datasets/{{dataset_id}}/records", eval_datasets.upsert_dataset_records),
+    ApiRoute(("GET",), f"{T3}/datasets/{{dataset_id}}/records", eval_datasets.get_dataset_records),
+    ApiRoute(("DELETE",), f"{T3}/datasets/{{dataset_id}}/records", eval_datasets.delete_dataset_records),
+    ApiRoute(("GET",), f"{T3}/datasets/{{dataset_id}}/experiment-ids", eval_datasets.get_dataset_experiment_ids),
+    ApiRoute(("POST",), f"{T3}/datasets/{{dataset_id}}/add-experiments", eval_datasets.add_dataset_to_experiments),
+    ApiRoute(
+        ("POST",), f"{T3}/datasets/{{dataset_id}}/remove-experiments", eval_datasets.remove_dataset_from_experiments
+    ),
 ]
 
 # Artifact proxy under /api/2.0/mlflow-artifacts (raw Starlette endpoints: bytes, not JSON).

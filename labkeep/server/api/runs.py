@@ -353,9 +353,9 @@ def get_metric_history_bulk_interval(ctx: ApiContext, req: ApiRequest) -> dict[s
     if max_results is None or not 1 <= max_results <= 2500:
         raise InvalidParameterValue(f"max_results must be between 1 and 2500, got {max_results}.")
     if (start is None) != (end is None):
-        raise InvalidParameterValue("start_step and end_step must be given together.")
+        raise InvalidParameterValue("If either start step or end step are specified, both must be specified.")
     if start is not None and end is not None and start > end:
-        raise InvalidParameterValue(f"end_step ({end}) must be at least start_step ({start}).")
+        raise InvalidParameterValue(f"end_step must be greater than start_step. Found start_step={start}, end_step={end}.")
     histories = []
     for run_id in run_ids:
         points = _history(ctx, run_id, key)

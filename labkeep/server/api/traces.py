@@ -134,6 +134,11 @@ def set_trace_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
+def link_traces_to_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    trace_store(ctx).link_traces_to_run(req.str_list("trace_ids", required=True), req.str("run_id", required=True))
+    return {}
+
+
 def delete_trace_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     trace_store(ctx).delete_trace_tag(req.str("trace_id", required=True), req.str("key", required=True))
     return {}

@@ -177,6 +177,51 @@ latest_metrics = Table(
     **_MYSQL_TABLE_ARGS,
 )
 
+# Issues found in an experiment's traces (the issues API); the whole issue is kept as JSON.
+issues = Table(
+    "issues",
+    metadata,
+    Column("issue_id", String(40), primary_key=True),
+    Column("experiment_id", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_timestamp", BigInteger, nullable=False),
+    Column("last_updated_timestamp", BigInteger, nullable=False),
+    Column("content", _text(), nullable=False),
+    Index("ix_issues_exp_created", "experiment_id", "created_timestamp"),
+    **_MYSQL_TABLE_ARGS,
+)
+
+# Evaluation datasets (GenAI): the dataset, its experiments, its records keyed by their inputs' hash.
+eval_datasets = Table(
+    "eval_datasets",
+    metadata,
+    Column("dataset_id", String(40), primary_key=True),
+    Column("name", String(500), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    Column("content", _text(), nullable=False),
+    **_MYSQL_TABLE_ARGS,
+)
+eval_dataset_experiments = Table(
+    "eval_dataset_experiments",
+    metadata,
+    Column("dataset_id", String(40), nullable=False),
+    Column("experiment_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("dataset_id", "experiment_id"),
+    **_MYSQL_TABLE_ARGS,
+)
+eval_dataset_records = Table(
+    "eval_dataset_records",
+    metadata,
+    Column("dataset_id", String(40), nullable=False),
+    Column("inputs_key", String(64), nullable=False),
+    Column("record_id", String(40), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("content", _text(), nullable=False),
+    PrimaryKeyConstraint("dataset_id", "inputs_key"),
+    **_MYSQL_TABLE_ARGS,
+)
+
 datasets = Table(
     "datasets",
     metadata,

@@ -15,6 +15,8 @@ from typing import Any
 
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
 from labkeep.genai.tracing.entities import (
+    LINKED_RUNS_METADATA,
+    SOURCE_RUN_METADATA,
     SPANS_LOCATION_TAG,
     Assessment,
     Trace,
@@ -71,7 +73,7 @@ _SQL_ORDER: dict[tuple[tuple[str, bool], ...], str] = {
     (("execution_duration", True),): "execution_duration ASC",
 }
 _BASE_ATTRS = {
-    "request_id", "trace_id", "client_request_id", "status", "state", "prompt", "text",
+    "request_id", "trace_id", "client_request_id", "status", "state", "prompt",
     "timestamp", "timestamp_ms", "execution_time", "execution_time_ms", "end_time", "end_time_ms",
 }  # fmt: skip
 
@@ -220,6 +222,30 @@ class SqlTraceStore(TraceStore):
         with self.db.write() as cur:
             cur.execute(self._sql_tag, (trace_id, key, text))
 
+    def link_traces_to_run(self, trace_ids: Sequence[str], run_id: str) -> None:
+        """Associate traces with a run: a trace without a source run gets ``run_id`` as it; others
+        list it in ``labkeep.linkedRuns`` (search by ``attribute.run_id`` finds both)."""
+        if len(trace_ids) > 100:
+            raise InvalidParameterValue(f"Cannot link more than 100 traces to a run at once; got {len(trace_ids)}.")
+        with self.db.write() as cur:
+            for trace_id in trace_ids:
+                # as mlflow, a trace still being exported may be linked before it arrives: the link
+                # is kept in its metadata, which the trace's own upload leaves in place
+                exists = cur.execute("SELECT 1 FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
+                meta = dict(
+                    cur.execute(
+                        "SELECT name, value FROM trace_metadata WHERE trace_id = ? AND name IN (?, ?)",
+                        (trace_id, SOURCE_RUN_METADATA, LINKED_RUNS_METADATA),
+                    ).fetchall()
+                )
+                if exists and meta.get(SOURCE_RUN_METADATA) in (None, "", run_id):
+                    cur.execute(self._sql_meta, (trace_id, SOURCE_RUN_METADATA, run_id))
+                    continue
+                linked = json.loads(meta.get(LINKED_RUNS_METADATA) or "[]")
+                if run_id not in linked:
+                    linked.append(run_id)
+                    cur.execute(self._sql_meta, (trace_id, LINKED_RUNS_METADATA, json.dumps(linked)))
+
     def delete_trace_tag(self, trace_id: str, key: str) -> None:
         self._require(trace_id)
         with self.db.write() as cur:
@@ -270,8 +296,17 @@ class SqlTraceStore(TraceStore):
         assessment.assessment_id = assessment.assessment_id or "a-" + uuid.uuid4().hex
         assessment.create_time_ms = assessment.create_time_ms or now
         assessment.last_update_time_ms = assessment.last_update_time_ms or assessment.create_time_ms
+        if assessment.valid is None:
+            assessment.valid = True
+        if assessment.overrides:  # the replaced assessment stays, marked invalid
+            self._set_valid(assessment.trace_id, assessment.overrides, False)
         self._write_assessment(assessment)
         return assessment
+
+    def _set_valid(self, trace_id: str, assessment_id: str, valid: bool) -> None:
+        old = self.get_assessment(trace_id, assessment_id)
+        old.valid = valid
+        self._write_assessment(old)
 
     def _write_assessment(self, a: Assessment) -> None:
         content = json.dumps(a.to_dict(), default=str)
@@ -301,6 +336,15 @@ class SqlTraceStore(TraceStore):
         return a
 
     def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        try:
+            replaced = self.get_assessment(trace_id, assessment_id).overrides
+        except ResourceDoesNotExist:
+            replaced = None
+        if replaced:  # deleting an override makes the assessment it replaced valid again
+            try:
+                self._set_valid(trace_id, replaced, True)
+            except ResourceDoesNotExist:
+                pass
         with self.db.write() as cur:
             cur.execute(
                 "DELETE FROM trace_assessments WHERE trace_id = ? AND assessment_id = ?",
@@ -462,7 +506,7 @@ class SqlTraceStore(TraceStore):
         rest = [c for c in clauses if not _is_base_clause(c)]
         if rest:
             span_cache: dict[str, list[dict[str, Any]]] = {}
-            if any(c.entity == "span" for c in rest):
+            if any(c.entity == "span" or (c.entity == "attr" and c.key == "text") for c in rest):
                 span_cache = self._spans([i.trace_id for i in infos])
 
             def spans_of(trace_id: str) -> Callable[[], list[dict[str, Any]]]:

@@ -925,9 +925,8 @@ class SqlTrackingStore(TrackingStore):
         with self.db.write() as cur:
             _, location = self._require_active_experiment(cur, exp_id)
             if source_run_id is not None:
+                # as mlflow: the source run is recorded, not required to exist (nothing is read from it)
                 v.validate_run_id(source_run_id)
-                if not cur.execute("SELECT 1 FROM runs WHERE run_id = ?", (source_run_id,)).fetchone():
-                    raise ResourceDoesNotExist(f"Run with id={source_run_id} not found.")
             artifact_location = f"{location.rstrip('/')}/models/{model_id}/artifacts"
             cur.execute(
                 "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, creation_timestamp,"
