@@ -415,7 +415,10 @@ def main() -> None:
                     "grouped runs page (group by params.lr)": (page_url, {"group": "params.lr"}),
                 }
                 for label, (u, params) in other_pages.items():
-                    other_pages[label] = median_request(c, "GET", u, max(3, a.requests // 4), params=params)
+                    n, cpu0 = max(3, a.requests // 4), proc_cpu(lk.proc.pid)
+                    other_pages[label] = median_request(c, "GET", u, n, params=params)
+                    # server CPU per request: what the machine's load does not inflate
+                    notes[f"server_cpu_ms_per_request {label}"] = round((proc_cpu(lk.proc.pid) - cpu0) / (n + 2) * 1000, 1)
             lk_browser = browser_metrics(browser, f"{lk.url}/experiments/{lk_exp}", a.loads)
         finally:
             lk.stop()
@@ -436,7 +439,7 @@ def main() -> None:
                     params={"run_ids": big_run, "key": "loss", "max_points": 1000},
                 )
                 # a zoom: the visible tenth of the series at full resolution, downsampled to 600 px
-                zooms = []
+                zooms, cpu0 = [], proc_cpu(big.proc.pid)
                 for k in range(5):  # five different windows, so no answer comes from the cache
                     lo = (k + 2) * a.points // 10
                     t0 = time.perf_counter()
@@ -444,12 +447,13 @@ def main() -> None:
                                               "x_min": lo, "x_max": lo + a.points // 10}).raise_for_status()  # fmt: skip
                     zooms.append(time.perf_counter() - t0)
                 zoom_t = statistics.median(zooms)
+                notes["server_cpu_ms_per_request zoom step axis"] = round((proc_cpu(big.proc.pid) - cpu0) / 5 * 1000, 1)
                 t0 = time.perf_counter()
                 c.get(series_url, params={**series_params, "max_points": 1800, "x_axis": "step",
                                           "x_min": a.points // 2, "x_max": a.points // 2 + 500}).raise_for_status()  # fmt: skip
                 zoom_narrow = time.perf_counter() - t0
                 # the same tenths on the wall-time axis (the chart has drawn the whole series first)
-                zooms_time = []
+                zooms_time, cpu0 = [], proc_cpu(big.proc.pid)
                 for k in range(5):
                     lo = T0 + (k + 2) * a.points // 10 * 10
                     t0 = time.perf_counter()
@@ -457,6 +461,7 @@ def main() -> None:
                                               "x_min": lo, "x_max": lo + a.points // 10 * 10}).raise_for_status()  # fmt: skip
                     zooms_time.append(time.perf_counter() - t0)
                 zoom_time_t = statistics.median(zooms_time)
+                notes["server_cpu_ms_per_request zoom wall-time axis"] = round((proc_cpu(big.proc.pid) - cpu0) / 5 * 1000, 1)
             # the server restarts between draws so each one reads all points (no series cache)
             big.stop()
             draws, draw_cpu = [], []
