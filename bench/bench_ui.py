@@ -13,7 +13,16 @@ depend on the rows) and cached under ``bench/.cache/``. Measured:
 - in headless Chromium: first contentful paint, and the JS/CSS bytes each UI loads;
   for mlflow also the time until the first run name is on screen;
 - a metric of ``--points`` points: the downsampling endpoint's server time and the run page's
-  time from navigation start to the chart being drawn.
+  time from navigation start to the chart being drawn;
+- the other pages at this scale, each against the request mlflow's UI makes for the same view
+  (experiments list: ``experiments/search``; run page: ``runs/get``; compare 100 runs:
+  ``runs/search`` for those ids; a chart's first draw and zoom:
+  ``metrics/get-history-bulk-interval``, over the same million points in mlflow's schema);
+  the grouped runs page has no server-side counterpart (mlflow groups the loaded rows in the
+  browser).
+
+The labkeep servers run the code of the checkout this file is in (``PYTHONPATH``), so copying the
+file into an older checkout measures "before" on the same machine.
 """
 
 from __future__ import annotations
@@ -194,6 +203,38 @@ def build_big_metric(path: Path, points: int) -> str:
     return rid
 
 
+def build_mlflow_big_metric(path: Path, points: int) -> str:
+    """The same million-point series in mlflow's schema (experiment and run created by mlflow)."""
+    import math
+
+    code = (
+        "from mlflow.tracking import MlflowClient;"
+        f"c = MlflowClient('sqlite:///{path}'); r = c.create_run('0', run_name='million-points');"
+        "c.set_terminated(r.info.run_id); print(r.info.run_id)"
+    )
+    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=clean_env(), cwd=path.parent)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    rid = out.stdout.strip().splitlines()[-1]
+    rnd = random.Random(7)
+    rows = (
+        ("loss", math.exp(-i / points * 5) + rnd.random() * 0.05 + (3.0 if i % 250_000 == 7 else 0), T0 + i * 10,
+         rid, i, 0)
+        for i in range(points)
+    )  # fmt: skip
+    con = sqlite3.connect(path)
+    with con:
+        con.executemany(
+            'INSERT INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)', rows
+        )
+        con.execute(
+            'INSERT INTO latest_metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, 0)',
+            ("loss", 0.0, T0 + (points - 1) * 10, rid, points - 1),
+        )
+    con.close()
+    return rid
+
+
 def cached(name: str, builder, *args) -> tuple[Path, str]:
     folder = CACHE_DIR / name
     marker = folder / "id.txt"
@@ -223,7 +264,7 @@ class Server:
     def __init__(self, args: list[str], cwd: Path, health: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = clean_env(LABKEEP_DISABLE_GIT_CONTEXT="1")
+        env = clean_env(LABKEEP_DISABLE_GIT_CONTEXT="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
         self.proc = subprocess.Popen(
             [*args, "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=cwd,
@@ -326,9 +367,10 @@ def main() -> None:
 
     lk_db, lk_exp = cached(f"ui-labkeep-{a.runs}", build_labkeep, a.runs)
     big_db, big_run = cached(f"ui-labkeep-metric-{a.points}", build_big_metric, a.points)
-    ml_db = ml_exp = None
+    ml_db = ml_exp = ml_big_db = ml_big_run = None
     if not a.skip_mlflow:
         ml_db, ml_exp = cached(f"ui-mlflow-{a.runs}", build_mlflow, a.runs)
+        ml_big_db, ml_big_run = cached(f"ui-mlflow-metric-{a.points}", build_mlflow_big_metric, a.points)
 
     labkeep_cmd = [PYTHON, "-c", "from labkeep.cli import main; main()", "ui", "--no-serve-artifacts"]
     measures: list[Measure] = []
@@ -373,7 +415,10 @@ def main() -> None:
                     "grouped runs page (group by params.lr)": (page_url, {"group": "params.lr"}),
                 }
                 for label, (u, params) in other_pages.items():
-                    other_pages[label] = median_request(c, "GET", u, max(3, a.requests // 4), params=params)
+                    n, cpu0 = max(3, a.requests // 4), proc_cpu(lk.proc.pid)
+                    other_pages[label] = median_request(c, "GET", u, n, params=params)
+                    # server CPU per request: what the machine's load does not inflate
+                    notes[f"server_cpu_ms_per_request {label}"] = round((proc_cpu(lk.proc.pid) - cpu0) / (n + 2) * 1000, 1)
             lk_browser = browser_metrics(browser, f"{lk.url}/experiments/{lk_exp}", a.loads)
         finally:
             lk.stop()
@@ -394,7 +439,7 @@ def main() -> None:
                     params={"run_ids": big_run, "key": "loss", "max_points": 1000},
                 )
                 # a zoom: the visible tenth of the series at full resolution, downsampled to 600 px
-                zooms = []
+                zooms, cpu0 = [], proc_cpu(big.proc.pid)
                 for k in range(5):  # five different windows, so no answer comes from the cache
                     lo = (k + 2) * a.points // 10
                     t0 = time.perf_counter()
@@ -402,10 +447,21 @@ def main() -> None:
                                               "x_min": lo, "x_max": lo + a.points // 10}).raise_for_status()  # fmt: skip
                     zooms.append(time.perf_counter() - t0)
                 zoom_t = statistics.median(zooms)
+                notes["server_cpu_ms_per_request zoom step axis"] = round((proc_cpu(big.proc.pid) - cpu0) / 5 * 1000, 1)
                 t0 = time.perf_counter()
                 c.get(series_url, params={**series_params, "max_points": 1800, "x_axis": "step",
                                           "x_min": a.points // 2, "x_max": a.points // 2 + 500}).raise_for_status()  # fmt: skip
                 zoom_narrow = time.perf_counter() - t0
+                # the same tenths on the wall-time axis (the chart has drawn the whole series first)
+                zooms_time, cpu0 = [], proc_cpu(big.proc.pid)
+                for k in range(5):
+                    lo = T0 + (k + 2) * a.points // 10 * 10
+                    t0 = time.perf_counter()
+                    c.get(series_url, params={**series_params, "max_points": 1800, "x_axis": "time",
+                                              "x_min": lo, "x_max": lo + a.points // 10 * 10}).raise_for_status()  # fmt: skip
+                    zooms_time.append(time.perf_counter() - t0)
+                zoom_time_t = statistics.median(zooms_time)
+                notes["server_cpu_ms_per_request zoom wall-time axis"] = round((proc_cpu(big.proc.pid) - cpu0) / 5 * 1000, 1)
             # the server restarts between draws so each one reads all points (no series cache)
             big.stop()
             draws, draw_cpu = [], []
@@ -429,6 +485,8 @@ def main() -> None:
         finally:
             big.stop()
         ml = {"api": None, "fcp": None, "text": None, "weight": None}
+        ml_pages: dict[str, float | None] = {}
+        ml_series: dict[str, float | None] = {"cold": None, "warm": None, "zoom": None}
         if ml_db is not None:
             mlf = Server(
                 [
@@ -458,6 +516,20 @@ def main() -> None:
                             "run_view_type": "ACTIVE_ONLY",
                         },
                     )
+                    # the requests mlflow's UI makes for the other pages
+                    api = f"{mlf.url}/ajax-api/2.0/mlflow"
+                    ml_runs = c.post(f"{api}/runs/search", json={"experiment_ids": [ml_exp], "max_results": 100}).json()
+                    ml_ids = [r["info"]["run_id"] for r in ml_runs["runs"]]
+                    n = max(3, a.requests // 4)
+                    ml_pages["experiments list"] = median_request(
+                        c, "POST", f"{api}/experiments/search", n, json={"max_results": 25, "order_by": ["last_update_time DESC"]}
+                    )
+                    ml_pages["run page"] = median_request(c, "GET", f"{api}/runs/get", n, params={"run_id": ml_ids[0]})
+                    in_list = ", ".join(f"'{i}'" for i in ml_ids)
+                    ml_pages["compare 100 runs"] = median_request(
+                        c, "POST", f"{api}/runs/search", n,
+                        json={"experiment_ids": [ml_exp], "filter": f"attributes.run_id IN ({in_list})", "max_results": 100},
+                    )  # fmt: skip
                 ml.update(
                     browser_metrics(
                         browser,
@@ -468,6 +540,32 @@ def main() -> None:
                 )
             finally:
                 mlf.stop()
+        if ml_big_db is not None:
+            mlb = Server(
+                [PYTHON, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{ml_big_db}", "--workers", "1"],
+                ml_big_db.parent,
+                "/health",
+            )
+            try:
+                # mlflow reads every point of a sampled series: minutes on a loaded machine
+                with httpx.Client(timeout=900) as c:
+                    url = f"{mlb.url}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval"
+                    base = {"run_ids": ml_big_run, "metric_key": "loss", "max_results": 1000}
+                    t0 = time.perf_counter()
+                    c.get(url, params=base).raise_for_status()
+                    ml_series["cold"] = time.perf_counter() - t0
+                    ml_series["warm"] = median_request(c, "GET", url, 5, params=base)
+                    zooms = []
+                    for k in range(5):
+                        lo = (k + 2) * a.points // 10
+                        t0 = time.perf_counter()
+                        c.get(url, params={**base, "start_step": lo, "end_step": lo + a.points // 10}).raise_for_status()
+                        zooms.append(time.perf_counter() - t0)
+                    ml_series["zoom"] = statistics.median(zooms)
+            except httpx.TimeoutException:  # report what was measured, not a traceback
+                notes["mlflow_series_timed_out_after_s"] = 900
+            finally:
+                mlb.stop()
         browser.close()
 
     measures += [
@@ -480,13 +578,16 @@ def main() -> None:
                 ml["weight"] / 1024 if ml["weight"] else None),
         # labkeep's run names are part of the first paint (server-rendered rows)
         Measure("time until run names are on screen (Chromium)", "s", lk_browser["fcp"], ml["text"]),
-        Measure(f"metric-series endpoint, {a.points:,} points -> 1000, first request", "s", series_cold, None),
-        Measure(f"metric-series endpoint, {a.points:,} points -> 1000, repeated (cached)", "s", series_t, None),
+        Measure(f"chart series, {a.points:,} points -> 1000, first request (mlflow: get-history-bulk-interval)", "s",
+                series_cold, ml_series["cold"]),
+        Measure(f"chart series, {a.points:,} points -> 1000, repeated", "s", series_t, ml_series["warm"]),
         Measure(f"run page open -> {a.points:,}-point chart drawn (Chromium, fresh server)", "s", chart_draw, None),
-        Measure(f"zoom refetch, a tenth of {a.points:,} points -> 1800", "s", zoom_t, None),
+        Measure(f"zoom refetch, step axis, a tenth of {a.points:,} points (labkeep -> 1800, mlflow -> 1000)", "s",
+                zoom_t, ml_series["zoom"]),
+        Measure(f"zoom refetch, wall-time axis, a tenth of {a.points:,} points -> 1800", "s", zoom_time_t, None),
         Measure(f"zoom refetch, 500 of {a.points:,} points (full detail)", "s", zoom_narrow, None),
     ] + [
-        Measure(f"{label} server time, {a.runs:,} runs", "s", t, None)
+        Measure(f"{label} server time, {a.runs:,} runs", "s", t, ml_pages.get(label))
         for label, t in other_pages.items()
     ]  # fmt: skip
     notes["labkeep_page_html_bytes"] = html_bytes

@@ -49,7 +49,9 @@ def main() -> None:
         shots = {
             "ui-experiments": ("/", None),
             "ui-runs-table": (f"/experiments/{ids['experiment_id']}?cols=metrics.loss,metrics.acc,params.lr,params.optimizer", None),
+            "ui-runs-grouped": (f"/experiments/{ids['sweep_exp_id']}?group=params.opt&cols=metrics.val_acc", "#groups"),
             "ui-run-page": (f"/runs/{ids['run_ids'][1]}", "#charts .chart"),
+            "ui-running-run": (f"/runs/{ids['running_run_id']}", "#charts .chart"),
             "ui-logged-model": (f"/runs/{ids['model_run_id']}?model={ids['logged_model_id']}&artifact=MLmodel", "#logged-models .preview[data-path]"),
             "ui-compare-sweep": (f"/compare?experiment_id={ids['sweep_exp_id']}", "#single-chart[data-drawn]"),
             "ui-trace": (f"/traces/{failing}", None),

@@ -108,6 +108,15 @@ def test_sqlite_upgrade_to_0003_ui_keeps_the_runs_page_on_its_start_time_index(t
 
     page_sql, args = search.build_runs_query(["0"], ("active",), "", ["attributes.start_time DESC"], 101, 0, "sqlite")
     assert "ix_runs_exp_stage_start" in _plan(path, page_sql, args)
+    # searches ordered by a metric still walk (name, value), not the grouping index
+    con = sqlite3.connect(path)
+    con.executemany("INSERT INTO latest_metrics (run_id, name, step, ts, value, kind) VALUES (?, ?, 0, 0, ?, 0)",
+                    [(f"{i:032x}", name, i / 3000) for i in range(3000) for name in ("loss", "acc")])  # fmt: skip
+    con.execute("ANALYZE latest_metrics")
+    con.commit()
+    con.close()
+    sorted_sql, args = search.build_runs_query(["0"], ("active",), "", ["metrics.loss DESC"], 101, 0, "sqlite")
+    assert "ix_latest_metrics_name_value" in _plan(path, sorted_sql, args)
     q = rt.TableQuery(experiment_id="0", group="params.lr")
     assert sorted(g["count"] for g in rt.group_rows(store, q, "", [])) == [1000, 1000, 1000]
     sel, sel_args = rt._base_sql(store, q, "")

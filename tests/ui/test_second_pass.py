@@ -112,6 +112,9 @@ def test_3_running_run_page_ticks_and_refreshes_until_it_ends(ui_server, page):
     _post(url, "runs/log-metric", {"run_id": run_id, "key": "loss", "value": 0.01, "timestamp": 1_700_000_000_099, "step": 5})
     wait_js(page, "document.querySelector(\"#metrics tr[data-key='loss'] .steps\").textContent === '6'")
     assert row.locator("td.num").first.inner_text() == "0.01"
+    # the chart is redrawn with the new point (step 5), not just the table
+    wait_js(page, "[...document.querySelectorAll('#charts .chart')].some(c => c.querySelector('h3').textContent === 'loss'"
+                  " && c.__uplot && Array.from(c.__uplot.data[0]).includes(5))")  # fmt: skip
     _post(url, "runs/update", {"run_id": run_id, "status": "FINISHED", "end_time": 1_900_000_000_000})
     wait_js(page, "document.querySelector('#run-status').textContent === 'FINISHED'")
     assert page.locator("#live-note").count() == 0

@@ -410,8 +410,9 @@ def group_series(store: Any, q: TableQuery, filter_string: str, metric: str, max
     """
     table, key = _group_source(q)
     sql, params = _base_sql(store, q, filter_string)
+    hint = _covering_hint(store, table)
     join = (
-        f" FROM ({sql}) s LEFT JOIN {table} g ON g.run_id = s.run_id AND g.name = ?"
+        f" FROM ({sql}) s LEFT JOIN {table} g{hint} ON g.run_id = s.run_id AND g.name = ?"
         " JOIN metrics m ON m.run_id = s.run_id AND m.name = ? AND m.kind = 0"
     )
     args = [*params, key, metric]
@@ -424,7 +425,7 @@ def group_series(store: Any, q: TableQuery, filter_string: str, metric: str, max
         rows = cur.execute(
             f"SELECT g.value, (m.step - ?) {div} ? AS b, AVG(m.value), MIN(m.value), MAX(m.value),"
             f" MAX(m.step), COUNT(DISTINCT m.run_id) FROM ({sql}) s"
-            f" LEFT JOIN {table} g ON g.run_id = s.run_id AND g.name = ?"
+            f" LEFT JOIN {table} g{hint} ON g.run_id = s.run_id AND g.name = ?"
             " JOIN metrics m ON m.run_id = s.run_id AND m.name = ? AND m.kind = 0"
             " GROUP BY g.value, b ORDER BY g.value, b",
             [int(lo), width, *args],
@@ -432,7 +433,7 @@ def group_series(store: Any, q: TableQuery, filter_string: str, metric: str, max
         sizes = {
             r[0]: int(r[1])
             for r in cur.execute(
-                f"SELECT g.value, COUNT(*) FROM ({sql}) s LEFT JOIN {table} g ON g.run_id = s.run_id"
+                f"SELECT g.value, COUNT(*) FROM ({sql}) s LEFT JOIN {table} g{hint} ON g.run_id = s.run_id"
                 " AND g.name = ? GROUP BY g.value",
                 [*params, key],
             ).fetchall()

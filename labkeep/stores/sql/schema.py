@@ -173,7 +173,10 @@ latest_metrics = Table(
     PrimaryKeyConstraint("run_id", "name"),
     Index("ix_latest_metrics_name_value", "name", "value"),
     # grouping the runs table (0003_ui): each run's latest value read from the index alone
-    Index("ix_latest_metrics_name_run", "name", "run_id", "kind", "value").ddl_if(dialect="sqlite"),
+    # (partial, so searches by metric keep the (name, value) walk)
+    Index(
+        "ix_latest_metrics_name_run", "name", "run_id", "kind", "value", sqlite_where=text("kind = 0")
+    ).ddl_if(dialect="sqlite"),
     **_MYSQL_TABLE_ARGS,
 )
 
