@@ -115,7 +115,15 @@ def walk(request, tmp_path_factory):
             "action": "delete",
             "token_id": "nope",
         }
+        issue = c.post(f"{API3}/issues", json={"experiment_id": exp, "name": "leak"}, headers=alice)
+        assert issue.status_code == 200, issue.text
+        dataset = c.post(
+            f"{API3}/datasets/create", json={"name": "ds-walk", "experiment_ids": [exp]}, headers=alice
+        )
+        assert dataset.status_code == 200, dataset.text
         yield {
+            "issue_id": issue.json()["issue"]["issue_id"],
+            "dataset_id": dataset.json()["dataset"]["dataset_id"],
             "client": c,
             "alice": alice,
             "mallory": mallory,
@@ -129,6 +137,9 @@ def walk(request, tmp_path_factory):
 
 def _fill(path: str, w: dict) -> str:
     values = {
+        "issue_id": w["issue_id"],
+        "dataset_id": w["dataset_id"],
+        "key": "k",
         "model_id": w["model"],
         "trace_id": "tr-walk",
         "assessment_id": "a-nope",

@@ -18,7 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from labkeep.server.api import artifacts, experiments, logged_models, meta, registry, runs, traces
+from labkeep.server.api import (
+    artifacts,
+    datasets,
+    eval_datasets,
+    experiments,
+    issues,
+    logged_models,
+    meta,
+    registry,
+    runs,
+    traces,
+)
 from labkeep.server.api import auth as auth_api
 from labkeep.server.api import transfer as transfer_api
 from labkeep.server.api.common import ApiRequest
@@ -56,6 +67,15 @@ ADMIN = Access("admin")
 
 
 # ---------------------------------------------------------------- locators
+def _values(req: ApiRequest, name: str) -> list[Any]:
+    """Every value a request gives for ``name``, a single one or a list, from the body or the
+    query; the handler validates the shape afterwards (a permission check never rejects it)."""
+    raw = req.body.get(name) if isinstance(req.body, dict) else None
+    if raw is None:
+        return list(req.query.get(name, []))
+    return raw if isinstance(raw, list) else [raw]
+
+
 def _ids(values: list[Any]) -> list[str]:
     return [str(v) for v in values if v is not None and str(v) != ""]
 
@@ -69,7 +89,7 @@ def exp_param(name: str = "experiment_id", default: str | None = None) -> Locate
 
 
 def exp_list(name: str = "experiment_ids") -> Locate:
-    return lambda svc, req: _ids(req.list(name))
+    return lambda svc, req: _ids(_values(req, name))
 
 
 def exp_by_name(name: str = "experiment_name") -> Locate:
@@ -86,7 +106,7 @@ def run_param(*names: str) -> Locate:
     def locate(svc: Any, req: ApiRequest) -> list[str]:
         values: list[Any] = []
         for n in names:
-            values += req.list(n)
+            values += _values(req, n)
         return _ids([svc.experiment_of_run(v) for v in _ids(values)])
 
     return locate
@@ -98,7 +118,7 @@ def model_param(name: str = "model_id") -> Locate:
 
 def trace_param(name: str = "trace_id") -> Locate:
     def locate(svc: Any, req: ApiRequest) -> list[str]:
-        values = req.list(name) if name.endswith("s") else [req.raw(name)]
+        values = _values(req, name) if name.endswith("s") else [req.raw(name)]
         return _ids([svc.experiment_of_trace(str(v)) for v in _ids(values)])
 
     return locate
@@ -106,12 +126,12 @@ def trace_param(name: str = "trace_id") -> Locate:
 
 def trace_locations(svc: Any, req: ApiRequest) -> list[str]:
     ids = []
-    for loc in req.list("locations"):
+    for loc in _values(req, "locations"):
         if isinstance(loc, dict):
             ids.append((loc.get("mlflow_experiment") or {}).get("experiment_id"))
         elif isinstance(loc, str):
             ids.append(loc)
-    return _ids(ids + req.list("experiment_ids"))
+    return _ids(ids + _values(req, "experiment_ids"))
 
 
 def new_trace_experiment(svc: Any, req: ApiRequest) -> list[str]:
@@ -170,6 +190,23 @@ def version_source(svc: Any, req: ApiRequest) -> list[str]:
         if isinstance(value, str) and value:
             out.append(resolve(value) or "__unknown__")
     return _ids(out)
+
+
+def required(locate: Locate) -> Locate:
+    """``locate``, or a resource nobody but an admin holds when the request names none: a search
+    without an experiment must not list other people's records."""
+    return lambda svc, req: locate(svc, req) or ["__unknown__"]
+
+
+def issue_param(svc: Any, req: ApiRequest) -> list[str]:
+    issue_id = req.path_params.get("issue_id") or req.raw("issue_id")
+    return _ids([svc.experiment_of_issue(str(issue_id)) or "__unknown__"]) if issue_id else ["__unknown__"]
+
+
+def dataset_param(svc: Any, req: ApiRequest) -> list[str]:
+    """An evaluation dataset's experiments (a dataset in none of them is an admin's)."""
+    dataset_id = req.path_params.get("dataset_id") or req.raw("dataset_id")
+    return (svc.experiments_of_dataset(str(dataset_id)) if dataset_id else []) or ["__unknown__"]
 
 
 def exp(need: str, locate: Locate, **kw: Any) -> Access:
@@ -246,6 +283,27 @@ RULES: dict[Callable[..., Any], Access] = {
     meta.health: PUBLIC,
     meta.version: PUBLIC,
     meta.server_info: PUBLIC,
+    # GenAI: datasets of runs, trace links, issues, evaluation datasets (all follow their experiments)
+    datasets.search_datasets: exp("read", required(exp_list())),
+    traces.link_traces_to_run: exp("update", run_param(), also=(exp("update", trace_param("trace_ids")),)),
+    issues.create_issue: exp("update", exp_param()),
+    issues.search_issues: exp("read", required(exp_param())),
+    issues.get_issue: exp("read", issue_param),
+    issues.update_issue: exp("update", issue_param),
+    eval_datasets.create_dataset: exp("update", required(exp_list())),
+    eval_datasets.search_datasets: exp("read", required(exp_list())),
+    eval_datasets.get_dataset: exp("read", dataset_param),
+    eval_datasets.get_dataset_records: exp("read", dataset_param),
+    eval_datasets.get_dataset_experiment_ids: exp("read", dataset_param),
+    eval_datasets.delete_dataset: exp("delete", dataset_param),
+    eval_datasets.set_dataset_tags: exp("update", dataset_param),
+    eval_datasets.delete_dataset_tag: exp("update", dataset_param),
+    eval_datasets.upsert_dataset_records: exp("update", dataset_param),
+    eval_datasets.delete_dataset_records: exp("update", dataset_param),
+    eval_datasets.add_dataset_to_experiments: exp("update", dataset_param, also=(exp("update", exp_list()),)),
+    eval_datasets.remove_dataset_from_experiments: exp(
+        "update", dataset_param, also=(exp("update", exp_list()),)
+    ),
     # transfer records (labkeep sync, imports into a server) keep the source's ids, owners and
     # times, so they can write anywhere: admins only
     transfer_api.apply_record: ADMIN,

@@ -217,6 +217,17 @@ class AuthService:
     def experiment_of_trace(self, trace_id: str) -> str | None:
         return self._parent("trace", trace_id, "SELECT experiment_id FROM traces WHERE trace_id = ?")
 
+    def experiment_of_issue(self, issue_id: str) -> str | None:
+        return self._parent("issue", issue_id, "SELECT experiment_id FROM issues WHERE issue_id = ?")
+
+    def experiments_of_dataset(self, dataset_id: str) -> list[str]:
+        """The experiments an evaluation dataset belongs to (not cached: they change)."""
+        with self.tracking.db.read() as cur:
+            rows = cur.execute(
+                "SELECT experiment_id FROM eval_dataset_experiments WHERE dataset_id = ?", (dataset_id,)
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def experiment_by_name(self, name: str) -> str | None:
         with self.tracking.db.read() as cur:
             row = cur.execute("SELECT experiment_id FROM experiments WHERE name = ?", (name,)).fetchone()
