@@ -278,7 +278,7 @@ class _Wrapper:
 
         frame = hasattr(data, "to_numpy") and hasattr(data, "columns")
         if frame:
-            tensor = torch.from_numpy(data.to_numpy(dtype=np.float32))
+            tensor = torch.tensor(data.to_numpy(dtype=np.float32))
         elif isinstance(data, np.ndarray):
             tensor = torch.from_numpy(data if data.flags.writeable else data.copy())
         elif isinstance(data, torch.Tensor):
