@@ -38,7 +38,9 @@ def test_parameter_errors_use_mlflows_wording(client):
     msg = _message(client.get(f"{API}/artifacts/list", params={"run_id": run_id, "path": "../x"}))
     assert msg == "Invalid path"
     # checked before the version is looked up; repeated slashes name the same route
-    legacy = client.get("//model-versions/get-artifact", params={"name": "m", "version": 1, "path": "../x"})
+    legacy = client.get(
+        "http://localhost//model-versions/get-artifact", params={"name": "m", "version": 1, "path": "../x"}
+    )
     assert _message(legacy) == "Invalid path"
     # nothing was stored by the refused requests
     data = client.get(f"{API}/runs/get", params={"run_id": run_id}).json()["run"]["data"]
