@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from labkeep.stores.sql.db import Database
 
 # The newest migration in migrations/versions; bump it with every new revision.
-SCHEMA_HEAD = "0003_compat"
+SCHEMA_HEAD = "0004_compat"
 _LOCK_ID = 7_264_311  # advisory lock number for schema changes
 
 
