@@ -37,6 +37,11 @@ def test_parameter_errors_use_mlflows_wording(client):
     assert msg.startswith("Invalid value \"5\" for parameter 'tags' supplied")
     msg = _message(client.get(f"{API}/artifacts/list", params={"run_id": run_id, "path": "../x"}))
     assert msg == "Invalid path"
+    # checked before the version is looked up; repeated slashes name the same route
+    legacy = client.get(
+        "http://localhost//model-versions/get-artifact", params={"name": "m", "version": 1, "path": "../x"}
+    )
+    assert _message(legacy) == "Invalid path"
     # nothing was stored by the refused requests
     data = client.get(f"{API}/runs/get", params={"run_id": run_id}).json()["run"]["data"]
     assert "metrics" not in data and [t["key"] for t in data["tags"]] == ["mlflow.runName"]

@@ -276,10 +276,12 @@ def legacy_get_artifact(ctx: ApiContext, req: ApiRequest) -> Response:
 def legacy_get_model_version_artifact(ctx: ApiContext, req: ApiRequest) -> Response:
     if ctx.registry_store is None:
         raise LabkeepException("The model registry is not available.", error_code="NOT_IMPLEMENTED")
+    path = req.str("path", required=True)
+    safe_relative_path(path)  # a bad path is refused before the version is looked up, as in mlflow
     uri = ctx.registry_store.get_model_version_download_uri(
         req.str("name", required=True), req.str("version", required=True)
     )
-    return file_response_for_uri(ctx, uri, req.str("path", required=True))
+    return file_response_for_uri(ctx, uri, path)
 
 
 async def legacy_upload_artifact(ctx: ApiContext, request: Request, params: dict) -> Response:

@@ -1,8 +1,7 @@
 """compat: metric points stored once; model links in their own table
 
 Identical (run, key, step, timestamp, value) points are deduplicated and a unique index keeps
-them unique; points linked to logged models move to ``model_metrics``. Adds ``issues`` (the
-issues API).
+them unique; points linked to logged models move to ``model_metrics``.
 
 Revision ID: 0003_compat
 Revises: 0003_ui
@@ -26,10 +25,6 @@ def _double():
         .with_variant(mysql.DOUBLE(asdecimal=True), "mariadb")
         .with_variant(mysql.DOUBLE(asdecimal=True), "mysql")
     )
-
-
-def _long_text():
-    return sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql").with_variant(mysql.MEDIUMTEXT(), "mariadb")
 
 
 def _point_columns() -> list:
@@ -77,54 +72,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_metrics_point", "metrics", ["run_id", "name", "step", "ts", "value", "kind"], unique=True
     )
-    op.create_table(
-        "issues",
-        sa.Column("issue_id", sa.String(length=40), nullable=False),
-        sa.Column("experiment_id", sa.BigInteger(), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("created_timestamp", sa.BigInteger(), nullable=False),
-        sa.Column("last_updated_timestamp", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "content",
-            sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql").with_variant(mysql.MEDIUMTEXT(), "mariadb"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("issue_id"),
-        **_MYSQL,
-    )
-    op.create_index("ix_issues_exp_created", "issues", ["experiment_id", "created_timestamp"])
-    op.create_table(
-        "eval_datasets",
-        sa.Column("dataset_id", sa.String(length=40), nullable=False),
-        sa.Column("name", sa.String(length=500), nullable=False),
-        sa.Column("created_time", sa.BigInteger(), nullable=False),
-        sa.Column("last_update_time", sa.BigInteger(), nullable=False),
-        sa.Column("content", _long_text(), nullable=False),
-        sa.PrimaryKeyConstraint("dataset_id"),
-        **_MYSQL,
-    )
-    op.create_table(
-        "eval_dataset_experiments",
-        sa.Column("dataset_id", sa.String(length=40), nullable=False),
-        sa.Column("experiment_id", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("dataset_id", "experiment_id"),
-        **_MYSQL,
-    )
-    op.create_table(
-        "eval_dataset_records",
-        sa.Column("dataset_id", sa.String(length=40), nullable=False),
-        sa.Column("inputs_key", sa.String(length=64), nullable=False),
-        sa.Column("record_id", sa.String(length=40), nullable=False),
-        sa.Column("created_time", sa.BigInteger(), nullable=False),
-        sa.Column("content", _long_text(), nullable=False),
-        sa.PrimaryKeyConstraint("dataset_id", "inputs_key"),
-        **_MYSQL,
-    )
 
 
 def downgrade() -> None:
-    for table in ("eval_dataset_records", "eval_dataset_experiments", "eval_datasets", "issues"):
-        op.drop_table(table)
     op.drop_index("ix_metrics_point", table_name="metrics")
     op.create_index("ix_metrics_run_name_step", "metrics", ["run_id", "name", "step", "ts"])
     op.create_index(
