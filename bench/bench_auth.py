@@ -84,7 +84,7 @@ def one_round(side: str, calls: int) -> dict[str, list[float]]:
     with temp_dir(f"bench-auth-{side.replace('+', '-')}") as cwd:
         server = AuthServer(side, cwd)
         try:
-            server.wait_healthy(timeout=300)
+            server.wait_healthy(timeout=900)  # mlflow takes minutes to start on a loaded machine
             c = Client(server.url, side.endswith("+auth"))
             api = "/api/2.0/mlflow"
             run_id = c.call("POST", f"{api}/runs/create", {"experiment_id": "0", "start_time": 1})["run"]["info"][

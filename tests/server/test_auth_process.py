@@ -101,7 +101,7 @@ def test_non_loopback_without_auth_warns_on_start_and_health(tmp_path):
     try:
         from .helpers import wait_healthy
 
-        wait_healthy(f"http://127.0.0.1:{port}", proc)
+        wait_healthy(f"http://127.0.0.1:{port}", proc, timeout=120)
         health = httpx.get(f"http://127.0.0.1:{port}/health").json()
         assert health["status"] == "OK" and health["auth_enabled"] is False
         assert any("without authentication" in w for w in health["warnings"])

@@ -46,6 +46,15 @@ def _check_name(value: Any, what: str) -> str:
     return value
 
 
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    if not _DUMMY:
+        _DUMMY.append(hash_password(secrets.token_urlsafe(16)))
+    return _DUMMY[0]
+
+
 def check_password(password: Any) -> str:
     if not isinstance(password, str) or not password:
         raise InvalidParameterValue("Username and password cannot be empty.")
@@ -108,9 +117,12 @@ class AuthStore:
 
     def authenticate(self, username: str, password: str) -> User | None:
         user = self.find_user(username)
-        if user is None or not verify_password(user.password_hash, password):
+        if user is None:
+            verify_password(
+                _dummy_hash(), password
+            )  # same cost as a real check: no user enumeration by timing
             return None
-        return user
+        return user if verify_password(user.password_hash, password) else None
 
     def update_password(self, username: str, password: str) -> None:
         user = self.get_user(username)
