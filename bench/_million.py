@@ -201,7 +201,7 @@ def bench_million(runs: int, keep: bool = False) -> tuple[list[Measure], dict]:
             drop_database(name)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     path = CACHE_DIR / f"million-{runs}.db"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".schema-lock"):
         Path(str(path) + suffix).unlink(missing_ok=True)
     _progress(f"million: loading {runs:,} runs into SQLite ({path}) ...")
     try:
@@ -211,7 +211,7 @@ def bench_million(runs: int, keep: bool = False) -> tuple[list[Measure], dict]:
         figures["sqlite"] = measure(f"sqlite:///{path}", exp_id, hist_run)
     finally:
         if not keep:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", ".schema-lock"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
     pg, lite = figures["postgresql"], figures["sqlite"]
     label = f"{runs:,} runs"

@@ -162,10 +162,18 @@ def bench_load(args: argparse.Namespace) -> list[Measure]:
     sizes = dict(clients=16, batches=40, runs_per_client=100, reads=100, searches=10)
     if args.quick:
         sizes.update(batches=5, runs_per_client=10, reads=20, searches=3)
+    if args.sizes:
+        sizes.update({k: int(v) for k, v in (kv.split("=") for kv in args.sizes.split(","))})
     res = {}
+    sides = [x for x in args.sides.split(",") if x]
+    if sides != ["labkeep", "mlflow"]:  # one side only: print its figures, no ratios
+        for kind in sides:
+            print(f"load: {kind}: {json.dumps(run_load(kind, **sizes))}", file=sys.stderr, flush=True)
+        return []
     for kind in ("labkeep", "mlflow"):
-        print(f"load: {kind} cluster (3 servers x 2 workers, HAProxy, PostgreSQL) ...", file=sys.stderr, flush=True)
+        print(f"load: {kind} cluster (3 servers x 2 workers, HAProxy, PostgreSQL) {sizes} ...", file=sys.stderr, flush=True)
         res[kind] = run_load(kind, **sizes)
+        print(f"load: {kind}: {json.dumps(res[kind])}", file=sys.stderr, flush=True)
     lk, ml = res["labkeep"], res["mlflow"]
     return [
         Measure("cluster log_batch, 16 clients", "points/s", lk["points_per_s"], ml["points_per_s"], False, 10),
@@ -182,6 +190,8 @@ def main() -> None:
     parser.add_argument("--only", default="load,million", help="comma-separated: load, million")
     parser.add_argument("--runs", type=int, default=1_000_000, help="runs in the million-runs experiment")
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run, not figures)")
+    parser.add_argument("--sides", default="labkeep,mlflow", help="load: run only one side, e.g. labkeep")
+    parser.add_argument("--sizes", default="", help="load sizes, e.g. batches=20,runs_per_client=50,reads=50,searches=5")
     args = parser.parse_args()
     only = {x.strip() for x in args.only.split(",") if x.strip()}
     measures: list[Measure] = []

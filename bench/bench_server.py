@@ -149,8 +149,15 @@ class Conn:
         if self.conn is None:
             self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        self.conn.request(method, path, body=body, headers=headers)
-        resp = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            resp = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):
+            # The server closed a kept-alive connection (or restarted a worker): reconnect once.
+            self.conn.close()
+            self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+            self.conn.request(method, path, body=body, headers=headers)
+            resp = self.conn.getresponse()
         return _Resp(resp.status, resp.read())
 
     def get(self, url: str, params: dict | None = None) -> _Resp:

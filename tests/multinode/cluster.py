@@ -26,6 +26,8 @@ defaults
     timeout connect 2s
     timeout client 60s
     timeout server 60s
+    # A busy server answers /health late rather than never: only a dead one goes DOWN.
+    timeout check 5s
     # A refused connection (a dead server) is tried again on another server, never a reply
     # already half-sent: a POST is only resent when it never reached a server.
     retries 3

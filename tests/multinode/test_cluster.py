@@ -31,6 +31,20 @@ pytestmark = [
 
 API = "/api/2.0/mlflow"
 BUCKET = "cluster"
+# Generous: on a 2-core machine shared with other suites one request can wait seconds for a CPU.
+TIMEOUT = 60.0
+
+
+def _get(*args, **kw) -> httpx.Response:
+    return httpx.get(*args, timeout=TIMEOUT, **kw)
+
+
+def _post(*args, **kw) -> httpx.Response:
+    return httpx.post(*args, timeout=TIMEOUT, **kw)
+
+
+def _put(*args, **kw) -> httpx.Response:
+    return httpx.put(*args, timeout=TIMEOUT, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -87,28 +101,28 @@ def test_three_servers_starting_at_once_on_an_empty_database_migrate_it_once(clu
         assert "Traceback" not in cluster.server_log(i), cluster.server_log(i)
     # Round robin: consecutive requests through the balancer reach every server.
     for _ in range(6):
-        assert httpx.get(cluster.url + "/health").text == "OK"
+        assert _get(cluster.url + "/health").text == "OK"
 
 
 def test_every_acknowledged_write_is_readable_through_every_server_at_once(cluster):
     lb = cluster.url + API
-    exp = _ok(httpx.post(lb + "/experiments/create", json={"name": "ryw"}))["experiment_id"]
-    run = _ok(httpx.post(lb + "/runs/create", json={"experiment_id": exp}))["run"]["info"]
+    exp = _ok(_post(lb + "/experiments/create", json={"name": "ryw"}))["experiment_id"]
+    run = _ok(_post(lb + "/runs/create", json={"experiment_id": exp}))["run"]["info"]
     batch = {
         "run_id": run["run_id"],
         "params": [{"key": "lr", "value": "0.1"}],
         "tags": [{"key": "team", "value": "a"}],
         "metrics": [{"key": "loss", "value": 1.0 / (s + 1), "timestamp": 1000 + s, "step": s} for s in range(50)],
     }
-    _ok(httpx.post(lb + "/runs/log-batch", json=batch))
+    _ok(_post(lb + "/runs/log-batch", json=batch))
     # Each write below goes to one server and is read at once from all three, both workers each.
     for step in range(3):
-        _ok(httpx.post(lb + "/runs/log-metric", json={
+        _ok(_post(lb + "/runs/log-metric", json={
             "run_id": run["run_id"], "key": "acc", "value": step, "timestamp": 1, "step": step}))  # fmt: skip
 
         def read(url: str, step: int = step) -> tuple:
-            got = _ok(httpx.get(url + API + "/runs/get", params={"run_id": run["run_id"]}))["run"]["data"]
-            hist = _ok(httpx.get(url + API + "/metrics/get-history", params={
+            got = _ok(_get(url + API + "/runs/get", params={"run_id": run["run_id"]}))["run"]["data"]
+            hist = _ok(_get(url + API + "/metrics/get-history", params={
                 "run_id": run["run_id"], "metric_key": "loss"}))["metrics"]  # fmt: skip
             return (
                 {p["key"]: p["value"] for p in got["params"]},
@@ -121,36 +135,36 @@ def test_every_acknowledged_write_is_readable_through_every_server_at_once(clust
 
     # Experiment by name: warm every worker, rename through one server, every server sees the new name.
     by_name = "/experiments/get-by-name"
-    _everywhere(cluster, lambda u: _ok(httpx.get(u + API + by_name, params={"experiment_name": "ryw"})))
-    _ok(httpx.post(cluster.servers[0] + API + "/experiments/update", json={"experiment_id": exp, "new_name": "ryw2"}))
-    new = _everywhere(cluster, lambda u: httpx.get(u + API + by_name, params={"experiment_name": "ryw2"}))
+    _everywhere(cluster, lambda u: _ok(_get(u + API + by_name, params={"experiment_name": "ryw"})))
+    _ok(_post(cluster.servers[0] + API + "/experiments/update", json={"experiment_id": exp, "new_name": "ryw2"}))
+    new = _everywhere(cluster, lambda u: _get(u + API + by_name, params={"experiment_name": "ryw2"}))
     assert {(r.status_code, r.json()["experiment"]["experiment_id"]) for r in new} == {(200, exp)}
-    old = _everywhere(cluster, lambda u: httpx.get(u + API + by_name, params={"experiment_name": "ryw"}))
+    old = _everywhere(cluster, lambda u: _get(u + API + by_name, params={"experiment_name": "ryw"}))
     assert {(r.status_code, r.json()["error_code"]) for r in old} == {(404, "RESOURCE_DOES_NOT_EXIST")}
 
     # Registry: an alias moved and a stage changed through one server are seen by all.
-    _ok(httpx.post(lb + "/registered-models/create", json={"name": "ryw-model"}))
+    _ok(_post(lb + "/registered-models/create", json={"name": "ryw-model"}))
     for _ in range(2):
-        _ok(httpx.post(lb + "/model-versions/create", json={
+        _ok(_post(lb + "/model-versions/create", json={
             "name": "ryw-model", "source": f"runs:/{run['run_id']}/model", "run_id": run["run_id"]}))  # fmt: skip
     alias = "/registered-models/alias"
     for version, via in (("1", 0), ("2", 1)):
-        _ok(httpx.post(cluster.servers[via] + API + alias, json={
+        _ok(_post(cluster.servers[via] + API + alias, json={
             "name": "ryw-model", "alias": "champion", "version": version}))  # fmt: skip
-        seen = _everywhere(cluster, lambda u: _ok(httpx.get(
+        seen = _everywhere(cluster, lambda u: _ok(_get(
             u + API + alias, params={"name": "ryw-model", "alias": "champion"}))["model_version"]["version"])  # fmt: skip
         assert set(seen) == {version}
-    _ok(httpx.post(cluster.servers[2] + API + "/model-versions/transition-stage", json={
+    _ok(_post(cluster.servers[2] + API + "/model-versions/transition-stage", json={
         "name": "ryw-model", "version": "1", "stage": "Staging", "archive_existing_versions": False}))  # fmt: skip
-    stages = _everywhere(cluster, lambda u: _ok(httpx.get(u + API + "/model-versions/get", params={
+    stages = _everywhere(cluster, lambda u: _ok(_get(u + API + "/model-versions/get", params={
         "name": "ryw-model", "version": "1"}))["model_version"]["current_stage"])  # fmt: skip
     assert set(stages) == {"Staging"}
 
     # Artifacts: uploaded through the balancer into S3, downloadable from every server.
     path = f"{exp}/{run['run_id']}/artifacts/notes/hello.txt"
-    put = httpx.put(f"{cluster.url}/api/2.0/mlflow-artifacts/artifacts/{path}", content=b"hello cluster")
+    put = _put(f"{cluster.url}/api/2.0/mlflow-artifacts/artifacts/{path}", content=b"hello cluster")
     assert put.status_code == 200, put.text
-    got = _everywhere(cluster, lambda u: httpx.get(f"{u}/api/2.0/mlflow-artifacts/artifacts/{path}").content, 1)
+    got = _everywhere(cluster, lambda u: _get(f"{u}/api/2.0/mlflow-artifacts/artifacts/{path}").content, 1)
     assert set(got) == {b"hello cluster"}
     obj = s3_client(cluster.s3_endpoint).get_object(Bucket=BUCKET, Key=f"artifacts/{path}")
     assert obj["Body"].read() == b"hello cluster"
@@ -161,31 +175,31 @@ def test_concurrent_registration_of_one_name_from_all_servers_gives_versions_1_t
     name = "race-" + uuid.uuid4().hex[:6]
     urls = [cluster.servers[i % 3] + API for i in range(n)]
     with ThreadPoolExecutor(n) as pool:
-        created = list(pool.map(lambda u: httpx.post(u + "/registered-models/create", json={"name": name}), urls))
+        created = list(pool.map(lambda u: _post(u + "/registered-models/create", json={"name": name}), urls))
     assert sorted(r.status_code for r in created) == [200] + [400] * (n - 1)
     assert {r.json().get("error_code") for r in created if r.status_code != 200} == {"RESOURCE_ALREADY_EXISTS"}
-    exp = _ok(httpx.post(cluster.url + API + "/experiments/create", json={"name": name}))["experiment_id"]
-    run = _ok(httpx.post(cluster.url + API + "/runs/create", json={"experiment_id": exp}))["run"]["info"]
+    exp = _ok(_post(cluster.url + API + "/experiments/create", json={"name": name}))["experiment_id"]
+    run = _ok(_post(cluster.url + API + "/runs/create", json={"experiment_id": exp}))["run"]["info"]
     source = {"name": name, "source": f"runs:/{run['run_id']}/model", "run_id": run["run_id"]}
     barrier = threading.Barrier(n)
 
     def register(url: str) -> int:
         barrier.wait()
-        return int(_ok(httpx.post(url + "/model-versions/create", json=source))[
+        return int(_ok(_post(url + "/model-versions/create", json=source))[
             "model_version"]["version"])  # fmt: skip
 
     with ThreadPoolExecutor(n) as pool:
         versions = sorted(pool.map(register, urls))
     assert versions == list(range(1, n + 1))
-    listed = _ok(httpx.get(cluster.url + API + "/model-versions/search", params={"filter": f"name='{name}'"}))
+    listed = _ok(_get(cluster.url + API + "/model-versions/search", params={"filter": f"name='{name}'"}))
     assert sorted(int(v["version"]) for v in listed["model_versions"]) == versions
 
 
 def test_sigkill_of_one_server_under_load_loses_no_acknowledged_point(cluster):
     lb = cluster.url + API
-    exp = _ok(httpx.post(lb + "/experiments/create", json={"name": "kill"}))["experiment_id"]
+    exp = _ok(_post(lb + "/experiments/create", json={"name": "kill"}))["experiment_id"]
     clients = 6
-    runs = [_ok(httpx.post(lb + "/runs/create", json={"experiment_id": exp}))["run"]["info"]["run_id"]
+    runs = [_ok(_post(lb + "/runs/create", json={"experiment_id": exp}))["run"]["info"]["run_id"]
             for _ in range(clients)]  # fmt: skip
     acked: list[list[int]] = [[] for _ in range(clients)]
     failures = [0] * clients
@@ -230,10 +244,10 @@ def test_sigkill_of_one_server_under_load_loses_no_acknowledged_point(cluster):
     assert out_after < 5, out_after
     # Now out of rotation: every request through the balancer succeeds at the first try.
     for _ in range(20):
-        assert httpx.get(lb + "/runs/get", params={"run_id": runs[0]}).status_code == 200
+        assert _get(lb + "/runs/get", params={"run_id": runs[0]}).status_code == 200
 
     def history(url: str, run_id: str) -> set[int]:
-        got = _ok(httpx.get(url + API + "/metrics/get-history", params={"run_id": run_id, "metric_key": "loss"}))
+        got = _ok(_get(url + API + "/metrics/get-history", params={"run_id": run_id, "metric_key": "loss"}))
         return {m["step"] for m in got["metrics"]}
 
     for c in range(clients):
@@ -264,7 +278,7 @@ def test_a_restarted_server_picks_up_a_migration_made_by_another(cluster):
     engine.dispose()
     assert _sql(cluster.backend_uri, "SELECT version_num FROM alembic_version") == [("0001",)]
     lb = cluster.url + API
-    exp = _ok(httpx.post(lb + "/experiments/create", json={"name": "upgrade"}))["experiment_id"]
+    exp = _ok(_post(lb + "/experiments/create", json={"name": "upgrade"}))["experiment_id"]
 
     upgraded = subprocess.run(
         [sys.executable, "-c", "from labkeep.cli import main; main()", "db", "upgrade", cluster.backend_uri],
@@ -281,7 +295,7 @@ def test_a_restarted_server_picks_up_a_migration_made_by_another(cluster):
             "request_time": "2026-01-01T00:00:00Z",
             "state": "OK",
         }
-        _ok(httpx.post(url + "/api/3.0/mlflow/traces", json={"trace": {"trace_info": info}}))
+        _ok(_post(url + "/api/3.0/mlflow/traces", json={"trace": {"trace_info": info}}))
         return trace_id
 
     # The servers that kept running use the new tables at once: nothing about the schema is cached.
@@ -292,5 +306,5 @@ def test_a_restarted_server_picks_up_a_migration_made_by_another(cluster):
     ids.append(trace(cluster.servers[2]))
     for url in cluster.servers:
         for trace_id in ids:
-            got = _ok(httpx.get(f"{url}/api/3.0/mlflow/traces/{trace_id}"))
+            got = _ok(_get(f"{url}/api/3.0/mlflow/traces/{trace_id}"))
             assert got["trace"]["trace_info"]["trace_id"] == trace_id

@@ -343,12 +343,16 @@ class SqlAlchemyDatabase(Database):
             return
         self._stats_checked_at = now
         with self.read() as cur:
-            row = cur.execute(
-                "SELECT n_mod_since_analyze, n_live_tup FROM pg_stat_user_tables WHERE relname = 'runs'"
-            ).fetchone()
-        if row and row[0] > max(1000, row[1] // 2):
+            rows = cur.execute(
+                "SELECT relname, n_mod_since_analyze, n_live_tup FROM pg_stat_user_tables"
+                " WHERE relname IN ('runs', 'params', 'tags', 'latest_metrics')"
+            ).fetchall()
+        # A few hundred new rows in a table never analyzed are enough for the planner to think
+        # "one row" and pick nested loops over whole index ranges (seconds for 800 runs).
+        stale = [name for name, changed, live in rows if changed > max(200, live // 2)]
+        if stale:
             with self.write() as cur:
-                cur.execute("ANALYZE runs, params, tags, latest_metrics")
+                cur.execute("ANALYZE " + ", ".join(sorted(stale)))
 
     def close(self) -> None:
         self.engine.dispose()
