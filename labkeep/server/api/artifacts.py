@@ -218,22 +218,22 @@ async def _mpu_call(ctx: ApiContext, request: Request, params: dict, op: str) ->
     req = ApiRequest("POST", body=body)
     # Like the mlflow client sends it: the URL names the directory, the body's ``path`` the client's
     # local file, whose base name becomes the artifact's name.
-    local_name = req.str("path")
+    local_name = req.get_str("path")
     if local_name:
         rel = safe_relative_path(
             "/".join(p for p in (rel, posixpath.basename(local_name.replace("\\", "/"))) if p)
         )
     if op == "create":
-        num_parts = req.int("num_parts", default=1)
+        num_parts = req.get_int("num_parts", default=1)
         if num_parts is None or not 1 <= num_parts <= 10000:
             raise InvalidParameterValue("num_parts must be between 1 and 10000.")
         upload_id, credentials = await _run(store.create_multipart_upload, rel, num_parts)
         return Response(
             json_bytes({"upload_id": upload_id, "credentials": credentials}), media_type="application/json"
         )
-    upload_id = req.str("upload_id", required=True)
+    upload_id = req.get_str("upload_id", required=True)
     if op == "complete":
-        parts = req.dicts("parts", required=True)
+        parts = req.get_dicts("parts", required=True)
         for p in parts:
             if not isinstance(p.get("part_number"), int) or not isinstance(p.get("etag"), str):
                 raise InvalidParameterValue("Each part needs an integer 'part_number' and a string 'etag'.")
@@ -262,7 +262,7 @@ def list_run_artifacts(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run = ctx.tracking_store.get_run(req.run_id())
     root = run.info.artifact_uri
     out: dict[str, Any] = {"root_uri": root}
-    files = list_under_uri(ctx, root, req.str("path") or "")
+    files = list_under_uri(ctx, root, req.get_str("path") or "")
     if files:
         out["files"] = files
     return out
@@ -270,16 +270,16 @@ def list_run_artifacts(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def legacy_get_artifact(ctx: ApiContext, req: ApiRequest) -> Response:
     run = ctx.tracking_store.get_run(req.run_id())
-    return file_response_for_uri(ctx, run.info.artifact_uri, req.str("path", required=True))
+    return file_response_for_uri(ctx, run.info.artifact_uri, req.get_str("path", required=True))
 
 
 def legacy_get_model_version_artifact(ctx: ApiContext, req: ApiRequest) -> Response:
     if ctx.registry_store is None:
         raise LabkeepException("The model registry is not available.", error_code="NOT_IMPLEMENTED")
-    path = req.str("path", required=True)
+    path = req.get_str("path", required=True)
     safe_relative_path(path)  # a bad path is refused before the version is looked up, as in mlflow
     uri = ctx.registry_store.get_model_version_download_uri(
-        req.str("name", required=True), req.str("version", required=True)
+        req.get_str("name", required=True), req.get_str("version", required=True)
     )
     return file_response_for_uri(ctx, uri, path)
 

@@ -38,7 +38,7 @@ def _self_or_admin(req: ApiRequest, username: str) -> None:
 
 
 def _role_id(req: ApiRequest, name: str = "role_id") -> int:
-    value = req.int(name, required=True)
+    value = req.get_int(name, required=True)
     assert value is not None
     return value
 
@@ -51,13 +51,13 @@ def _done(svc: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------- users
 def create_user(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
-    user = svc.store.create_user(req.str("username", required=True), req.str("password", required=True))
+    user = svc.store.create_user(req.get_str("username", required=True), req.get_str("password", required=True))
     return {"user": user.to_json()}
 
 
 def get_user(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
-    username = req.str("username", required=True)
+    username = req.get_str("username", required=True)
     _self_or_admin(req, username)
     return {"user": svc.store.get_user(username).to_json()}
 
@@ -78,12 +78,12 @@ def current_user(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def update_password(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
-    username = req.str("username", required=True)
-    password = req.str("password", required=True)
+    username = req.get_str("username", required=True)
+    password = req.get_str("password", required=True)
     me = _me(req)
     _self_or_admin(req, username)
     if not me.is_admin or me.username == username:
-        current = req.str("current_password")
+        current = req.get_str("current_password")
         if not current or svc.store.authenticate(username, current) is None:
             raise LabkeepException(
                 "Changing your own password needs 'current_password' (the password you use now).",
@@ -95,8 +95,8 @@ def update_password(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def update_admin(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
-    is_admin = req.bool("is_admin", required=True)
-    username = req.str("username", required=True)
+    is_admin = req.get_bool("is_admin", required=True)
+    username = req.get_str("username", required=True)
     if not is_admin and username == _me(req).username:
         raise InvalidParameterValue("You cannot remove your own admin rights; ask another admin.")
     svc.store.update_admin(username, bool(is_admin))
@@ -105,7 +105,7 @@ def update_admin(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def delete_user(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
-    username = req.str("username", required=True)
+    username = req.get_str("username", required=True)
     if username == _me(req).username:
         raise InvalidParameterValue("You cannot delete your own account; ask another admin.")
     svc.store.delete_user(username)
@@ -116,7 +116,7 @@ def delete_user(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 def _resource(req: ApiRequest) -> tuple[str, str]:
     from labkeep.server.auth import permissions as perms
 
-    rtype = perms.check_resource_type(req.str("resource_type", required=True) or "")
+    rtype = perms.check_resource_type(req.get_str("resource_type", required=True) or "")
     rid = req.raw("resource_id")
     if rid is None or str(rid) == "":
         raise InvalidParameterValue("Missing value for required parameter 'resource_id'.")
@@ -138,7 +138,7 @@ def grant_permission(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
     rtype, rid = _resource(req)
     _may_manage(svc, req, rtype, rid)
-    svc.store.grant(req.str("username", required=True), rtype, rid, req.str("permission", required=True))
+    svc.store.grant(req.get_str("username", required=True), rtype, rid, req.get_str("permission", required=True))
     return _done(svc)
 
 
@@ -146,13 +146,13 @@ def revoke_permission(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
     rtype, rid = _resource(req)
     _may_manage(svc, req, rtype, rid)
-    svc.store.revoke(req.str("username", required=True), rtype, rid)
+    svc.store.revoke(req.get_str("username", required=True), rtype, rid)
     return _done(svc)
 
 
 def get_permission(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
-    username = req.str("username", required=True)
+    username = req.get_str("username", required=True)
     rtype, rid = _resource(req)
     me = _me(req)
     if not (me.is_admin or me.username == username):
@@ -164,7 +164,7 @@ def get_permission(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def list_permissions(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
-    username = req.str("username", required=True)
+    username = req.get_str("username", required=True)
     _self_or_admin(req, username)
     user = svc.store.get_user(username)
     return {"is_admin": user.is_admin, "permissions": svc.store.user_permission_rows(user)}
@@ -180,7 +180,7 @@ def current_permissions(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 def create_role(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
     role = svc.store.create_role(
-        req.str("workspace") or "default", req.str("name", required=True), req.str("description")
+        req.get_str("workspace") or "default", req.get_str("name", required=True), req.get_str("description")
     )
     return {"role": role}
 
@@ -190,12 +190,12 @@ def get_role(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 
 def list_roles(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    return {"roles": _svc(ctx).store.list_roles(req.str("workspace"))}
+    return {"roles": _svc(ctx).store.list_roles(req.get_str("workspace"))}
 
 
 def update_role(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
-    return {"role": svc.store.update_role(_role_id(req), req.str("name"), req.str("description"))}
+    return {"role": svc.store.update_role(_role_id(req), req.get_str("name"), req.get_str("description"))}
 
 
 def delete_role(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
@@ -208,9 +208,9 @@ def add_role_permission(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
     rp = svc.store.set_role_permission(
         _role_id(req),
-        req.str("resource_type", required=True),
-        req.str("resource_pattern", required=True),
-        req.str("permission", required=True),
+        req.get_str("resource_type", required=True),
+        req.get_str("resource_pattern", required=True),
+        req.get_str("permission", required=True),
     )
     svc.changed()
     return {"role_permission": rp}
@@ -229,7 +229,7 @@ def list_role_permissions(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 def update_role_permission(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
     rp = svc.store.update_role_permission(
-        _role_id(req, "role_permission_id"), req.str("permission", required=True)
+        _role_id(req, "role_permission_id"), req.get_str("permission", required=True)
     )
     svc.changed()
     return {"role_permission": rp}
@@ -237,20 +237,20 @@ def update_role_permission(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def assign_role(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
-    assignment = svc.store.assign_role(req.str("username", required=True), _role_id(req))
+    assignment = svc.store.assign_role(req.get_str("username", required=True), _role_id(req))
     svc.changed()
     return {"assignment": assignment}
 
 
 def unassign_role(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
-    svc.store.unassign_role(req.str("username", required=True), _role_id(req))
+    svc.store.unassign_role(req.get_str("username", required=True), _role_id(req))
     return _done(svc)
 
 
 def list_user_roles(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
-    username = req.str("username", required=True)
+    username = req.get_str("username", required=True)
     _self_or_admin(req, username)
     roles = [r for r in svc.store.user_roles(username) if not r["name"].startswith("__user_")]
     return {"roles": roles}
@@ -265,7 +265,7 @@ MAX_TOKEN_DAYS = 3650
 
 
 def _token_owner(svc: Any, req: ApiRequest) -> Any:
-    username = req.str("username") or _me(req).username
+    username = req.get_str("username") or _me(req).username
     _self_or_admin(req, username)
     return svc.store.get_user(username)
 
@@ -273,11 +273,11 @@ def _token_owner(svc: Any, req: ApiRequest) -> Any:
 def create_token(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
     owner = _token_owner(svc, req)
-    days = req.int("expires_in_days")
+    days = req.get_int("expires_in_days")
     if days is not None and not 1 <= days <= MAX_TOKEN_DAYS:
         raise InvalidParameterValue(f"expires_in_days must be between 1 and {MAX_TOKEN_DAYS}.")
     expires = int(time.time() * 1000) + days * 86_400_000 if days else None
-    secret, info = svc.store.create_token(owner, req.str("name", required=True), expires_at=expires)
+    secret, info = svc.store.create_token(owner, req.get_str("name", required=True), expires_at=expires)
     return {"token": secret, "token_info": info}
 
 
@@ -288,5 +288,5 @@ def list_tokens(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def revoke_token(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     svc = _svc(ctx)
-    svc.store.revoke_token(_token_owner(svc, req), req.str("token_id", required=True))
+    svc.store.revoke_token(_token_owner(svc, req), req.get_str("token_id", required=True))
     return _done(svc)

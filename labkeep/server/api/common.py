@@ -3,7 +3,7 @@
 A handler is a plain synchronous function::
 
     def get_registered_model(ctx: ApiContext, req: ApiRequest) -> dict:
-        name = req.str("name", required=True)
+        name = req.get_str("name", required=True)
         return {"registered_model": ctx.registry_store.get_registered_model(name).to_dict()}
 
 The framework (``labkeep.server.api.dispatch``) runs it in a worker thread, serialises the returned
@@ -98,7 +98,7 @@ class ApiRequest:
         return value
 
     # ---- typed getters
-    def str(self, name: str, required: bool = False, default: str | None = None) -> str | None:
+    def get_str(self, name: str, required: bool = False, default: str | None = None) -> str | None:
         value = self._get(name, required, default)
         if value is None:
             return None
@@ -109,7 +109,7 @@ class ApiRequest:
             raise missing_value(name)
         return value
 
-    def int(self, name: str, required: bool = False, default: int | None = None) -> int | None:
+    def get_int(self, name: str, required: bool = False, default: int | None = None) -> int | None:
         value = self._get(name, required, default)
         if value is None or (value is default and not isinstance(value, str)):
             return value
@@ -125,7 +125,7 @@ class ApiRequest:
             return value
         raise invalid_value(name, value)
 
-    def bool(self, name: str, required: bool = False, default: bool | None = None) -> bool | None:
+    def get_bool(self, name: str, required: bool = False, default: bool | None = None) -> bool | None:
         value = self._get(name, required, default)
         if value is None or isinstance(value, bool):
             return value
@@ -133,7 +133,7 @@ class ApiRequest:
             return value.lower() == "true"
         raise invalid_value(name, value)
 
-    def list(self, name: str, required: bool = False) -> list[Any]:
+    def get_list(self, name: str, required: bool = False) -> list[Any]:
         """A repeated field: JSON list in the body, or every value of a repeated query key."""
         if name in self.body and self.body[name] is not None:
             value = self.body[name]
@@ -145,17 +145,17 @@ class ApiRequest:
             raise missing_value(name)
         return value
 
-    def str_list(self, name: str, required: bool = False) -> list[str]:
+    def get_str_list(self, name: str, required: bool = False) -> list[str]:
         out = []
-        for item in self.list(name, required):
+        for item in self.get_list(name, required):
             if not isinstance(item, str | int) or isinstance(item, bool):
-                raise invalid_value(name, self.list(name))
+                raise invalid_value(name, self.get_list(name))
             out.append(str(item))
         return out
 
-    def dicts(self, name: str, required: bool = False) -> list[dict[str, Any]]:
+    def get_dicts(self, name: str, required: bool = False) -> list[dict[str, Any]]:
         """A repeated message field (e.g. ``tags``): a list of JSON objects."""
-        items = self.list(name, required)
+        items = self.get_list(name, required)
         for item in items:
             if not isinstance(item, dict):
                 raise invalid_value(name, items)
@@ -163,7 +163,7 @@ class ApiRequest:
 
     def run_id(self, required: bool = True) -> str | None:
         """``run_id`` or its legacy alias ``run_uuid`` (``run_id`` wins)."""
-        value = self.str("run_id") or self.str("run_uuid")
+        value = self.get_str("run_id") or self.get_str("run_uuid")
         if required and not value:
             raise missing_value("run_id")
         return value

@@ -13,7 +13,7 @@ MAX_SUMMARIES = 1000
 
 def search_datasets(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     """Distinct (experiment, dataset name, digest, context) used by the experiments' runs."""
-    ids = req.str_list("experiment_ids")
+    ids = req.get_str_list("experiment_ids")
     if not ids:
         raise InvalidParameterValue("SearchDatasets request must specify at least one experiment_id.")
     if len(ids) > MAX_EXPERIMENTS:

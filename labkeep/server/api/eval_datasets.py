@@ -43,12 +43,12 @@ def _wire(ds: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dataset_id(req: ApiRequest) -> str:
-    return req.str("dataset_id", required=True)
+    return req.get_str("dataset_id", required=True)
 
 
 def create_dataset(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     ds = dataset_store(ctx).create_dataset(
-        req.str("name", required=True), _json_field(req, "tags", dict), req.str_list("experiment_ids")
+        req.get_str("name", required=True), _json_field(req, "tags", dict), req.get_str_list("experiment_ids")
     )
     return {"dataset": _wire(ds)}
 
@@ -64,11 +64,11 @@ def delete_dataset(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def search_datasets(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     found, token = dataset_store(ctx).search_datasets(
-        req.str_list("experiment_ids"),
-        req.str("filter_string"),
-        req.int("max_results", default=1000),
-        req.str_list("order_by"),
-        req.str("page_token"),
+        req.get_str_list("experiment_ids"),
+        req.get_str("filter_string"),
+        req.get_int("max_results", default=1000),
+        req.get_str_list("order_by"),
+        req.get_str("page_token"),
     )
     out: dict[str, Any] = {"datasets": [_wire(d) for d in found]}
     if token:
@@ -85,7 +85,7 @@ def set_dataset_tags(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 
 def delete_dataset_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    dataset_store(ctx).delete_tag(_dataset_id(req), req.str("key", required=True))
+    dataset_store(ctx).delete_tag(_dataset_id(req), req.get_str("key", required=True))
     return {}
 
 
@@ -94,13 +94,13 @@ def get_dataset_experiment_ids(ctx: ApiContext, req: ApiRequest) -> dict[str, An
 
 
 def add_dataset_to_experiments(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    ds = dataset_store(ctx).add_experiments(_dataset_id(req), req.str_list("experiment_ids", required=True))
+    ds = dataset_store(ctx).add_experiments(_dataset_id(req), req.get_str_list("experiment_ids", required=True))
     return {"dataset": _wire(ds)}
 
 
 def remove_dataset_from_experiments(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     ds = dataset_store(ctx).remove_experiments(
-        _dataset_id(req), req.str_list("experiment_ids", required=True)
+        _dataset_id(req), req.get_str_list("experiment_ids", required=True)
     )
     return {"dataset": _wire(ds)}
 
@@ -114,10 +114,10 @@ def upsert_dataset_records(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 
 def get_dataset_records(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    max_results = req.int("max_results", default=1000)
+    max_results = req.get_int("max_results", default=1000)
     if max_results is None or not 1 <= max_results <= 1000:
         raise invalid_value("max_results", max_results, "It must be between 1 and 1000.")
-    records, token = dataset_store(ctx).get_records(_dataset_id(req), max_results, req.str("page_token"))
+    records, token = dataset_store(ctx).get_records(_dataset_id(req), max_results, req.get_str("page_token"))
     out: dict[str, Any] = {"records": json.dumps(records)}
     if token:
         out["next_page_token"] = token
@@ -126,6 +126,6 @@ def get_dataset_records(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def delete_dataset_records(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     deleted = dataset_store(ctx).delete_records(
-        _dataset_id(req), req.str_list("dataset_record_ids", required=True)
+        _dataset_id(req), req.get_str_list("dataset_record_ids", required=True)
     )
     return {"deleted_count": deleted}

@@ -11,7 +11,7 @@ from labkeep.server.api.common import ApiContext, ApiRequest, check_uri_confined
 
 
 def _experiment_id(req: ApiRequest) -> str:
-    value = req.str("experiment_id", required=True)
+    value = req.get_str("experiment_id", required=True)
     if not value.isdigit():
         raise InvalidParameterValue(f"Invalid experiment_id {value!r}: must be an integer id such as '1'.")
     return value
@@ -19,7 +19,7 @@ def _experiment_id(req: ApiRequest) -> str:
 
 def tags_from(req: ApiRequest, name: str = "tags") -> list[RunTag]:
     out = []
-    for i, t in enumerate(req.dicts(name)):
+    for i, t in enumerate(req.get_dicts(name)):
         key = t.get("key")
         if key is None or key == "":
             raise missing_value(f"{name}[{i}].key")
@@ -42,7 +42,7 @@ def view_type(req: ApiRequest, name: str) -> int:
 
 
 def get_experiment_by_name(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    name = req.str("experiment_name", required=True)
+    name = req.get_str("experiment_name", required=True)
     exp = ctx.tracking_store.get_experiment_by_name(name)
     if exp is None:
         raise ResourceDoesNotExist(f"Could not find experiment with name '{name}'.")
@@ -50,8 +50,8 @@ def get_experiment_by_name(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 
 def create_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    name = req.str("name", required=True)
-    location = req.str("artifact_location") or None
+    name = req.get_str("name", required=True)
+    location = req.get_str("artifact_location") or None
     tags = tags_from(req)  # every field's type first, as mlflow does, then the location rules
     if location:
         check_uri_confined(location, _local_roots(ctx), what="artifact_location")
@@ -85,15 +85,15 @@ def get_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 
 def search_experiments(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    max_results = req.int("max_results", default=1000)
+    max_results = req.get_int("max_results", default=1000)
     if max_results is None or max_results < 1 or max_results > 50000:
         raise invalid_value("max_results", max_results, "It must be between 1 and 50000.")
     page = ctx.tracking_store.search_experiments(
         view_type=view_type(req, "view_type"),
         max_results=max_results,
-        filter_string=req.str("filter") or None,
-        order_by=req.str_list("order_by") or None,
-        page_token=req.str("page_token") or None,
+        filter_string=req.get_str("filter") or None,
+        order_by=req.get_str_list("order_by") or None,
+        page_token=req.get_str("page_token") or None,
     )
     out: dict[str, Any] = {"experiments": [e.to_dict() for e in page]}
     if page.token:
@@ -113,18 +113,18 @@ def restore_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def update_experiment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     exp_id = _experiment_id(req)
-    ctx.tracking_store.rename_experiment(exp_id, req.str("new_name", required=True))
+    ctx.tracking_store.rename_experiment(exp_id, req.get_str("new_name", required=True))
     return {}
 
 
 def set_experiment_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     exp_id = _experiment_id(req)
-    key = req.str("key", required=True)
-    ctx.tracking_store.set_experiment_tag(exp_id, RunTag(key, req.str("value") or ""))
+    key = req.get_str("key", required=True)
+    ctx.tracking_store.set_experiment_tag(exp_id, RunTag(key, req.get_str("value") or ""))
     return {}
 
 
 def delete_experiment_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     exp_id = _experiment_id(req)
-    ctx.tracking_store.delete_experiment_tag(exp_id, req.str("key", required=True))
+    ctx.tracking_store.delete_experiment_tag(exp_id, req.get_str("key", required=True))
     return {}

@@ -15,26 +15,26 @@ REST_DEFAULT_MAX_RESULTS = 50
 
 
 def _model_id(req: ApiRequest) -> str:
-    return req.str("model_id", required=True)
+    return req.get_str("model_id", required=True)
 
 
 def create_logged_model(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    exp_id = req.str("experiment_id", required=True)
+    exp_id = req.get_str("experiment_id", required=True)
     if not exp_id.isdigit():
         raise InvalidParameterValue(f"Invalid experiment_id {exp_id!r}: must be an integer id.")
     model = ctx.tracking_store.create_logged_model(
         experiment_id=exp_id,
-        name=req.str("name") or None,
-        source_run_id=req.str("source_run_id") or None,
+        name=req.get_str("name") or None,
+        source_run_id=req.get_str("source_run_id") or None,
         tags=tags_from(req),
-        params=params_from(req.dicts("params")),
-        model_type=req.str("model_type") or None,
+        params=params_from(req.get_dicts("params")),
+        model_type=req.get_str("model_type") or None,
     )
     return {"model": model.to_dict()}
 
 
 def get_logged_model(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    allow_deleted = req.bool("allow_deleted", default=False)
+    allow_deleted = req.get_bool("allow_deleted", default=False)
     return {
         "model": ctx.tracking_store.get_logged_model(_model_id(req), allow_deleted=allow_deleted).to_dict()
     }
@@ -59,30 +59,30 @@ def set_logged_model_tags(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 
 def delete_logged_model_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    ctx.tracking_store.delete_logged_model_tag(_model_id(req), req.str("tag_key", required=True))
+    ctx.tracking_store.delete_logged_model_tag(_model_id(req), req.get_str("tag_key", required=True))
     return {}
 
 
 def log_logged_model_params(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    ctx.tracking_store.log_logged_model_params(_model_id(req), params_from(req.dicts("params")))
+    ctx.tracking_store.log_logged_model_params(_model_id(req), params_from(req.get_dicts("params")))
     return {}
 
 
 def search_logged_models(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    max_results = req.int("max_results", default=REST_DEFAULT_MAX_RESULTS)
+    max_results = req.get_int("max_results", default=REST_DEFAULT_MAX_RESULTS)
     if max_results is None or max_results < 1:
         raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results}.")
-    order_by = req.list("order_by")
+    order_by = req.get_list("order_by")
     for o in order_by:
         if not isinstance(o, dict) or not isinstance(o.get("field_name"), str):
             raise InvalidParameterValue("Each order_by entry needs a 'field_name'.")
     page = ctx.tracking_store.search_logged_models(
-        experiment_ids=req.str_list("experiment_ids"),
-        filter_string=req.str("filter") or None,
-        datasets=req.dicts("datasets") or None,
+        experiment_ids=req.get_str_list("experiment_ids"),
+        filter_string=req.get_str("filter") or None,
+        datasets=req.get_dicts("datasets") or None,
         max_results=max_results,
         order_by=order_by or None,
-        page_token=req.str("page_token") or None,
+        page_token=req.get_str("page_token") or None,
     )
     out: dict[str, Any] = {"models": [m.to_dict() for m in page]}
     if page.token:
@@ -94,7 +94,7 @@ def list_logged_model_artifacts(ctx: ApiContext, req: ApiRequest) -> dict[str, A
     from labkeep.server.api.artifacts import list_under_uri
 
     model = ctx.tracking_store.get_logged_model(_model_id(req))
-    path = req.str("artifact_directory_path") or ""
+    path = req.get_str("artifact_directory_path") or ""
     files = list_under_uri(ctx, model.artifact_location, path)
     return {"root_uri": model.artifact_location, "files": files}
 
@@ -103,4 +103,4 @@ def get_logged_model_artifact(ctx: ApiContext, req: ApiRequest) -> Any:
     from labkeep.server.api.artifacts import file_response_for_uri
 
     model = ctx.tracking_store.get_logged_model(_model_id(req))
-    return file_response_for_uri(ctx, model.artifact_location, req.str("artifact_file_path", required=True))
+    return file_response_for_uri(ctx, model.artifact_location, req.get_str("artifact_file_path", required=True))

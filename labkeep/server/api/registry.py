@@ -56,16 +56,16 @@ def _handler(func: Callable[[Any, ApiRequest], dict[str, Any]]) -> Callable[[Api
 
 
 def _name(req: ApiRequest) -> str:
-    return req.str("name", required=True)
+    return req.get_str("name", required=True)
 
 
 def _version(req: ApiRequest) -> str:
-    return req.str("version", required=True)
+    return req.get_str("version", required=True)
 
 
 def _tags(req: ApiRequest, cls: type) -> list[Any]:
     out = []
-    for t in req.dicts("tags"):
+    for t in req.get_dicts("tags"):
         key = t.get("key")
         if not isinstance(key, str) or not key:
             raise InvalidParameterValue("Each entry of 'tags' needs a string 'key'.")
@@ -89,20 +89,20 @@ def _page(items: list[Any], key: str, token: str | None) -> dict[str, Any]:
 @_handler
 def create_registered_model(store: Any, req: ApiRequest) -> dict[str, Any]:
     model = store.create_registered_model(
-        _name(req), _tags(req, RegisteredModelTag), req.str("description"), req.str("deployment_job_id")
+        _name(req), _tags(req, RegisteredModelTag), req.get_str("description"), req.get_str("deployment_job_id")
     )
     return {"registered_model": model.to_dict()}
 
 
 @_handler
 def rename_registered_model(store: Any, req: ApiRequest) -> dict[str, Any]:
-    model = store.rename_registered_model(_name(req), req.str("new_name", required=True))
+    model = store.rename_registered_model(_name(req), req.get_str("new_name", required=True))
     return {"registered_model": model.to_dict()}
 
 
 @_handler
 def update_registered_model(store: Any, req: ApiRequest) -> dict[str, Any]:
-    model = store.update_registered_model(_name(req), req.str("description"), req.str("deployment_job_id"))
+    model = store.update_registered_model(_name(req), req.get_str("description"), req.get_str("deployment_job_id"))
     return {"registered_model": model.to_dict()}
 
 
@@ -120,28 +120,28 @@ def get_registered_model(store: Any, req: ApiRequest) -> dict[str, Any]:
 @_handler
 def search_registered_models(store: Any, req: ApiRequest) -> dict[str, Any]:
     page = store.search_registered_models(
-        req.str("filter"), req.int("max_results"), req.str_list("order_by"), req.str("page_token")
+        req.get_str("filter"), req.get_int("max_results"), req.get_str_list("order_by"), req.get_str("page_token")
     )
     return _page(page, "registered_models", page.token)
 
 
 @_handler
 def get_latest_versions(store: Any, req: ApiRequest) -> dict[str, Any]:
-    versions = store.get_latest_versions(_name(req), req.str_list("stages") or None)
+    versions = store.get_latest_versions(_name(req), req.get_str_list("stages") or None)
     return {"model_versions": [v.to_dict() for v in versions]}
 
 
 @_handler
 def set_registered_model_tag(store: Any, req: ApiRequest) -> dict[str, Any]:
     store.set_registered_model_tag(
-        _name(req), RegisteredModelTag(req.str("key", required=True), req.str("value") or "")
+        _name(req), RegisteredModelTag(req.get_str("key", required=True), req.get_str("value") or "")
     )
     return {}
 
 
 @_handler
 def delete_registered_model_tag(store: Any, req: ApiRequest) -> dict[str, Any]:
-    store.delete_registered_model_tag(_name(req), req.str("key", required=True))
+    store.delete_registered_model_tag(_name(req), req.get_str("key", required=True))
     return {}
 
 
@@ -149,7 +149,7 @@ def delete_registered_model_tag(store: Any, req: ApiRequest) -> dict[str, Any]:
 @_handler
 def set_registered_model_alias(store: Any, req: ApiRequest) -> dict[str, Any]:
     store.set_registered_model_alias(
-        _name(req), req.str("alias", required=True), _version(req), comment=req.str("comment")
+        _name(req), req.get_str("alias", required=True), _version(req), comment=req.get_str("comment")
     )
     return {}
 
@@ -157,14 +157,14 @@ def set_registered_model_alias(store: Any, req: ApiRequest) -> dict[str, Any]:
 @_handler
 def delete_registered_model_alias(store: Any, req: ApiRequest) -> dict[str, Any]:
     store.delete_registered_model_alias(
-        _name(req), req.str("alias", required=True), comment=req.str("comment")
+        _name(req), req.get_str("alias", required=True), comment=req.get_str("comment")
     )
     return {}
 
 
 @_handler
 def get_model_version_by_alias(store: Any, req: ApiRequest) -> dict[str, Any]:
-    name, alias = _name(req), req.str("alias", required=True)
+    name, alias = _name(req), req.get_str("alias", required=True)
     try:
         version = store.get_model_version_by_alias(name, alias)
     except ResourceDoesNotExist:
@@ -179,19 +179,19 @@ def get_model_version_by_alias(store: Any, req: ApiRequest) -> dict[str, Any]:
 def create_model_version(store: Any, req: ApiRequest) -> dict[str, Any]:
     version = store.create_model_version(
         _name(req),
-        req.str("source", required=True),
+        req.get_str("source", required=True),
         req.run_id(required=False) or None,
         _tags(req, ModelVersionTag),
-        req.str("run_link") or None,
-        req.str("description"),
-        model_id=req.str("model_id") or None,
+        req.get_str("run_link") or None,
+        req.get_str("description"),
+        model_id=req.get_str("model_id") or None,
     )
     return {"model_version": version.to_dict()}
 
 
 @_handler
 def update_model_version(store: Any, req: ApiRequest) -> dict[str, Any]:
-    version = store.update_model_version(_name(req), _version(req), req.str("description"))
+    version = store.update_model_version(_name(req), _version(req), req.get_str("description"))
     return {"model_version": version.to_dict()}
 
 
@@ -200,9 +200,9 @@ def transition_model_version_stage(store: Any, req: ApiRequest) -> dict[str, Any
     version = store.transition_model_version_stage(
         _name(req),
         _version(req),
-        req.str("stage", required=True),
-        bool(req.bool("archive_existing_versions", default=False)),
-        comment=req.str("comment"),
+        req.get_str("stage", required=True),
+        bool(req.get_bool("archive_existing_versions", default=False)),
+        comment=req.get_str("comment"),
     )
     return {"model_version": version.to_dict()}
 
@@ -221,7 +221,7 @@ def get_model_version(store: Any, req: ApiRequest) -> dict[str, Any]:
 @_handler
 def search_model_versions(store: Any, req: ApiRequest) -> dict[str, Any]:
     page = store.search_model_versions(
-        req.str("filter"), req.int("max_results"), req.str_list("order_by"), req.str("page_token")
+        req.get_str("filter"), req.get_int("max_results"), req.get_str_list("order_by"), req.get_str("page_token")
     )
     return _page(page, "model_versions", page.token)
 
@@ -234,19 +234,19 @@ def get_model_version_download_uri(store: Any, req: ApiRequest) -> dict[str, Any
 @_handler
 def set_model_version_tag(store: Any, req: ApiRequest) -> dict[str, Any]:
     store.set_model_version_tag(
-        _name(req), _version(req), ModelVersionTag(req.str("key", required=True), req.str("value") or "")
+        _name(req), _version(req), ModelVersionTag(req.get_str("key", required=True), req.get_str("value") or "")
     )
     return {}
 
 
 @_handler
 def delete_model_version_tag(store: Any, req: ApiRequest) -> dict[str, Any]:
-    store.delete_model_version_tag(_name(req), _version(req), req.str("key", required=True))
+    store.delete_model_version_tag(_name(req), _version(req), req.get_str("key", required=True))
     return {}
 
 
 # ---------------------------------------------------------------- promotion history (labkeep)
 @_handler
 def get_promotion_history(store: Any, req: ApiRequest) -> dict[str, Any]:
-    events = store.get_promotion_history(_name(req), req.str("version") or None)
+    events = store.get_promotion_history(_name(req), req.get_str("version") or None)
     return {"events": [e.to_dict() for e in events]}

@@ -126,15 +126,15 @@ def params_from(items: list[dict[str, Any]], name: str = "params") -> list[Param
 
 
 def create_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    exp_id = req.str("experiment_id") or "0"
+    exp_id = req.get_str("experiment_id") or "0"
     if not exp_id.isdigit():
         raise InvalidParameterValue(f"Invalid experiment_id {exp_id!r}: must be an integer id.")
     run = ctx.tracking_store.create_run(
         experiment_id=exp_id,
-        user_id=req.str("user_id") or "",
-        start_time=req.int("start_time"),
+        user_id=req.get_str("user_id") or "",
+        start_time=req.get_int("start_time"),
         tags=tags_from(req),
-        run_name=req.str("run_name") or None,
+        run_name=req.get_str("run_name") or None,
     )
     return {"run": run.to_dict()}
 
@@ -150,7 +150,7 @@ def update_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
         except InvalidParameterValue:
             status = None  # reference: unknown enum names are ignored (proto parse fallback)
     info = ctx.tracking_store.update_run_info(
-        run_id, status, req.int("end_time"), req.str("run_name") or None
+        run_id, status, req.get_int("end_time"), req.get_str("run_name") or None
     )
     return {"run_info": info.to_dict()}
 
@@ -170,16 +170,16 @@ def get_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 
 def search_runs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    max_results = req.int("max_results", default=1000)
+    max_results = req.get_int("max_results", default=1000)
     if max_results is None or max_results < 1 or max_results > 50000:
         raise invalid_value("max_results", max_results, "It must be between 1 and 50000.")
     page = ctx.tracking_store.search_runs(
-        experiment_ids=req.str_list("experiment_ids"),
-        filter_string=req.str("filter") or "",
+        experiment_ids=req.get_str_list("experiment_ids"),
+        filter_string=req.get_str("filter") or "",
         run_view_type=view_type(req, "run_view_type"),
         max_results=max_results,
-        order_by=req.str_list("order_by") or None,
-        page_token=req.str("page_token") or None,
+        order_by=req.get_str_list("order_by") or None,
+        page_token=req.get_str("page_token") or None,
     )
     out: dict[str, Any] = {"runs": [r.to_dict() for r in page]}
     if page.token:
@@ -196,20 +196,20 @@ def log_metric(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def log_param(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
-    key = req.str("key", required=True)
-    ctx.tracking_store.log_param(run_id, Param(key, req.str("value") or ""))
+    key = req.get_str("key", required=True)
+    ctx.tracking_store.log_param(run_id, Param(key, req.get_str("value") or ""))
     return {}
 
 
 def set_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
-    key = req.str("key", required=True)
-    ctx.tracking_store.set_tag(run_id, RunTag(key, req.str("value") or ""))
+    key = req.get_str("key", required=True)
+    ctx.tracking_store.set_tag(run_id, RunTag(key, req.get_str("value") or ""))
     return {}
 
 
 def delete_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    ctx.tracking_store.delete_tag(req.run_id(), req.str("key", required=True))
+    ctx.tracking_store.delete_tag(req.run_id(), req.get_str("key", required=True))
     return {}
 
 
@@ -219,9 +219,9 @@ def log_batch(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
         raise InvalidParameterValue(
             f"log-batch request body exceeds {MAX_BATCH_BYTES} bytes; split the batch."
         )
-    raw_metrics = req.dicts("metrics")
-    raw_params = req.dicts("params")
-    raw_tags = req.dicts("tags")
+    raw_metrics = req.get_dicts("metrics")
+    raw_params = req.get_dicts("params")
+    raw_tags = req.get_dicts("tags")
     if len(raw_metrics) > MAX_BATCH_METRICS:
         raise InvalidParameterValue(
             f"A batch logging request can have at most {MAX_BATCH_METRICS} metrics, got {len(raw_metrics)}."
@@ -251,8 +251,8 @@ def log_batch(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 def log_inputs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     try:
-        datasets = [DatasetInput.from_dict(d) for d in req.dicts("datasets")]
-        models = [LoggedModelInput(str(m["model_id"])) for m in req.dicts("models")]
+        datasets = [DatasetInput.from_dict(d) for d in req.get_dicts("datasets")]
+        models = [LoggedModelInput(str(m["model_id"])) for m in req.get_dicts("models")]
     except (KeyError, TypeError, AttributeError):
         raise InvalidParameterValue("Malformed 'datasets' or 'models' in log-inputs request.")
     ctx.tracking_store.log_inputs(run_id, datasets=datasets or None, models=models or None)
@@ -262,7 +262,7 @@ def log_inputs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 def log_outputs(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
     models = []
-    for m in req.dicts("models", required=True):
+    for m in req.get_dicts("models", required=True):
         model_id = m.get("model_id")
         if not isinstance(model_id, str) or not model_id:
             raise InvalidParameterValue("Each entry of 'models' needs a 'model_id'.")
@@ -276,7 +276,7 @@ def log_model_legacy(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     import json
 
     run_id = req.run_id()
-    model_json = req.str("model_json", required=True)
+    model_json = req.get_str("model_json", required=True)
     try:
         model = json.loads(model_json)
     except ValueError:
@@ -290,10 +290,10 @@ def log_model_legacy(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def get_metric_history(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
-    key = req.str("metric_key", required=True)
-    max_results = req.int("max_results")
+    key = req.get_str("metric_key", required=True)
+    max_results = req.get_int("max_results")
     page = ctx.tracking_store.get_metric_history(
-        run_id, key, max_results=max_results or None, page_token=req.str("page_token") or None
+        run_id, key, max_results=max_results or None, page_token=req.get_str("page_token") or None
     )
     out: dict[str, Any] = {"metrics": [m.to_dict() for m in page]}
     if page.token:
@@ -316,17 +316,17 @@ def _bulk_dicts(run_id: str, points: list[Any]) -> list[dict[str, Any]]:
 
 def get_metric_history_bulk(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     """Histories of one metric for up to 100 runs, grouped by run id, each in time order."""
-    run_ids = req.str_list("run_id") or req.str_list("run_ids")
+    run_ids = req.get_str_list("run_id") or req.get_str_list("run_ids")
     if not run_ids:
         raise InvalidParameterValue("GetMetricHistoryBulk request must specify at least one run_id.")
     if len(run_ids) > 100:
         raise InvalidParameterValue(
             f"GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received {len(run_ids)} run_ids."
         )
-    key = req.str("metric_key")
+    key = req.get_str("metric_key")
     if not key:
         raise InvalidParameterValue("GetMetricHistoryBulk request must specify a metric_key.")
-    max_results = req.int("max_results", default=25000) or 25000
+    max_results = req.get_int("max_results", default=25000) or 25000
     if max_results < 1:
         raise invalid_value("max_results", max_results)
     max_results = min(max_results, 25000)
@@ -342,14 +342,14 @@ def get_metric_history_bulk(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def get_metric_history_bulk_interval(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     """Points of one metric at evenly spaced steps (plus each run's first and last step)."""
-    run_ids = req.str_list("run_ids")
+    run_ids = req.get_str_list("run_ids")
     if not run_ids:
         raise missing_value("run_ids")
     if len(run_ids) > 100:
         raise InvalidParameterValue("GetMetricHistoryBulkInterval request must specify at most 100 run_ids.")
-    key = req.str("metric_key", required=True)
-    start, end = req.int("start_step"), req.int("end_step")
-    max_results = req.int("max_results", default=2500)
+    key = req.get_str("metric_key", required=True)
+    start, end = req.get_int("start_step"), req.get_int("end_step")
+    max_results = req.get_int("max_results", default=2500)
     if max_results is None or not 1 <= max_results <= 2500:
         raise InvalidParameterValue(f"max_results must be between 1 and 2500, got {max_results}.")
     if (start is None) != (end is None):

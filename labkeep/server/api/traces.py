@@ -127,29 +127,29 @@ async def otlp_traces(ctx: ApiContext, request: Request, params: dict) -> Respon
 
 
 def set_trace_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    key = req.str("key", required=True)
+    key = req.get_str("key", required=True)
     if key == ARTIFACT_LOCATION_TAG:
         raise InvalidParameterValue(f"Tag '{ARTIFACT_LOCATION_TAG}' is set by the server and cannot be changed.")
-    trace_store(ctx).set_trace_tag(req.str("trace_id", required=True), key, req.raw("value", ""))
+    trace_store(ctx).set_trace_tag(req.get_str("trace_id", required=True), key, req.raw("value", ""))
     return {}
 
 
 def link_traces_to_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    trace_store(ctx).link_traces_to_run(req.str_list("trace_ids", required=True), req.str("run_id", required=True))
+    trace_store(ctx).link_traces_to_run(req.get_str_list("trace_ids", required=True), req.get_str("run_id", required=True))
     return {}
 
 
 def delete_trace_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    trace_store(ctx).delete_trace_tag(req.str("trace_id", required=True), req.str("key", required=True))
+    trace_store(ctx).delete_trace_tag(req.get_str("trace_id", required=True), req.get_str("key", required=True))
     return {}
 
 
 def delete_traces(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    ids = req.str_list("request_ids") or None
+    ids = req.get_str_list("request_ids") or None
     count = trace_store(ctx).delete_traces(
-        req.str("experiment_id", required=True),
-        req.int("max_timestamp_millis"),
-        req.int("max_traces"),
+        req.get_str("experiment_id", required=True),
+        req.get_int("max_timestamp_millis"),
+        req.get_int("max_traces"),
         ids,
     )
     return {"traces_deleted": count}
@@ -160,14 +160,14 @@ def create_assessment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise InvalidParameterValue("Missing value for required parameter 'assessment'.")
     a = Assessment.from_dict(raw)
-    a.trace_id = req.str("trace_id", required=True) or a.trace_id
+    a.trace_id = req.get_str("trace_id", required=True) or a.trace_id
     a.assessment_id = None
     return {"assessment": trace_store(ctx).create_assessment(a).to_dict()}
 
 
 def get_assessment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     a = trace_store(ctx).get_assessment(
-        req.str("trace_id", required=True), req.str("assessment_id", required=True)
+        req.get_str("trace_id", required=True), req.get_str("assessment_id", required=True)
     )
     return {"assessment": a.to_dict()}
 
@@ -185,53 +185,53 @@ def update_assessment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
         "name": raw.get("assessment_name"),
     }
     a = trace_store(ctx).update_assessment(
-        req.str("trace_id", required=True), req.str("assessment_id", required=True), changes
+        req.get_str("trace_id", required=True), req.get_str("assessment_id", required=True), changes
     )
     return {"assessment": a.to_dict()}
 
 
 def delete_assessment(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     trace_store(ctx).delete_assessment(
-        req.str("trace_id", required=True), req.str("assessment_id", required=True)
+        req.get_str("trace_id", required=True), req.get_str("assessment_id", required=True)
     )
     return {}
 
 
 # ---------------------------------------------------------------- reads
 def get_trace_info(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    info = trace_store(ctx).get_trace_info(req.str("trace_id", required=True))
+    info = trace_store(ctx).get_trace_info(req.get_str("trace_id", required=True))
     return {"trace": {"trace_info": info.to_dict()}}
 
 
 def get_trace(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    trace = trace_store(ctx).get_trace(req.str("trace_id", required=True))
+    trace = trace_store(ctx).get_trace(req.get_str("trace_id", required=True))
     return {"trace": _trace_json(ctx, trace)}
 
 
 def batch_get_traces(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    ids = req.str_list("trace_ids", required=True)
+    ids = req.get_str_list("trace_ids", required=True)
     traces = trace_store(ctx).batch_get_traces(ids)
     return {"traces": [_trace_json(ctx, t) for t in traces]}
 
 
 def search_traces(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     exp_ids: list[str] = []
-    for loc in req.list("locations"):
+    for loc in req.get_list("locations"):
         if isinstance(loc, dict):
             exp = (loc.get("mlflow_experiment") or {}).get("experiment_id")
             if exp is not None:
                 exp_ids.append(str(exp))
         elif isinstance(loc, str):
             exp_ids.append(loc)
-    exp_ids += req.str_list("experiment_ids")
+    exp_ids += req.get_str_list("experiment_ids")
     if not exp_ids:
         raise InvalidParameterValue("search traces needs 'locations' (or 'experiment_ids').")
     infos, token = trace_store(ctx).search_traces(
         exp_ids,
-        req.str("filter"),
-        req.int("max_results", default=100),
-        req.str_list("order_by"),
-        req.str("page_token"),
+        req.get_str("filter"),
+        req.get_int("max_results", default=100),
+        req.get_str_list("order_by"),
+        req.get_str("page_token"),
     )
     out: dict[str, Any] = {"traces": [i.to_dict() for i in infos]}
     if token:

@@ -37,10 +37,10 @@ def apply_record(ctx: ApiContext, req: ApiRequest) -> dict:
     from labkeep.transfer.sql_sink import Collision
     from labkeep.transfer.wire import decode_record
 
-    kind = req.str("kind", required=True)
+    kind = req.get_str("kind", required=True)
     if kind not in KINDS:
         raise InvalidParameterValue(f"Field 'kind' must be one of {', '.join(KINDS)}; got {kind!r}.")
-    dry_run = bool(req.bool("dry_run", default=False))
+    dry_run = bool(req.get_bool("dry_run", default=False))
     rec = decode_record(kind, _record(req))
     sink = _sink(ctx)
     sink.dry_run = dry_run
@@ -51,7 +51,7 @@ def apply_record(ctx: ApiContext, req: ApiRequest) -> dict:
         if kind == "registered_model":
             _confine_versions(ctx, rec)
             return {"status": sink.registered_model(rec, {})}
-        exp_id = req.str("experiment_id", required=True)
+        exp_id = req.get_str("experiment_id", required=True)
         location = _location(sink, exp_id, dry_run)
         if kind == "trace":
             return {"status": sink.trace(rec, exp_id)}
