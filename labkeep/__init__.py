@@ -74,9 +74,9 @@ _LAZY_SUBMODULES = {
 }
 # Functions that live in heavier modules, imported on first use.
 _LAZY_FUNCTIONS = {
-    "register_model": "labkeep.registry_client",
-    "search_registered_models": "labkeep.registry_client",
-    "search_model_versions": "labkeep.registry_client",
+    "register_model": "labkeep.registry.client",
+    "search_registered_models": "labkeep.registry.client",
+    "search_model_versions": "labkeep.registry.client",
     # LLM tracking (labkeep/genai)
     "trace": "labkeep.genai.tracing.fluent",
     "start_span": "labkeep.genai.tracing.fluent",

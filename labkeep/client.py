@@ -31,13 +31,13 @@ from labkeep.entities import (
     ViewType,
 )
 from labkeep.exceptions import InvalidParameterValue
-from labkeep.registry_client import RegistryClientMixin
+from labkeep.registry.client import RegistryClientMixin
 from labkeep.utils import validation as v
 from labkeep.utils.clock import now_ms
 
 if TYPE_CHECKING:
+    from labkeep.registry.store import RegistryStore
     from labkeep.stores.base import TrackingStore
-    from labkeep.stores.registry_base import RegistryStore
 
 
 class Client(RegistryClientMixin):

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from labkeep.artifacts.base import ArtifactRepository
+    from labkeep.registry.store import RegistryStore
     from labkeep.stores.base import TrackingStore
-    from labkeep.stores.registry_base import RegistryStore
 
 _TRACKING_STORES: dict[str, str] = {
     "sqlite": "labkeep.stores.sql.factory:make_tracking_store",

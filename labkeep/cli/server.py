@@ -126,7 +126,7 @@ def _run(**kw) -> None:
         raise click.UsageError(exc.message) from None
     if kw["registry_stages"]:
         from labkeep.exceptions import LabkeepException
-        from labkeep.stores.registry_stages import STAGES_ENV, parse_stages
+        from labkeep.registry.stages import STAGES_ENV, parse_stages
 
         try:
             parse_stages(kw["registry_stages"])

@@ -110,7 +110,7 @@ def log_model(
     model_uri = f"models:/{logged.model_id}"
     version = None
     if registered_model_name:
-        from labkeep.registry_client import register_model
+        from labkeep.registry.client import register_model
 
         mv = register_model(model_uri, registered_model_name, await_registration_for=await_registration_for)
         version = int(mv.version)

@@ -93,7 +93,7 @@ def _resolve_models(uri: str, client) -> str:
         sub = _check_relative(sub, uri)
         lm = client.get_logged_model(model_id)
         return lm.artifact_location.rstrip("/") + (f"/{sub}" if sub else "")
-    from labkeep.registry_uris import resolve_models_uri
+    from labkeep.registry.uris import resolve_models_uri
 
     return resolve_models_uri(client, uri)
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from labkeep.registry.store import RegistryStore
     from labkeep.stores.base import TrackingStore
-    from labkeep.stores.registry_base import RegistryStore
 
 _S = TypeVar("_S")
 _lock = threading.Lock()

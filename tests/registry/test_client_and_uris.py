@@ -7,8 +7,8 @@ import json
 import pytest
 
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
-from labkeep.registry_uris import parse_models_uri, resolve_models_uri
-from labkeep.stores.registry_stages import DEFAULT_STAGES, allowed_stages, canonical_stage, parse_stages
+from labkeep.registry.stages import DEFAULT_STAGES, allowed_stages, canonical_stage, parse_stages
+from labkeep.registry.uris import parse_models_uri, resolve_models_uri
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ def test_registry_store_on_new_database_keeps_default_experiment(tmp_path):
 
 
 def test_fluent_search_functions(client, run_with_model):
-    from labkeep.registry_client import search_model_versions, search_registered_models
+    from labkeep.registry.client import search_model_versions, search_registered_models
 
     run, _ = run_with_model
     for name in ("a", "b", "c"):

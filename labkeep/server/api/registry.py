@@ -14,8 +14,8 @@ from typing import Any
 
 from labkeep.entities import ModelVersionTag, RegisteredModelTag
 from labkeep.exceptions import InvalidParameterValue, LabkeepException, ResourceDoesNotExist
+from labkeep.registry.store import acting_user
 from labkeep.server.api.common import ApiContext, ApiRequest
-from labkeep.stores.registry_base import acting_user
 
 USER_HEADER = "x-labkeep-user"
 

@@ -20,7 +20,7 @@ from labkeep.entities import (
     RegisteredModelTag,
 )
 from labkeep.exceptions import LabkeepException
-from labkeep.stores.registry_base import (
+from labkeep.registry.store import (
     SEARCH_MODEL_VERSIONS_DEFAULT_MAX_RESULTS,
     SEARCH_REGISTERED_MODELS_DEFAULT_MAX_RESULTS,
     RegistryStore,

@@ -25,19 +25,19 @@ from labkeep.entities import (
     RegisteredModelTag,
 )
 from labkeep.exceptions import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
-from labkeep.stores.registry_base import (
+from labkeep.registry.sources import LoggedModelRef, SourceLookups, resolve_source
+from labkeep.registry.stages import (
+    STAGE_NONE,
+    canonical_stage,
+    check_archive_existing,
+)
+from labkeep.registry.store import (
     SEARCH_MODEL_VERSIONS_DEFAULT_MAX_RESULTS,
     SEARCH_REGISTERED_MODELS_DEFAULT_MAX_RESULTS,
     RegistryStore,
     current_user,
 )
-from labkeep.stores.registry_sources import LoggedModelRef, SourceLookups, resolve_source
-from labkeep.stores.registry_stages import (
-    STAGE_NONE,
-    canonical_stage,
-    check_archive_existing,
-)
-from labkeep.stores.registry_validation import (
+from labkeep.registry.validation import (
     validate_alias,
     validate_comment,
     validate_description,
@@ -864,7 +864,7 @@ class SqlRegistryStore(RegistryStore):
         return roots
 
     def _registered_version_uri(self, uri: str) -> str:
-        from labkeep.registry_uris import parse_models_uri
+        from labkeep.registry.uris import parse_models_uri
 
         ref = parse_models_uri(uri)
         if ref.name is None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
-from labkeep.stores.registry_validation import MAX_SOURCE_LENGTH
+from labkeep.registry.validation import MAX_SOURCE_LENGTH
 
 _LOGGED_MODEL_ID_RE = re.compile(r"^m-[0-9a-zA-Z]+$")
 # The placeholder source mlflow (and labkeep.genai) give prompt versions, which have no artifacts.

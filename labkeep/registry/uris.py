@@ -81,7 +81,7 @@ def resolve_models_uri_version(client: Any, uri: str) -> tuple[str, str] | None:
             raise
     stages = None
     if ref.stage is not None:
-        from labkeep.stores.registry_stages import canonical_stage
+        from labkeep.registry.stages import canonical_stage
 
         try:
             stages = [canonical_stage(ref.stage)]

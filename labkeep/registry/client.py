@@ -20,8 +20,8 @@ from labkeep.entities import (
 from labkeep.exceptions import InvalidParameterValue, LabkeepException, ResourceDoesNotExist
 
 if TYPE_CHECKING:
+    from labkeep.registry.store import RegistryStore
     from labkeep.stores.base import TrackingStore
-    from labkeep.stores.registry_base import RegistryStore
 
 
 def _rm_tags(tags: dict[str, Any] | None) -> list[RegisteredModelTag]:
@@ -189,7 +189,7 @@ class RegistryClientMixin:
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
         """Register the model at ``src_model_uri`` (a ``models:/`` URI) as a new version of ``dst_name``."""
-        from labkeep.registry_uris import resolve_models_uri_version
+        from labkeep.registry.uris import resolve_models_uri_version
 
         resolved = resolve_models_uri_version(self, src_model_uri)
         src = self.get_model_version(*resolved) if resolved else None
@@ -281,7 +281,7 @@ def _register(
         if logged is not None and path.strip("/") == logged.name:
             source, model_id = f"models:/{logged.model_id}", logged.model_id
     elif model_uri.startswith("models:/"):
-        from labkeep.registry_uris import parse_models_uri
+        from labkeep.registry.uris import parse_models_uri
 
         ref = parse_models_uri(model_uri)
         model_id = ref.model_id
