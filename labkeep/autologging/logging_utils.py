@@ -80,7 +80,12 @@ def log_dataset(X: Any, y: Any = None, context: str = "train", run_id: str | Non
 
     try:
         dataset = make_dataset(X, y)
-        run = run_id or fluent.active_run().info.run_id
+        run = run_id
+        if not run:
+            active = fluent.active_run()
+            if active is None:
+                raise RuntimeError("no active run and no run_id given")
+            run = active.info.run_id
         fluent._client().log_inputs(run, [DatasetInput(dataset, [InputTag("mlflow.data.context", context)])])
         return dataset
     except Exception as e:

@@ -75,5 +75,5 @@ def _target(folder: str) -> str | None:
     except OSError:
         from labkeep import config
 
-        uri = config._tracking_uri or config._env("LABKEEP_TRACKING_URI", "MLFLOW_TRACKING_URI")
+        uri = config._tracking_uri or config.TRACKING_URI.get()
         return uri

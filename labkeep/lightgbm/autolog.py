@@ -51,7 +51,8 @@ def _install(lightgbm: Any) -> None:
 
 
 def _subclasses(base: type) -> list[type]:
-    out, todo = [], [base]
+    out: list[type] = []
+    todo: list[type] = [base]
     while todo:
         for sub in todo.pop().__subclasses__():
             if sub not in out and sub.__module__.startswith("lightgbm"):

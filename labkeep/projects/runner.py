@@ -281,7 +281,7 @@ def run_project(
         else:
             raise KeyboardInterrupt(f"stopped by signal {signum}")
 
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     if handle_signals:
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, on_signal)

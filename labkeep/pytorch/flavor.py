@@ -96,7 +96,7 @@ def save_model(
         data_dir = os.path.join(model_dir, DATA_DIR)
         os.makedirs(data_dir)
         extra: dict[str, Any] = {}
-        if fmt == "pt2":
+        if fmt == "pt2" and example is not None:  # example is always set for pt2 (checked above)
             pytorch_model.eval()
             _export(pytorch_model, example, os.path.join(data_dir, EXPORT_FILE))
         else:

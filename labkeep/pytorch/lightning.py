@@ -208,7 +208,7 @@ def after_fit(trainer: Any, state: FitState, conf: dict) -> None:
 
     client = fluent._client()
     es = state.early_stop
-    if es is not None and getattr(es, "stopped_epoch", 0):
+    if es is not None and bool(getattr(es, "stopped_epoch", 0)):
         fluent.log_metrics({"stopped_epoch": es.stopped_epoch,
                             "restored_epoch": es.stopped_epoch - max(1, es.patience),
                             "wait_count": es.wait_count}, run_id=state.run_id)  # fmt: skip

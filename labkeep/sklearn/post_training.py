@@ -14,9 +14,10 @@ import sys
 import threading
 import weakref
 from collections import defaultdict
+from types import FrameType
 from typing import Any
 
-_log = logging.getLogger("labkeep.sklearn")
+_logger = logging.getLogger("labkeep.sklearn")
 _lock = threading.Lock()
 _models: dict[int, tuple[str, str | None]] = {}  # id(model) -> (run_id, model_id)
 _predictions: dict[int, tuple[str, str, str | None]] = {}  # id(result) -> (run_id, dataset, model_id)
@@ -43,7 +44,7 @@ def remember_model(model: Any, run_id: str, model_id: str | None) -> None:
 
 def _var_name(obj: Any, fallback: str = "unknown_dataset") -> str:
     """The name the user's code binds ``obj`` to, looking up the stack past library frames."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_globals.get("__name__", "").startswith(_SKIP_MODULES):
         frame = frame.f_back
     if frame is None:
@@ -163,7 +164,7 @@ def wrap_metric(fn: Any) -> Any:
 
 
 def _log_warning(name: str, e: Exception) -> None:
-    _log.warning("labkeep autologging: could not log post-training metric %s: %s", name, e)
+    _logger.warning("labkeep autologging: could not log post-training metric %s: %s", name, e)
 
 
 def patch_metric_functions() -> None:

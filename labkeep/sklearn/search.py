@@ -70,7 +70,7 @@ def _child_runs(
     from labkeep.utils.clock import now_ms
 
     if max_runs is not None:
-        rank = "rank_test_score"
+        rank: str | None = "rank_test_score"
         if rank not in results.columns:
             rank = next((c for c in results.columns if c.startswith("rank_test_")), None)
         results = results.nsmallest(max_runs, rank) if rank else results.head(max_runs)
@@ -98,7 +98,7 @@ def _child_runs(
         metrics = [
             Metric(k, float(v), ts, 0, model_id, name, digest)
             for k, v in row.items()
-            if not k.startswith(("param", "split")) and isinstance(v, numbers.Number) and not isinstance(v, bool)
+            if not k.startswith(("param", "split")) and isinstance(v, numbers.Real) and not isinstance(v, bool)
         ]
         client.log_batch(cid, metrics=metrics, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
         if dataset is not None:

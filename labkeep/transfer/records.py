@@ -38,7 +38,7 @@ def run_status(value: Any) -> str:
         name = str(value).upper() if value is not None else None
     if name not in RUN_STATUSES:
         raise ValueError(f"unknown run status {value!r}")
-    return name  # type: ignore[return-value]
+    return name
 
 
 def encode_value(value: float) -> float | str:

@@ -96,7 +96,7 @@ class SqlSink:
                 or cur.execute("SELECT 1 FROM experiments WHERE experiment_id = ?", (wanted,)).fetchone()
             )
             if taken:
-                top = cur.execute("SELECT MAX(experiment_id) FROM experiments").fetchone()[0]
+                top = cur.execute("SELECT MAX(experiment_id) FROM experiments").one()[0]
                 wanted = 1 if top is None else int(top) + 1
             location = (
                 rec.get("artifact_location") if keep_location and rec.get("artifact_location") else None
@@ -355,7 +355,7 @@ class SqlSink:
 
 
 def _fast_rows(run_id: str, points: list) -> list[tuple]:
-    rows = []
+    rows: list[tuple] = []
     append = rows.append
     isfinite = math.isfinite
     for key, value, ts, step, *_ in points:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labkeep.transfer.base import Source
 from labkeep.transfer.records import Problem
+
+if TYPE_CHECKING:
+    from labkeep.registry.store import RegistryStore
+    from labkeep.stores.base import TrackingStore
 
 PAGE = 1000
 
@@ -33,6 +37,8 @@ class StoreSource(Source):
         from labkeep import plugins
 
         self.uri = uri
+        self.tracking: TrackingStore
+        self.registry: RegistryStore
         self.remote = uri.startswith(("http://", "https://"))
         if self.remote:
             from labkeep.stores.rest.registry import make_store as registry

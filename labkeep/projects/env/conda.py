@@ -155,7 +155,7 @@ def build_conda_env(env_file: str, exe: str, project_dir: str | None = None) -> 
     with open(env_file, "rb") as fh:
         content = fh.read().decode("utf-8", "replace")
     add_labkeep = _needs_labkeep(env_file, project_dir)
-    key = {"kind": "conda", "file": content, "tool": os.path.basename(exe)}
+    key: dict[str, Any] = {"kind": "conda", "file": content, "tool": os.path.basename(exe)}
     if add_labkeep:
         key["labkeep"] = labkeep_install_args()
     env_dir = os.path.join(cache.cache_root(), f"conda-{cache.spec_hash(key)}")

@@ -178,7 +178,7 @@ def _labkeep_min_python() -> tuple[int, int]:
     from importlib import metadata
 
     try:
-        requires = metadata.metadata("labkeep").get("Requires-Python") or ""
+        requires = (metadata.metadata("labkeep").get_all("Requires-Python") or [""])[0] or ""
     except metadata.PackageNotFoundError:
         requires = ""
     match = re.search(r">=\s*(\d+)\.(\d+)", requires)

@@ -24,7 +24,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import unquote, urlparse
 
 from labkeep.exceptions import InvalidParameterValue
@@ -73,6 +73,7 @@ class ApiRequest:
         self.query: Mapping[str, list[str]] = query or {}
         self.path_params: Mapping[str, str] = path_params or {}
         self.headers: Mapping[str, str] = headers or {}
+        self.body_size = 0  # bytes of the request body, set by the dispatcher
 
     # ---- raw lookup
     def raw(self, name: str, default: Any = None) -> Any:
@@ -98,6 +99,12 @@ class ApiRequest:
         return value
 
     # ---- typed getters
+    @overload
+    def get_str(self, name: str, required: Literal[True], default: str | None = None) -> str: ...
+    @overload
+    def get_str(self, name: str, required: bool = False, *, default: str) -> str: ...
+    @overload
+    def get_str(self, name: str, required: bool = False, default: str | None = None) -> str | None: ...
     def get_str(self, name: str, required: bool = False, default: str | None = None) -> str | None:
         value = self._get(name, required, default)
         if value is None:
@@ -161,6 +168,10 @@ class ApiRequest:
                 raise invalid_value(name, items)
         return items
 
+    @overload
+    def run_id(self, required: Literal[True] = True) -> str: ...
+    @overload
+    def run_id(self, required: bool) -> str | None: ...
     def run_id(self, required: bool = True) -> str | None:
         """``run_id`` or its legacy alias ``run_uuid`` (``run_id`` wins)."""
         value = self.get_str("run_id") or self.get_str("run_uuid")

@@ -48,6 +48,7 @@ def metric_from(d: dict[str, Any], prefix: str = "") -> Metric:
     ``prefix + field``, e.g. ``metrics[0].timestamp``)."""
     # Fast path for the common, well-formed shape (log-batch sends up to 1000 of these).
     if type(d) is dict:
+        value: Any  # checked by exact type below
         key, value, ts, step = d.get("key"), d.get("value"), d.get("timestamp"), d.get("step", 0)
         if (
             type(key) is str
@@ -215,7 +216,7 @@ def delete_tag(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def log_batch(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     run_id = req.run_id()
-    if getattr(req, "body_size", 0) > MAX_BATCH_BYTES:
+    if req.body_size > MAX_BATCH_BYTES:
         raise InvalidParameterValue(
             f"log-batch request body exceeds {MAX_BATCH_BYTES} bytes; split the batch."
         )

@@ -175,7 +175,7 @@ def _cell(x: Any) -> Any:
 
 def _table_from_csv(text: str, delimiter: str) -> dict[str, Any]:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    rows = []
+    rows: list[list[Any]] = []
     header: list[str] = []
     for i, row in enumerate(reader):
         if i == 0:

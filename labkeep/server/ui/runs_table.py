@@ -325,7 +325,8 @@ def run_row(run: Run, cols: list[str]) -> dict[str, Any]:
     cells = []
     for c in cols:
         kind, _, key = c.partition(".")
-        source = {"metrics": metrics, "params": data.params, "tags": data.tags}.get(kind, {})
+        sources: dict[str, dict[str, Any]] = {"metrics": metrics, "params": data.params, "tags": data.tags}
+        source = sources.get(kind, {})
         value = source.get(key)
         cells.append({"col": c, "value": fmt_value(value), "raw": value})
     return {

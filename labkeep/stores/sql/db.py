@@ -87,6 +87,13 @@ class Cursor:
     def fetchone(self) -> tuple | None:
         return self._cur.fetchone()
 
+    def one(self) -> tuple:
+        """The first row of a query that always yields one (an aggregate, or a key known to exist)."""
+        row = self._cur.fetchone()
+        if row is None:
+            raise LookupError("The query returned no row where one was expected.")
+        return row
+
     @property
     def rowcount(self) -> int:
         return self._cur.rowcount
@@ -224,7 +231,7 @@ class SQLiteDatabase(Database):
             return
         self._stats_checked_at = now
         with self.read() as cur:
-            rows = cur.execute("SELECT MAX(rowid) FROM runs").fetchone()[0] or 0
+            rows = cur.execute("SELECT MAX(rowid) FROM runs").one()[0] or 0
             if rows < 1000:
                 return
             try:
@@ -283,7 +290,8 @@ class SqlAlchemyDatabase(Database):
             raise _unreachable(self.engine.url.render_as_string(hide_password=True), exc) from None
 
     def is_integrity_error(self, exc: BaseException) -> bool:
-        return isinstance(exc, self.engine.dialect.dbapi.IntegrityError)
+        dbapi = self.engine.dialect.dbapi
+        return dbapi is not None and isinstance(exc, dbapi.IntegrityError)
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:

@@ -13,6 +13,7 @@ import json
 import re
 import uuid
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
@@ -68,7 +69,7 @@ class SqlEvalDatasetStore:
         if not name:
             raise InvalidParameterValue("Missing value for required parameter 'name'.")
         now = now_ms()
-        ds = {
+        ds: dict[str, Any] = {
             "dataset_id": "d-" + uuid.uuid4().hex,
             "name": name,
             "tags": {str(k): str(v) for k, v in (tags or {}).items()},
@@ -206,7 +207,7 @@ class SqlEvalDatasetStore:
         found = [ds for ds in found if keep(ds)]
         found.sort(key=lambda ds: ds["dataset_id"])
         for field, asc in reversed(order):
-            found.sort(key=lambda ds, f=field: ds[f], reverse=not asc)
+            found.sort(key=itemgetter(field), reverse=not asc)
         offset = parse_page_token(page_token)
         page = found[offset : offset + max_results]
         return page, make_page_token(offset + max_results) if offset + max_results < len(found) else None

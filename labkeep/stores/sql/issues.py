@@ -148,7 +148,8 @@ class SqlIssueStore:
             )
         clauses = parse_issue_filter(filter_string)
         offset = parse_page_token(page_token)
-        where, args = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        args: list[Any] = []
         if experiment_id:
             if not str(experiment_id).isdigit():
                 raise InvalidParameterValue(f"Invalid experiment_id {experiment_id!r}.")

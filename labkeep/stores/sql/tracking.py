@@ -118,7 +118,7 @@ def _metric_row(run_id: str, m: Metric) -> tuple:
 
 def _metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[tuple]:
     """Validated rows for many metrics; plain finite floats with known-good keys take a fast path."""
-    rows = []
+    rows: list[tuple] = []
     append = rows.append
     known_keys = v._VALID_KEYS
     isfinite = math.isfinite
@@ -247,7 +247,7 @@ class SqlTrackingStore(TrackingStore):
                         raise ResourceAlreadyExists(
                             f"Experiment '{name}' already exists (possibly deleted: restore it or pick another name)."
                         )
-                    row = cur.execute("SELECT MAX(experiment_id) FROM experiments").fetchone()
+                    row = cur.execute("SELECT MAX(experiment_id) FROM experiments").one()
                     exp_id = 1 if row[0] is None else int(row[0]) + 1
                     now = now_ms()
                     location = artifact_location or self._experiment_location(exp_id)
@@ -844,7 +844,7 @@ class SqlTrackingStore(TrackingStore):
                     )
         with self.db.write() as cur:
             self._require_active_run(cur, run_id)
-            exp_id = cur.execute("SELECT experiment_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
+            exp_id = cur.execute("SELECT experiment_id FROM runs WHERE run_id = ?", (run_id,)).one()[0]
             for d in datasets or ():
                 ds = d.dataset
                 row = cur.execute(

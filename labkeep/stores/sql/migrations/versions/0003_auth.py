@@ -4,6 +4,8 @@ Revision ID: 0003_auth
 Revises: 0003_compat
 """
 
+from typing import Any
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -12,7 +14,7 @@ down_revision = "0003_compat"
 branch_labels = None
 depends_on = None
 
-_MYSQL = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
+_MYSQL: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
 
 
 def upgrade() -> None:
