@@ -53,6 +53,7 @@ def _install(lightgbm: Any) -> None:
 def _subclasses(base: type) -> list[type]:
     out: list[type] = []
     todo: list[type] = [base]
+    sub: type
     while todo:
         for sub in todo.pop().__subclasses__():
             if sub not in out and sub.__module__.startswith("lightgbm"):
