@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# THE test command: set up .venv, make sure PostgreSQL and MariaDB answer, then ruff + pytest.
+# THE test command: set up .venv, make sure PostgreSQL and MariaDB answer, then ruff + mypy + pytest.
 # Usage: bash scripts/test.sh [pytest args...]   e.g. bash scripts/test.sh tests/test_repo_health.py -x
 # Env: LABKEEP_TEST_BACKENDS=sqlite skips the database servers (CI always uses all three).
 set -euo pipefail
@@ -96,6 +96,12 @@ if ! "$VENV/bin/ruff" check "$REPO_ROOT"; then
     status=1
 fi
 
+log "mypy"
+if ! "$VENV/bin/mypy"; then
+    log "mypy FAILED (see above)"
+    status=1
+fi
+
 log "pytest $*"
 set +e
 "$VPY" -m pytest -p no:cacheprovider -rfE "$@"
@@ -108,6 +114,6 @@ fi
 if [ "$rc" -ne 0 ]; then
     status="$rc"
 elif [ "$status" -ne 0 ]; then
-    log "tests passed but ruff check failed"
+    log "tests passed but ruff check or mypy failed"
 fi
 exit "$status"
