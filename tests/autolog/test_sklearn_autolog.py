@@ -156,3 +156,11 @@ def test_dataframe_input_signature_names_columns(tabular):
     (out,) = _last_run().outputs.model_outputs
     model = labkeep.pyfunc.load_model(f"models:/{out.model_id}")
     assert model.metadata.get_input_schema().input_names() == ["a", "b", "c", "d"]
+
+
+def test_post_training_metric_failure_is_logged_as_a_warning(caplog):
+    from labkeep.sklearn import post_training
+
+    with caplog.at_level("WARNING", logger="labkeep.sklearn"):
+        post_training._log_warning("accuracy_score", ValueError("boom"))
+    assert "could not log post-training metric accuracy_score: boom" in caplog.text

@@ -151,3 +151,16 @@ def test_server_refuses_records_pointing_outside_its_artifact_store(tmp_path):
             httpx.get(f"{url}/api/2.0/mlflow/registered-models/get", params={"name": "evil"}).status_code
             == 404
         )
+
+
+def test_sync_without_a_target_asks_for_one_instead_of_crashing(tmp_path):
+    # no sync-target file and a non-server tracking URI: the fallback reads the setting, then refuses cleanly
+    folder = tmp_path / "offline"
+    folder.mkdir()
+    (folder / "labkeep.db").touch()
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["LABKEEP_TRACKING_URI"] = f"sqlite:///{tmp_path}/other.db"
+    proc = _sync(env, "--from", str(folder), cwd=str(tmp_path))
+    assert proc.returncode != 0
+    assert "--to http://HOST:PORT" in proc.stderr
+    assert "Traceback" not in proc.stderr
