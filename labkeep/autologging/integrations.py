@@ -182,6 +182,8 @@ def _reset_for_tests() -> None:
     """Undo every integration's patches, hooks and settings."""
     from labkeep.autologging import config, hooks, patching
 
+    autolog(disable=True, silent=True)  # the LLM integrations keep patches of their own
+
     for flavor in list(patching._patches):
         revert_patches(flavor)
     if "sklearn.metrics" in sys.modules:

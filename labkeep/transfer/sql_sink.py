@@ -16,13 +16,10 @@ from typing import Any
 
 from labkeep.stores.sql.db import Cursor
 from labkeep.stores.sql.db import upsert_sql as _upsert
+from labkeep.stores.sql.tracking import METRIC_INSERT, MODEL_METRIC_INSERT
 from labkeep.utils.clock import now_ms
 from labkeep.utils.validation import encode_metric_value
 
-_METRIC_INSERT = (
-    "INSERT INTO metrics (run_id, name, step, ts, value, kind, model_id, dataset_name, dataset_digest)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
 _RUN_INSERT = (
     "INSERT INTO runs (run_id, experiment_id, name, user_id, status, start_time, end_time, deleted_time,"
     " artifact_uri, lifecycle_stage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -235,7 +232,11 @@ class SqlSink:
     def _insert_metrics(self, cur: Cursor, rows: list[tuple]) -> None:
         if not rows:
             return
-        cur.executemany(_METRIC_INSERT, rows)
+        # MLflow's file store can hold the same point twice; it is stored once, as the tracking store does
+        cur.executemany(METRIC_INSERT[self.db.dialect], rows)
+        linked = [row for row in rows if row[6] is not None]
+        if linked:
+            cur.executemany(MODEL_METRIC_INSERT[self.db.dialect], linked)
         latest: dict[str, tuple] = {}
         for row in rows:
             best = latest.get(row[1])

@@ -89,12 +89,14 @@ _MODEL_METRIC_INSERT_SQL = (
     "INSERT INTO model_metrics (run_id, name, step, ts, value, kind, model_id, dataset_name, dataset_digest)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_METRIC_INSERT = {
+# Identical points (run, key, step, timestamp, value) are stored once; the transfer sink writes
+# through the same statements.
+METRIC_INSERT = {
     "sqlite": _METRIC_INSERT_SQL + " ON CONFLICT DO NOTHING",
     "postgresql": _METRIC_INSERT_SQL + " ON CONFLICT DO NOTHING",
     "mysql": _METRIC_INSERT_SQL + " ON DUPLICATE KEY UPDATE run_id = run_id",
 }
-_MODEL_METRIC_INSERT = {
+MODEL_METRIC_INSERT = {
     "sqlite": _MODEL_METRIC_INSERT_SQL + " ON CONFLICT DO NOTHING",
     "postgresql": _MODEL_METRIC_INSERT_SQL + " ON CONFLICT DO NOTHING",
     "mysql": _MODEL_METRIC_INSERT_SQL + " ON DUPLICATE KEY UPDATE model_id = model_id",
@@ -106,7 +108,7 @@ _PG_METRIC_INSERT_UNNEST = (
     "INSERT INTO metrics (run_id, name, step, ts, value, kind, model_id, dataset_name, dataset_digest)"
     " SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::double precision[],"
     " ?::smallint[], ?::text[], ?::text[], ?::text[])"
-    " ON CONFLICT DO NOTHING"  # identical points are stored once (see _METRIC_INSERT)
+    " ON CONFLICT DO NOTHING"  # identical points are stored once (see METRIC_INSERT)
 )
 
 
@@ -638,10 +640,10 @@ class SqlTrackingStore(TrackingStore):
             # on the server instead of one bind/execute per point.
             cur.execute(_PG_METRIC_INSERT_UNNEST, [list(col) for col in zip(*rows, strict=True)])
         else:
-            cur.executemany(_METRIC_INSERT[dialect], rows)
+            cur.executemany(METRIC_INSERT[dialect], rows)
         linked = [row for row in rows if row[6] is not None]
         if linked:
-            cur.executemany(_MODEL_METRIC_INSERT[dialect], linked)
+            cur.executemany(MODEL_METRIC_INSERT[dialect], linked)
         latest: dict[str, tuple] = {}
         for row in rows:
             best = latest.get(row[1])
@@ -653,9 +655,9 @@ class SqlTrackingStore(TrackingStore):
         row = _metric_row(run_id, metric)
         with self.db.write() as cur:
             self._require_active_run(cur, run_id)
-            cur.execute(_METRIC_INSERT[self.db.dialect], row)
+            cur.execute(METRIC_INSERT[self.db.dialect], row)
             if row[6] is not None:
-                cur.execute(_MODEL_METRIC_INSERT[self.db.dialect], row)
+                cur.execute(MODEL_METRIC_INSERT[self.db.dialect], row)
             cur.execute(_LATEST_UPSERT[self.db.dialect], row)
 
     def _write_params(self, cur: Cursor, run_id: str, params: dict[str, str]) -> None:
