@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections import Counter
 from typing import Any
 
 from labkeep.stores.sql.db import Cursor
@@ -157,19 +156,20 @@ class SqlSink:
         new_params = [(run_id, k, val) for k, val in rec["params"].items() if k not in have_params]
         have_tags = dict(cur.execute("SELECT name, value FROM tags WHERE run_id = ?", (run_id,)).fetchall())
         new_tags = [(run_id, k, val) for k, val in rec["tags"].items() if have_tags.get(k) != val]
-        have_points = Counter(
+        # an identical point is one point (the store keeps it once), so a source that repeats one
+        # is still unchanged the second time
+        have_points = {
             (name, int(step), int(ts), float(value), int(kind))
             for name, step, ts, value, kind in cur.execute(
                 "SELECT name, step, ts, value, kind FROM metrics WHERE run_id = ?", (run_id,)
             ).fetchall()
-        )
+        }
         new_rows = []
         for p in rec["metrics"]:
             r = _point_row(run_id, p, model_points.get((p[0], int(p[2]), int(p[3]))))
             k = (r[1], r[2], r[3], r[4], r[5])
-            if have_points[k] > 0:
-                have_points[k] -= 1
-            else:
+            if k not in have_points:
+                have_points.add(k)
                 new_rows.append(r)
         info = (
             rec["status"],

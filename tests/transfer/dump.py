@@ -38,7 +38,9 @@ for e in sorted(exps, key=lambda e: e.name):
     for r in c.search_runs([e.experiment_id], run_view_type=ViewType.ALL):
         i, d = r.info, r.data
         hist = {
-            k: sorted([m.step, m.timestamp, val(m.value)] for m in c.get_metric_history(i.run_id, k))
+            # distinct points: mlflow's file store keeps a point twice when log_model links the run's
+            # metrics to the model; labkeep (like mlflow's SQL store) stores an identical point once
+            k: sorted(map(list, {(m.step, m.timestamp, val(m.value)) for m in c.get_metric_history(i.run_id, k)}))
             for k in d.metrics
         }
         out["runs"][i.run_id] = {
