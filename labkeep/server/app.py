@@ -34,6 +34,9 @@ def full_route_table(static_prefix: str = "") -> list[ApiRoute]:
     ]
 
 
+_ARTIFACT_TAIL = re.compile(r"^(.*?/mlflow-artifacts/+(?:artifacts|mpu/+[a-z]+)/)(.*)$", re.S)
+
+
 class ApiMiddleware:
     """Answers table routes itself; everything else goes on to the page routes."""
 
@@ -46,7 +49,11 @@ class ApiMiddleware:
         if scope["type"] == "http":
             path = scope["path"]
             if "//" in path:  # repeated slashes name the same route, as in mlflow's server
-                path = re.sub("/{2,}", "/", path)
+                # ...but an artifact path after the proxy prefix stays as sent ("//etc/passwd" is
+                # an absolute path and is refused, not quietly made relative)
+                m = _ARTIFACT_TAIL.match(path)
+                head, tail = (m.group(1), m.group(2)) if m else (path, "")
+                path = re.sub("/{2,}", "/", head) + tail
                 scope = {**scope, "path": path}
             if path in self.dispatcher.exact or path.startswith(self.api_prefixes):
                 await self.dispatcher(scope, receive, send)
