@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # THE test command: set up .venv, make sure PostgreSQL and MariaDB answer, then ruff + mypy + pytest.
 # Usage: bash scripts/test.sh [pytest args...]   e.g. bash scripts/test.sh tests/test_repo_health.py -x
-# Env: LABKEEP_TEST_BACKENDS=sqlite skips the database servers (CI always uses all three).
+# Env: LABKEEP_TEST_BACKENDS=sqlite skips the database servers (CI always uses all three);
+#      LABKEEP_TEST_WORKERS=N sets the pytest-xdist workers (default 2, 0 = one process).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 cd "$REPO_ROOT"
@@ -104,7 +105,12 @@ fi
 
 log "pytest $*"
 set +e
-"$VPY" -m pytest -p no:cacheprovider -rfE "$@"
+# Two workers by default (most tests wait on servers, databases and browsers, so two processes keep
+# both cores busy); whole files stay on one worker so module fixtures (a Ray head, a cluster) start
+# once. LABKEEP_TEST_WORKERS=0 runs in one process.
+workers=(-n "${LABKEEP_TEST_WORKERS:-2}" --dist loadfile)
+[ "${LABKEEP_TEST_WORKERS:-2}" = 0 ] && workers=()
+"$VPY" -m pytest -p no:cacheprovider -rfE "${workers[@]}" "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
