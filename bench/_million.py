@@ -99,7 +99,17 @@ def load_sqlite(path: Path, runs: int) -> tuple[int, str]:
     uri = f"sqlite:///{path}"
     exp_id, hist_run = _prepare(uri)
     conn = sqlite3.connect(path, isolation_level=None)
+    # A bulk load: no journal, a 1 GB page cache, and secondary indexes built once at the end
+    # (sorting beats a million random index inserts; the schema ends up the same).
+    conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA cache_size = -1000000")
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        " AND tbl_name IN ('runs', 'params', 'metrics', 'latest_metrics')"
+    ).fetchall()
+    for name, _ in indexes:
+        conn.execute(f"DROP INDEX {name}")
     for n, (r, p, m) in enumerate(_chunks(exp_id, runs, "/tmp/lkbench-artifacts"), 1):
         conn.execute("BEGIN")
         conn.executemany(f"INSERT INTO runs ({_RUN_COLS}) VALUES ({', '.join('?' * 10)})", r)
@@ -115,6 +125,10 @@ def load_sqlite(path: Path, runs: int) -> tuple[int, str]:
         last = rows[-1]
     conn.execute(f"INSERT INTO latest_metrics ({_METRIC_COLS}) VALUES ({', '.join('?' * 9)})", last)
     conn.execute("COMMIT")
+    for name, sql in indexes:
+        _progress(f"  sqlite: index {name}")
+        conn.execute(sql)
+    conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("ANALYZE")
     conn.close()
     return exp_id, hist_run
