@@ -77,6 +77,7 @@ def test_deploy_readme_documents_the_rolling_schema_upgrade_and_pool_sizing():
     text = open(os.path.join(DEPLOY, "README.md")).read()
     assert "labkeep db upgrade" in text and "Rolling schema upgrade" in text
     assert "LABKEEP_SQL_POOL_SIZE" in text and "--workers" in text and "--threads" in text
+    assert "## Kubernetes (Helm)" in text and "helm install" in text and "maxConnections" in text
 
 
 # ---------------------------------------------------------------- Helm chart
