@@ -135,6 +135,26 @@ def test_helm_chart_lints_and_renders_manifests_valid_against_kubernetes_schemas
     manifests = _render(database={"uri": DB_URI}, ingress={"enabled": True})
     assert set(manifests) == {"Deployment", "Service", "Ingress", "Secret", "HorizontalPodAutoscaler", "Job"}
     assert _schema_errors(manifests) == []
+    # The optional branches render valid objects too.
+    manifests = _render(
+        database={"uri": DB_URI},
+        server={"allowedHosts": "ml.example.internal", "extraArgs": ["--auth"]},
+        ingress={
+            "enabled": True,
+            "className": "nginx",
+            "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "0"},
+            "hosts": [{"host": "ml.example.internal", "paths": [{"path": "/", "pathType": "Prefix"}]}],
+            "tls": [{"hosts": ["ml.example.internal"], "secretName": "ml-tls"}],
+        },
+        imagePullSecrets=[{"name": "registry-creds"}],
+        nodeSelector={"pool": "cpu"},
+        tolerations=[{"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"}],
+        extraEnv=[{"name": "LABKEEP_SERVER_LOG_LEVEL", "value": "info"}],
+    )
+    assert _schema_errors(manifests) == []
+    assert manifests["Ingress"]["spec"]["tls"] == [{"hosts": ["ml.example.internal"], "secretName": "ml-tls"}]
+    args = manifests["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--allowed-hosts=ml.example.internal" in args and "--auth" in args
 
 
 def test_helm_chart_runs_non_root_with_health_probes_resources_and_settings_from_values():
