@@ -1,8 +1,10 @@
-"""What XGBoost and LightGBM autolog share: function-argument params, per-iteration eval metrics,
+"""What XGBoost and LightGBM autolog share: the patched ``train`` (``BoosterTrain``) and
+sklearn-API ``fit`` (``SklearnApiFit``), function-argument params, per-iteration eval metrics,
 early-stopping figures and feature importance (JSON and a bar plot) as artifacts."""
 
 from __future__ import annotations
 
+import abc
 import inspect
 import json
 import logging
@@ -166,3 +168,116 @@ class SklearnApiFit:
                 example, signature = example_and_signature(conf, X, est.predict) if X is not None else (None, None)
                 self.log_model(est, conf, signature=signature, input_example=example)
         return result
+
+
+def install(flavor: str, library: Any, estimator_base: type, train: Any, fit: Any) -> None:
+    """Patch a booster library's ``train`` (also as its sklearn module sees it) and the ``fit`` of
+    ``estimator_base`` and every subclass the library defines."""
+    import importlib
+
+    from labkeep.autologging import safe_patch, safe_patch_function
+
+    safe_patch_function(flavor, library, "train", train)
+    safe_patch_function(flavor, importlib.import_module(f"{library.__name__}.sklearn"), "train", train)
+    package = estimator_base.__module__.split(".")[0]
+    classes, todo = [estimator_base], [estimator_base]
+    sub: type
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in classes and sub.__module__.startswith(package):
+                classes.append(sub)
+                todo.append(sub)
+    for cls in classes:
+        if "fit" in cls.__dict__:
+            safe_patch(flavor, cls, "fit", fit)
+
+
+class BoosterTrain(abc.ABC):
+    """The patched ``train`` of a booster library: booster and call params, per-iteration eval
+    metrics, early-stopping figures, the training set, the model and feature importance, in one
+    run. Subclasses say where each piece comes from; inside the library's sklearn-API ``fit``
+    (``fit.inside()``) the model and dataset are left to ``fit``."""
+
+    def __init__(self, fit: SklearnApiFit, train_module: str, train_set_arg: str, unlogged: set[str]) -> None:
+        """``train_module`` defines the library's own ``train`` (whose signature names the
+        arguments), ``train_set_arg`` is its training-set parameter, ``unlogged`` the arguments
+        not logged as params."""
+        self.fit = fit
+        self.flavor = fit.flavor
+        self.train_module = train_module
+        self.train_set_arg = train_set_arg
+        self.unlogged = unlogged
+
+    @abc.abstractmethod
+    def callback(self, buffer: MetricBuffer) -> Any:
+        """A training callback adding each iteration's eval results to ``buffer``."""
+
+    @abc.abstractmethod
+    def dataset(self, train_set: Any) -> tuple[Any, Any] | None:
+        """``(features, labels)`` of the training set, or None when they are not at hand."""
+
+    @abc.abstractmethod
+    def example(self, train_set: Any, model: Any) -> tuple[Any, Any] | None:
+        """``(rows, predict)`` for the input example and signature, or None."""
+
+    @abc.abstractmethod
+    def early_stopping(self, model: Any, iterations: int, rounds: Any) -> tuple[int, int] | None:
+        """``(stopped_iteration, index of the best iteration in the history)`` when training stopped
+        early; ``iterations`` ran, ``rounds`` is the ``early_stopping_rounds`` argument (if any)."""
+
+    @abc.abstractmethod
+    def importance_types(self, conf: dict[str, Any]) -> list[str]:
+        """The feature-importance types to log."""
+
+    @abc.abstractmethod
+    def importance(self, model: Any, importance_type: str) -> dict[str, float]:
+        """Feature name -> importance of that type."""
+
+    def log_model(self, model: Any, conf: dict[str, Any], **kwargs: Any) -> Any:
+        """Log the trained booster as ``model`` (as the sklearn-API ``fit`` logs its estimator)."""
+        return self.fit.log_model(model, conf, **kwargs)
+
+    def __call__(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        import importlib
+
+        from labkeep import fluent
+        from labkeep.autologging import get_config, training_run
+        from labkeep.autologging.config import warn_once
+        from labkeep.autologging.logging_utils import example_and_signature, log_dataset
+
+        conf = get_config(self.flavor)
+        fn = importlib.import_module(self.train_module).train
+        from_sklearn = self.fit.inside()
+        with training_run(self.flavor, conf) as run:
+            run_id = run.info.run_id
+            call_params = fn_params(fn, args, kwargs, self.unlogged)
+            log_params(run_id, {**dict(arg(fn, args, kwargs, "params") or {}), **call_params})
+            train_set = arg(fn, args, kwargs, self.train_set_arg)
+            data = self.dataset(train_set)
+            if conf["log_datasets"] and not from_sklearn and data is not None:
+                log_dataset(*data)
+            buffer = MetricBuffer(run_id)
+            args, kwargs = with_callback(fn, args, kwargs, self.callback(buffer))
+            try:
+                model = call(*args, **kwargs)
+            finally:
+                buffer.flush()
+            last = len(buffer.history)
+            rounds = arg(fn, args, kwargs, "early_stopping_rounds")
+            stopped = self.early_stopping(model, last, rounds) if last else None
+            if stopped is not None:
+                figures = {"stopped_iteration": stopped[0], "best_iteration": model.best_iteration}
+                fluent.log_metrics(figures, run_id=run_id)
+                best = stopped[1]
+                if 0 <= best < last:
+                    fluent.log_metrics(buffer.history[best], step=last, run_id=run_id)
+            if conf["log_models"] and not from_sklearn:
+                source = self.example(train_set, model)
+                example, signature = (None, None) if source is None else example_and_signature(conf, *source)
+                self.log_model(model, conf, signature=signature, input_example=example, params=call_params)
+            for imp_type in self.importance_types(conf):
+                try:
+                    log_importance(run_id, self.importance(model, imp_type), imp_type)
+                except Exception as e:
+                    warn_once(self.flavor, f"labkeep autologging: feature importance ({imp_type}) failed: {e!r}")
+        return model

@@ -10,28 +10,17 @@ The MLmodel layout is mlflow's ``langchain`` flavor for models from code.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 # Imported eagerly (it is light) so the name ``autolog`` is the function, not its submodule.
 from labkeep.langchain.autolog import autolog
+from labkeep.utils.lazy import lazy_attributes, public_names
 
-_NAMES = {
-    "LabkeepCallbackHandler": "labkeep.langchain.callback:LabkeepCallbackHandler",
-    "save_model": "labkeep.langchain.model:save_model",
-    "log_model": "labkeep.langchain.model:log_model",
-    "load_model": "labkeep.langchain.model:load_model",
-    "_load_pyfunc": "labkeep.langchain.model:_load_pyfunc",
+_EXPORTS = {
+    "labkeep.langchain.callback": ("LabkeepCallbackHandler",),
+    "labkeep.langchain.model": ("save_model", "log_model", "load_model", "_load_pyfunc"),
 }
 FLAVOR_NAME = "langchain"
 
 
-def __getattr__(name: str) -> Any:
-    target = _NAMES.get(name)
-    if target is None:
-        raise AttributeError(f"module 'labkeep.langchain' has no attribute {name!r}")
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
 
-
-__all__ = ["FLAVOR_NAME", "autolog", *sorted(n for n in _NAMES if not n.startswith("_"))]
+__all__ = ["FLAVOR_NAME", "autolog", *public_names(_EXPORTS)]

@@ -47,7 +47,7 @@ def save_model(
     streamable: bool | None = None,
 ) -> Model:
     """Save the chain defined by the Python file ``lc_model`` to ``path`` (models from code)."""
-    from labkeep.models.builder import copy_code_paths, pyfunc_flavor_conf, save_model_dir
+    from labkeep.models.builder import pyfunc_flavor_conf, save_flavor
     from labkeep.models.code import load_code_model
 
     if not isinstance(lc_model, str | os.PathLike):
@@ -60,8 +60,7 @@ def save_model(
     if streamable is None:
         streamable = hasattr(chain, "stream")
 
-    def write_flavor(model_dir: str, model: Model) -> None:
-        code = copy_code_paths(model_dir, code_paths)
+    def write_flavor(model_dir: str, model: Model, code: str | None) -> None:
         shutil.copy2(code_file, os.path.join(model_dir, os.path.basename(code_file)))
         extra: dict[str, Any] = {MODEL_CODE_PATH: code_file, "predict_stream_fn": "predict_stream",
                                  "streamable": streamable}  # fmt: skip
@@ -70,20 +69,7 @@ def save_model(
         model.add_flavor("python_function", **pyfunc_flavor_conf("mlflow.langchain", code=code, **extra))
         model.add_flavor(FLAVOR_NAME, langchain_version=_langchain_version(), code=code, streamable=streamable)
 
-    wrapper = _ChainWrapper(chain)
-    return save_model_dir(
-        path,
-        write_flavor,
-        get_default_pip_requirements(),
-        signature=signature,
-        input_example=input_example,
-        predict=wrapper.predict,
-        pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements,
-        conda_env=conda_env,
-        metadata=metadata,
-        mlflow_model=mlflow_model,
-    )
+    return save_flavor(locals(), write_flavor, get_default_pip_requirements(), _ChainWrapper(chain).predict)
 
 
 def log_model(
@@ -109,42 +95,17 @@ def log_model(
     **kwargs: Any,
 ):
     """Log the chain defined by the Python file ``lc_model`` as a logged model; returns ModelInfo."""
-    from labkeep.models.logging import log_model as _log_model
+    from labkeep.models.logging import log_flavor_model
 
-    return _log_model(
-        save_model,
-        dict(
-            lc_model=lc_model,
-            conda_env=conda_env,
-            code_paths=code_paths,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            metadata=metadata,
-            model_config=model_config,
-            streamable=streamable,
-        ),
-        name=name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        params=params,
-        tags=tags,
-        model_type=model_type,
-        step=step,
-        model_id=model_id,
-        await_registration_for=await_registration_for,
-    )
+    return log_flavor_model(save_model, locals())
 
 
 def _load_chain(model_dir: str, config_overrides: dict[str, Any] | None = None) -> Any:
     from labkeep.models.code import load_code_model
+    from labkeep.models.loader import read_flavor
 
-    meta = Model.load(model_dir)
+    conf, meta = read_flavor(model_dir, FLAVOR_NAME)
     pyfunc_conf = meta.flavors.get("python_function") or {}
-    conf = meta.flavors.get(FLAVOR_NAME)
-    if conf is None:
-        raise InvalidParameterValue(f"Model at {model_dir} has no langchain flavor.")
     code_path = pyfunc_conf.get(MODEL_CODE_PATH) or conf.get(MODEL_CODE_PATH)
     if not code_path:
         raise InvalidParameterValue(
@@ -156,13 +117,6 @@ def _load_chain(model_dir: str, config_overrides: dict[str, Any] | None = None) 
 
         with open(safe_join(model_dir, os.path.basename(config))) as fh:
             config = yaml.safe_load(fh) or {}
-    code_dir = conf.get("code")
-    if code_dir:
-        import sys
-
-        full = safe_join(model_dir, code_dir)
-        if full not in sys.path:
-            sys.path.insert(0, full)
     return load_code_model(
         safe_join(model_dir, os.path.basename(code_path)), {**config, **(config_overrides or {})}
     )
@@ -219,5 +173,6 @@ class _ChainWrapper:
 
 
 def _load_pyfunc(path: str, model_config: dict | None = None) -> _ChainWrapper:
-    model_dir = os.path.dirname(path) if os.path.isfile(path) else path
-    return _ChainWrapper(_load_chain(model_dir, model_config))
+    from labkeep.models.loader import model_dir_of
+
+    return _ChainWrapper(_load_chain(model_dir_of(path), model_config))

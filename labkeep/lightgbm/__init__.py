@@ -44,11 +44,6 @@ def _is_booster(model: Any) -> bool:
     return isinstance(model, lgb.Booster)
 
 
-def _class_name(obj: Any) -> str:
-    cls = type(obj)
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def save_model(
     lgb_model: Any,
     path: str,
@@ -66,13 +61,10 @@ def save_model(
     """Save a LightGBM Booster or sklearn-API estimator as a model directory at ``path``."""
     import lightgbm as lgb
 
-    from labkeep.models.builder import copy_code_paths, pyfunc_flavor_conf, save_model_dir
-    from labkeep.sklearn import SUPPORTED_SERIALIZATION_FORMATS, _dump
+    from labkeep.models.builder import class_path, pyfunc_flavor_conf, save_flavor
+    from labkeep.sklearn import _dump, check_serialization_format
 
-    if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
-        raise InvalidParameterValue(
-            f"Unknown serialization_format {serialization_format!r}; use one of {list(SUPPORTED_SERIALIZATION_FORMATS)}."
-        )
+    check_serialization_format(serialization_format)
     booster = _is_booster(lgb_model)
     if not booster and not hasattr(lgb_model, "booster_"):
         raise InvalidParameterValue("lgb_model must be a lightgbm.Booster or a fitted LGBMModel.")
@@ -84,8 +76,7 @@ def save_model(
     else:
         file_name, trusted = "model.pkl", skops_trusted_types
 
-    def write_flavor(model_dir: str, model: Model) -> None:
-        code = copy_code_paths(model_dir, code_paths)
+    def write_flavor(model_dir: str, model: Model, code: str | None) -> None:
         target = os.path.join(model_dir, file_name)
         if booster:
             lgb_model.save_model(target)
@@ -98,25 +89,14 @@ def save_model(
             FLAVOR_NAME,
             lgb_version=lgb.__version__,
             data=file_name,
-            model_class=_class_name(lgb_model),
+            model_class=class_path(lgb_model),
             code=code,
             serialization_format=serialization_format,
             skops_trusted_types=trusted,
         )
 
-    return save_model_dir(
-        path,
-        write_flavor,
-        get_default_pip_requirements(lgb_model, serialization_format),
-        signature=signature,
-        input_example=input_example,
-        predict=lgb_model.predict,
-        pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements,
-        conda_env=conda_env,
-        metadata=metadata,
-        mlflow_model=mlflow_model,
-    )
+    requirements = get_default_pip_requirements(lgb_model, serialization_format)
+    return save_flavor(locals(), write_flavor, requirements, lgb_model.predict)
 
 
 def log_model(
@@ -142,40 +122,16 @@ def log_model(
     **kwargs: Any,
 ):
     """Log a LightGBM model as a logged model of the active run (or experiment); returns ModelInfo."""
-    from labkeep.models.logging import log_model as _log_model
+    from labkeep.models.logging import log_flavor_model
 
-    return _log_model(
-        save_model,
-        dict(
-            lgb_model=lgb_model,
-            conda_env=conda_env,
-            code_paths=code_paths,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            metadata=metadata,
-            serialization_format=serialization_format,
-            skops_trusted_types=skops_trusted_types,
-        ),
-        name=name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        params=params,
-        tags=tags,
-        model_type=model_type,
-        step=step,
-        model_id=model_id,
-        await_registration_for=await_registration_for,
-    )
+    return log_flavor_model(save_model, locals())
 
 
 def _load_model_dir(model_dir: str) -> Any:
+    from labkeep.models.loader import read_flavor
     from labkeep.sklearn import _load_from_file
 
-    conf = Model.load(model_dir).flavors.get(FLAVOR_NAME)
-    if conf is None:
-        raise InvalidParameterValue(f"Model at {model_dir} has no lightgbm flavor.")
+    conf, _meta = read_flavor(model_dir, FLAVOR_NAME)
     data = safe_join(model_dir, conf.get("data", "model.lgb"))
     if conf.get("model_class", _BOOSTER_CLASS) == _BOOSTER_CLASS:
         import lightgbm as lgb
@@ -194,15 +150,8 @@ def load_model(model_uri: str, dst_path: str | None = None) -> Any:
     return _load_model_dir(download_model_uri(model_uri, dst_path))
 
 
-class _LGBWrapper:
-    def __init__(self, model: Any) -> None:
-        self.raw_model = model
-
-    def predict(self, data: Any, params: dict | None = None) -> Any:
-        return self.raw_model.predict(data)
-
-
-def _load_pyfunc(path: str) -> _LGBWrapper:
+def _load_pyfunc(path: str) -> Any:
     """pyfunc loader: ``path`` is the data file (``python_function.data``) or the model dir."""
-    model_dir = os.path.dirname(path) if os.path.isfile(path) else path
-    return _LGBWrapper(_load_model_dir(model_dir))
+    from labkeep.models.loader import PredictWrapper, model_dir_of
+
+    return PredictWrapper(_load_model_dir(model_dir_of(path)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from labkeep.exceptions import InvalidParameterValue, ResourceAlreadyExists
@@ -40,12 +40,18 @@ def copy_code_paths(model_dir: str, code_paths: list[str] | None) -> str | None:
         src = os.fspath(src)
         if not os.path.exists(src):
             raise InvalidParameterValue(f"code_paths entry {src!r} does not exist.")
-        dst = os.path.join(code_dir, os.path.basename(os.path.normpath(src)))
-        if os.path.isdir(src):
-            shutil.copytree(src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, dst)
+        copy_into(src, code_dir, ignore=shutil.ignore_patterns("__pycache__"))
     return CODE_DIR
+
+
+def copy_into(src: str, folder: str, ignore: Callable[..., Any] | None = None) -> str:
+    """Copy the file or directory ``src`` into ``folder`` under its own name; returns the copy's path."""
+    dst = os.path.join(folder, os.path.basename(os.path.normpath(src)))
+    if os.path.isdir(src):
+        shutil.copytree(src, dst, dirs_exist_ok=True, ignore=ignore)
+    else:
+        shutil.copy2(src, dst)
+    return dst
 
 
 def build_signature(
@@ -71,31 +77,39 @@ def build_signature(
     return ModelSignature(inputs, outputs, infer_param_schema(params) if params else None)
 
 
-def save_model_dir(
-    path: str,
-    write_flavor: Callable[[str, Model], None],
+# A flavor's writer: ``(model_dir, model, code)`` saves its files and adds its flavors; ``code``
+# is the copied ``code_paths`` folder ('code') or None.
+WriteFlavor = Callable[[str, Model, "str | None"], None]
+# The ``save_model`` arguments every flavor takes and hands on unchanged.
+COMMON_SAVE_ARGS = ("path", "code_paths", "signature", "input_example", "pip_requirements",
+                    "extra_pip_requirements", "conda_env", "metadata", "mlflow_model")  # fmt: skip
+
+
+def save_flavor(
+    args: Mapping[str, Any],
+    write_flavor: WriteFlavor,
     default_requirements: list[str],
-    *,
-    signature: ModelSignature | None = None,
-    input_example: Any = None,
     predict: Callable[[Any], Any] | None = None,
-    pip_requirements=None,
-    extra_pip_requirements=None,
-    conda_env=None,
-    metadata: dict | None = None,
-    mlflow_model: Model | None = None,
 ) -> Model:
-    """Create a complete model directory at ``path``; ``write_flavor`` adds files and flavors."""
-    path = prepare_dir(path)
+    """Create a complete model directory; the flavor's own part is ``write_flavor``.
+
+    ``args`` holds the flavor's ``save_model`` arguments (its ``locals()``); the common ones
+    (``COMMON_SAVE_ARGS``) are read from it by name. ``predict`` runs on the input example to
+    infer the output schema. A failed save leaves no directory behind.
+    """
+    arg = {k: args[k] for k in COMMON_SAVE_ARGS}  # a KeyError names what a new flavor forgot
+    path = prepare_dir(arg["path"])
     try:
-        model = mlflow_model or Model()
-        if metadata:
-            model.metadata = metadata
-        write_flavor(path, model)
-        if input_example is not None:
-            model.saved_input_example_info = save_input_example(path, input_example)
-        model.signature = build_signature(signature, input_example, predict)
-        write_env_files(path, default_requirements, pip_requirements, extra_pip_requirements, conda_env)
+        model = arg["mlflow_model"] or Model()
+        if arg["metadata"]:
+            model.metadata = arg["metadata"]
+        write_flavor(path, model, copy_code_paths(path, arg["code_paths"]))
+        example = arg["input_example"]
+        if example is not None:
+            model.saved_input_example_info = save_input_example(path, example)
+        model.signature = build_signature(arg["signature"], example, predict)
+        pip, extra_pip, conda = arg["pip_requirements"], arg["extra_pip_requirements"], arg["conda_env"]
+        write_env_files(path, default_requirements, pip, extra_pip, conda)
         model.save(os.path.join(path, MLMODEL_FILE))
         model.model_size_bytes = directory_size(path)
         model.save(os.path.join(path, MLMODEL_FILE))
@@ -103,6 +117,12 @@ def save_model_dir(
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
         raise
+
+
+def class_path(obj: Any) -> str:
+    """``module.QualifiedName`` of the object's class (recorded so loading rebuilds the type)."""
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def pyfunc_flavor_conf(

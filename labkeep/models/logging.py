@@ -8,10 +8,11 @@ no run is created.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from labkeep.exceptions import InvalidParameterValue
@@ -115,3 +116,24 @@ def log_model(
         mv = register_model(model_uri, registered_model_name, await_registration_for=await_registration_for)
         version = int(mv.version)
     return ModelInfo.from_model(meta, model_uri, name=name, registered_model_version=version)
+
+
+# ``log_model`` arguments that shape the logged model, not the saved directory.
+LOG_ARGS = ("name", "artifact_path", "registered_model_name", "params", "tags", "model_type", "step",
+            "model_id", "await_registration_for")  # fmt: skip
+
+
+def log_flavor_model(save_fn: Callable[..., Model], args: Mapping[str, Any]) -> ModelInfo:
+    """A flavor's ``log_model``: ``args`` (its ``locals()``) split between ``save_fn`` and ``log_model``.
+
+    Every argument ``save_fn`` names (but ``path`` and ``mlflow_model``, which the logging flow
+    fills in) goes to the save; ``LOG_ARGS`` go to the logging flow; anything else (the
+    ``**kwargs`` mlflow's signatures accept) is ignored.
+    """
+    saved = [
+        p.name
+        for p in inspect.signature(save_fn).parameters.values()
+        if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name not in ("path", "mlflow_model")
+    ]
+    save_kwargs = {k: args[k] for k in saved if k in args}
+    return log_model(save_fn, save_kwargs, **{k: args[k] for k in LOG_ARGS if k in args})

@@ -76,10 +76,9 @@ def save_model(
 ) -> Model:
     """Save a custom ``python_model`` (with ``artifacts`` and ``code_paths``) to ``path``."""
     import os
-    import shutil
 
     from labkeep.exceptions import InvalidParameterValue
-    from labkeep.models.builder import copy_code_paths, pyfunc_flavor_conf, save_model_dir
+    from labkeep.models.builder import copy_into, pyfunc_flavor_conf, save_flavor
     from labkeep.pyfunc.model import PythonModelContext, _PythonModelWrapper, save_python_model
 
     if infer_code_paths:
@@ -94,8 +93,7 @@ def save_model(
     predict: Callable[[Any], Any] | None = None
     if loader_module is None:  # then python_model is set
 
-        def write_flavor(model_dir: str, model: Model) -> None:
-            code = copy_code_paths(model_dir, code_paths)
+        def write_flavor(model_dir: str, model: Model, code: str | None) -> None:
             save_python_model(model_dir, model, python_model, artifacts, code)
             if model_config:
                 model.flavors["python_function"]["model_config"] = model_config
@@ -110,33 +108,13 @@ def save_model(
         defaults = get_default_pip_requirements()
     else:
 
-        def write_flavor(model_dir: str, model: Model) -> None:
-            code = copy_code_paths(model_dir, code_paths)
-            data = None
-            if data_path is not None:
-                data = os.path.basename(os.path.normpath(data_path))
-                dst = os.path.join(model_dir, data)
-                if os.path.isdir(data_path):
-                    shutil.copytree(data_path, dst)
-                else:
-                    shutil.copy2(data_path, dst)
+        def write_flavor(model_dir: str, model: Model, code: str | None) -> None:
+            data = None if data_path is None else os.path.basename(copy_into(data_path, model_dir))
             model.add_flavor(FLAVOR_NAME, **pyfunc_flavor_conf(loader_module, code=code, data=data))
 
         defaults = [p for p in get_default_pip_requirements() if not p.startswith("cloudpickle")]
 
-    return save_model_dir(
-        path,
-        write_flavor,
-        defaults,
-        signature=signature,
-        input_example=input_example,
-        predict=predict,
-        pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements,
-        conda_env=conda_env,
-        metadata=metadata,
-        mlflow_model=mlflow_model,
-    )
+    return save_flavor(locals(), write_flavor, defaults, predict)
 
 
 def log_model(
@@ -165,32 +143,6 @@ def log_model(
     **kwargs: Any,
 ):
     """Log a custom model as a logged model of the active run (or experiment); returns ModelInfo."""
-    from labkeep.models.logging import log_model as _log_model
+    from labkeep.models.logging import log_flavor_model
 
-    return _log_model(
-        lambda path, **kw: save_model(path, **kw),
-        dict(
-            loader_module=loader_module,
-            data_path=data_path,
-            code_paths=code_paths,
-            infer_code_paths=infer_code_paths,
-            conda_env=conda_env,
-            python_model=python_model,
-            artifacts=artifacts,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            metadata=metadata,
-            model_config=model_config,
-        ),
-        name=name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        params=params,
-        tags=tags,
-        model_type=model_type,
-        step=step,
-        model_id=model_id,
-        await_registration_for=await_registration_for,
-    )
+    return log_flavor_model(save_model, locals())

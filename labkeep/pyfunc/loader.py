@@ -11,12 +11,13 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-import sys
 from typing import Any
 
 from labkeep.exceptions import InvalidParameterValue, LabkeepException
 from labkeep.models.enforce import enforce_params, enforce_schema
+from labkeep.models.loader import add_code_dir
 from labkeep.models.mlmodel import Model, safe_join
+from labkeep.pyfunc.model import accepts_params
 
 LOADER_ALIASES = {
     "mlflow.sklearn": "labkeep.sklearn",
@@ -38,7 +39,7 @@ class PyFuncModel:
         self.model_dir = model_dir
         self._input_schema = model_meta.get_input_schema()
         self._params_schema = model_meta.get_params_schema()
-        self._impl_takes_params = _accepts_params(model_impl.predict)
+        self._impl_takes_params = accepts_params(model_impl.predict)
 
     @property
     def metadata(self) -> Model:
@@ -77,14 +78,6 @@ class PyFuncModel:
         return f"labkeep.pyfunc.PyFuncModel(loader_module={self.loader_module!r}, model_id={self.model_id!r})"
 
 
-def _accepts_params(fn: Any) -> bool:
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return False
-    return "params" in sig.parameters or any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
-
-
 def _import_loader(name: str):
     target = LOADER_ALIASES.get(name, name)
     try:
@@ -107,11 +100,7 @@ def load_model_from_dir(path: str, model_config: dict | None = None) -> PyFuncMo
             f"Model at {path} has no python_function flavor (flavors: {sorted(meta.flavors)}); "
             "load it with its own flavor module instead."
         )
-    code = conf.get("code")
-    if code:
-        code_dir = safe_join(path, code)
-        if code_dir not in sys.path:
-            sys.path.insert(0, code_dir)
+    add_code_dir(path, conf.get("code"))
     loader = conf.get("loader_module")
     if not loader:
         raise InvalidParameterValue(f"Model at {path} has no python_function.loader_module in MLmodel.")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import shutil
 from typing import Any
 
 from labkeep.exceptions import InvalidParameterValue
@@ -66,7 +65,8 @@ def _takes_context(fn: Any) -> bool:
     return bool(params) and params[0] == "context"
 
 
-def _accepts_params(fn: Any) -> bool:
+def accepts_params(fn: Any) -> bool:
+    """True when ``fn`` takes a ``params`` keyword (by name or through ``**kwargs``)."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -81,7 +81,7 @@ class _PythonModelWrapper:
         self.python_model = python_model
         self.context = context
         self._with_context = _takes_context(python_model.predict)
-        self._with_params = _accepts_params(python_model.predict)
+        self._with_params = accepts_params(python_model.predict)
 
     def predict(self, data: Any, params: dict | None = None) -> Any:
         args = (self.context, data) if self._with_context else (data,)
@@ -99,7 +99,7 @@ def save_python_model(
     """Write python_model.pkl and copy artifacts; add the python_function flavor."""
     import cloudpickle
 
-    from labkeep.models.builder import pyfunc_flavor_conf
+    from labkeep.models.builder import copy_into, pyfunc_flavor_conf
 
     if not (hasattr(python_model, "predict") and callable(python_model.predict)):
         raise InvalidParameterValue("python_model must be an object with a predict() method (a PythonModel).")
@@ -113,13 +113,8 @@ def save_python_model(
     if artifacts:
         os.makedirs(os.path.join(model_dir, ARTIFACTS_DIR), exist_ok=True)
         for name, uri in artifacts.items():
-            src = _local_artifact(str(uri), model_dir)
-            rel = os.path.join(ARTIFACTS_DIR, os.path.basename(os.path.normpath(src)))
-            dst = os.path.join(model_dir, rel)
-            if os.path.isdir(src):
-                shutil.copytree(src, dst, dirs_exist_ok=True)
-            else:
-                shutil.copy2(src, dst)
+            dst = copy_into(_local_artifact(str(uri), model_dir), os.path.join(model_dir, ARTIFACTS_DIR))
+            rel = os.path.join(ARTIFACTS_DIR, os.path.basename(dst))
             saved[name] = {"path": rel, "uri": str(uri)}
     extra: dict[str, Any] = {"artifacts": saved} if saved else {}
     model.add_flavor(

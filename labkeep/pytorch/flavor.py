@@ -80,7 +80,7 @@ def save_model(
     """
     import torch
 
-    from labkeep.models.builder import copy_code_paths, pyfunc_flavor_conf, save_model_dir
+    from labkeep.models.builder import pyfunc_flavor_conf, save_flavor
 
     if not isinstance(pytorch_model, torch.nn.Module):
         raise InvalidParameterValue(f"pytorch_model must be a torch.nn.Module, not {type(pytorch_model).__name__}.")
@@ -91,8 +91,7 @@ def save_model(
     if fmt == "pt2" and input_example is None:
         raise InvalidParameterValue("serialization_format='pt2' needs an input_example to trace the model.")
 
-    def write_flavor(model_dir: str, model: Model) -> None:
-        code = copy_code_paths(model_dir, code_paths)
+    def write_flavor(model_dir: str, model: Model, code: str | None) -> None:
         data_dir = os.path.join(model_dir, DATA_DIR)
         os.makedirs(data_dir)
         extra: dict[str, Any] = {}
@@ -120,19 +119,7 @@ def save_model(
     def predict(data: Any) -> Any:
         return _Wrapper(pytorch_model).predict(data)
 
-    return save_model_dir(
-        path,
-        write_flavor,
-        get_default_pip_requirements(),
-        signature=signature,
-        input_example=input_example,
-        predict=predict,
-        pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements,
-        conda_env=conda_env,
-        metadata=metadata,
-        mlflow_model=mlflow_model,
-    )
+    return save_flavor(locals(), write_flavor, get_default_pip_requirements(), predict)
 
 
 def log_model(
@@ -157,31 +144,9 @@ def log_model(
     **kwargs: Any,
 ):
     """Log a PyTorch model as a logged model of the active run (or experiment); returns ModelInfo."""
-    from labkeep.models.logging import log_model as _log_model
+    from labkeep.models.logging import log_flavor_model
 
-    return _log_model(
-        save_model,
-        dict(
-            pytorch_model=pytorch_model,
-            conda_env=conda_env,
-            code_paths=code_paths,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            metadata=metadata,
-            serialization_format=serialization_format,
-        ),
-        name=name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        params=params,
-        tags=tags,
-        model_type=model_type,
-        step=step,
-        model_id=model_id,
-        await_registration_for=await_registration_for,
-    )
+    return log_flavor_model(save_model, locals())
 
 
 def _pickle_allowed() -> bool:
@@ -212,16 +177,9 @@ def _load_data_dir(data_dir: str, **kwargs: Any) -> Any:
 
 
 def _model_dir_parts(model_dir: str) -> tuple[str, dict]:
-    conf = Model.load(model_dir).flavors.get(FLAVOR_NAME)
-    if conf is None:
-        raise InvalidParameterValue(f"Model at {model_dir} has no pytorch flavor.")
-    code = conf.get("code")
-    if code:
-        import sys
+    from labkeep.models.loader import read_flavor
 
-        code_dir = safe_join(model_dir, code)
-        if code_dir not in sys.path:
-            sys.path.insert(0, code_dir)
+    conf, _meta = read_flavor(model_dir, FLAVOR_NAME)
     return safe_join(model_dir, conf.get("model_data", DATA_DIR)), conf
 
 

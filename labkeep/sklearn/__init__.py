@@ -71,6 +71,14 @@ def _dump(sk_model: Any, path: str, fmt: str, trusted: list[str] | None) -> None
         cloudpickle.dump(sk_model, f)
 
 
+def check_serialization_format(serialization_format: str) -> None:
+    """Refuse a serialization format ``_dump`` cannot write."""
+    if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
+        raise InvalidParameterValue(
+            f"Unknown serialization_format {serialization_format!r}; use one of {list(SUPPORTED_SERIALIZATION_FORMATS)}."
+        )
+
+
 def save_model(
     sk_model: Any,
     path: str,
@@ -87,12 +95,9 @@ def save_model(
     skops_trusted_types: list[str] | None = None,
 ) -> Model:
     """Save a scikit-learn estimator as a model directory at ``path``; returns its MLmodel."""
-    from labkeep.models.builder import copy_code_paths, pyfunc_flavor_conf, save_model_dir
+    from labkeep.models.builder import pyfunc_flavor_conf, save_flavor
 
-    if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
-        raise InvalidParameterValue(
-            f"Unknown serialization_format {serialization_format!r}; use one of {list(SUPPORTED_SERIALIZATION_FORMATS)}."
-        )
+    check_serialization_format(serialization_format)
     if serialization_format != SERIALIZATION_FORMAT_SKOPS:
         _log.warning(
             "Saving with %s: loading a pickle can run arbitrary code; prefer 'skops'.", serialization_format
@@ -103,8 +108,7 @@ def save_model(
 
     file_name = _FILE_BY_FORMAT[serialization_format]
 
-    def write_flavor(model_dir: str, model: Model) -> None:
-        code = copy_code_paths(model_dir, code_paths)
+    def write_flavor(model_dir: str, model: Model, code: str | None) -> None:
         _dump(sk_model, os.path.join(model_dir, file_name), serialization_format, skops_trusted_types)
         model.add_flavor(
             "python_function",
@@ -121,19 +125,8 @@ def save_model(
             skops_trusted_types=skops_trusted_types,
         )
 
-    return save_model_dir(
-        path,
-        write_flavor,
-        get_default_pip_requirements(serialization_format),
-        signature=signature,
-        input_example=input_example,
-        predict=getattr(sk_model, pyfunc_predict_fn),
-        pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements,
-        conda_env=conda_env,
-        metadata=metadata,
-        mlflow_model=mlflow_model,
-    )
+    requirements = get_default_pip_requirements(serialization_format)
+    return save_flavor(locals(), write_flavor, requirements, getattr(sk_model, pyfunc_predict_fn))
 
 
 def log_model(
@@ -160,33 +153,9 @@ def log_model(
     **kwargs: Any,
 ):
     """Log a scikit-learn model as a logged model of the active run (or experiment); returns ModelInfo."""
-    from labkeep.models.logging import log_model as _log_model
+    from labkeep.models.logging import log_flavor_model
 
-    return _log_model(
-        save_model,
-        dict(
-            sk_model=sk_model,
-            conda_env=conda_env,
-            code_paths=code_paths,
-            serialization_format=serialization_format,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            pyfunc_predict_fn=pyfunc_predict_fn,
-            metadata=metadata,
-            skops_trusted_types=skops_trusted_types,
-        ),
-        name=name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        params=params,
-        tags=tags,
-        model_type=model_type,
-        step=step,
-        model_id=model_id,
-        await_registration_for=await_registration_for,
-    )
+    return log_flavor_model(save_model, locals())
 
 
 def _load_from_file(path: str, serialization_format: str, skops_trusted_types: list[str] | None) -> Any:
@@ -202,19 +171,9 @@ def _load_from_file(path: str, serialization_format: str, skops_trusted_types: l
 
 
 def _load_model_dir(model_dir: str) -> tuple[Any, dict]:
-    meta = Model.load(model_dir)
-    conf = meta.flavors.get(FLAVOR_NAME)
-    if conf is None:
-        raise InvalidParameterValue(
-            f"Model at {model_dir} has no sklearn flavor (flavors: {sorted(meta.flavors)})."
-        )
-    code = conf.get("code")
-    if code:
-        import sys
+    from labkeep.models.loader import read_flavor
 
-        code_dir = safe_join(model_dir, code)
-        if code_dir not in sys.path:
-            sys.path.insert(0, code_dir)
+    conf, meta = read_flavor(model_dir, FLAVOR_NAME)
     fmt = conf.get("serialization_format", SERIALIZATION_FORMAT_PICKLE)
     file_path = safe_join(model_dir, conf.get("pickled_model", _FILE_BY_FORMAT.get(fmt, "model.pkl")))
     return _load_from_file(file_path, fmt, conf.get("skops_trusted_types")), meta.flavors.get(

@@ -10,29 +10,18 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 # Imported eagerly (it is light) so the name ``autolog`` is the function, not its submodule.
 from labkeep.transformers.autolog import autolog
+from labkeep.utils.lazy import lazy_attributes, public_names
 
 FLAVOR_NAME = "transformers"
-_NAMES = {
-    "save_model": "labkeep.transformers.flavor:save_model",
-    "log_model": "labkeep.transformers.flavor:log_model",
-    "load_model": "labkeep.transformers.loading:load_model",
-    "get_default_pip_requirements": "labkeep.transformers.flavor:get_default_pip_requirements",
-    "_load_pyfunc": "labkeep.transformers.loading:_load_pyfunc",
-    "LabkeepTrainerCallback": "labkeep.transformers.trainer:LabkeepTrainerCallback",
+_EXPORTS = {
+    "labkeep.transformers.flavor": ("save_model", "log_model", "get_default_pip_requirements"),
+    "labkeep.transformers.loading": ("load_model", "_load_pyfunc"),
+    "labkeep.transformers.trainer": ("LabkeepTrainerCallback",),
 }
 
 
-def __getattr__(name: str) -> Any:
-    target = _NAMES.get(name)
-    if target is None:
-        raise AttributeError(f"module 'labkeep.transformers' has no attribute {name!r}")
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
 
-
-__all__ = ["FLAVOR_NAME", "autolog", *sorted(n for n in _NAMES if not n.startswith("_"))]
+__all__ = ["FLAVOR_NAME", "autolog", *public_names(_EXPORTS)]

@@ -241,7 +241,7 @@ def save_model(
     checkpoint; defaults to the base model's own path when that is a local checkpoint) or as a
     hub reference; when neither exists the base weights are saved in full.
     """
-    from labkeep.models.builder import copy_code_paths, pyfunc_flavor_conf, save_model_dir
+    from labkeep.models.builder import pyfunc_flavor_conf, save_flavor
 
     if processor is not None:
         raise InvalidParameterValue("Saving a processor (multimodal models) is not supported by labkeep.")
@@ -272,8 +272,7 @@ def save_model(
         by_reference = False
     full_weights = not by_reference and base_model_path is None
 
-    def write_flavor(model_dir: str, mlmodel: Model) -> None:
-        code = copy_code_paths(model_dir, code_paths)
+    def write_flavor(model_dir: str, mlmodel: Model, code: str | None) -> None:
         conf: dict[str, Any] = {"task": ptask, "instance_type": instance_type}
         if torch_dtype is not None:
             conf["torch_dtype"] = str(torch_dtype)
@@ -318,20 +317,7 @@ def save_model(
 
     if signature is None and input_example is None:
         signature = _default_signature(ptask, llm_task, base, model_config)
-    meta = dict(metadata or {})
-    return save_model_dir(
-        path,
-        write_flavor,
-        get_default_pip_requirements(model),
-        signature=signature,
-        input_example=input_example,
-        predict=None,
-        pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements,
-        conda_env=conda_env,
-        metadata=meta or None,
-        mlflow_model=mlflow_model,
-    )
+    return save_flavor(locals(), write_flavor, get_default_pip_requirements(model))
 
 
 def log_model(
@@ -362,34 +348,6 @@ def log_model(
     **kwargs: Any,
 ):
     """Log a pipeline or ``{"model", "tokenizer"}`` dict as a logged model; returns ModelInfo."""
-    from labkeep.models.logging import log_model as _log_model
+    from labkeep.models.logging import log_flavor_model
 
-    return _log_model(
-        save_model,
-        dict(
-            transformers_model=transformers_model,
-            processor=processor,
-            task=task,
-            torch_dtype=torch_dtype,
-            model_card=model_card,
-            code_paths=code_paths,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            conda_env=conda_env,
-            metadata=metadata,
-            model_config=model_config,
-            save_pretrained=save_pretrained,
-            base_model_path=base_model_path,
-        ),
-        name=name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        params=params,
-        tags=tags,
-        model_type=model_type,
-        step=step,
-        model_id=model_id,
-        await_registration_for=await_registration_for,
-    )
+    return log_flavor_model(save_model, locals())

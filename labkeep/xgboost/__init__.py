@@ -32,11 +32,6 @@ def get_default_pip_requirements() -> list[str]:
     return [pinned("xgboost"), pinned("numpy"), pinned("scipy"), pinned("pandas")]
 
 
-def _class_name(obj: Any) -> str:
-    cls = type(obj)
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def _predict_fn(model: Any) -> Any:
     import xgboost as xgb
 
@@ -62,7 +57,7 @@ def save_model(
     """Save an XGBoost Booster or scikit-learn API model as a model directory at ``path``."""
     import xgboost as xgb
 
-    from labkeep.models.builder import copy_code_paths, pyfunc_flavor_conf, save_model_dir
+    from labkeep.models.builder import class_path, pyfunc_flavor_conf, save_flavor
 
     if model_format not in MODEL_FORMATS:
         raise InvalidParameterValue(f"Unknown model_format {model_format!r}; use one of {list(MODEL_FORMATS)}.")
@@ -72,32 +67,19 @@ def save_model(
         )
     file_name = f"model.{model_format}"
 
-    def write_flavor(model_dir: str, model: Model) -> None:
-        code = copy_code_paths(model_dir, code_paths)
+    def write_flavor(model_dir: str, model: Model, code: str | None) -> None:
         xgb_model.save_model(os.path.join(model_dir, file_name), **kwargs)
         model.add_flavor("python_function", **pyfunc_flavor_conf("mlflow.xgboost", code=code, data=file_name))
         model.add_flavor(
             FLAVOR_NAME,
             xgb_version=xgb.__version__,
             data=file_name,
-            model_class=_class_name(xgb_model),
+            model_class=class_path(xgb_model),
             model_format=model_format,
             code=code,
         )
 
-    return save_model_dir(
-        path,
-        write_flavor,
-        get_default_pip_requirements(),
-        signature=signature,
-        input_example=input_example,
-        predict=_predict_fn(xgb_model),
-        pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements,
-        conda_env=conda_env,
-        metadata=metadata,
-        mlflow_model=mlflow_model,
-    )
+    return save_flavor(locals(), write_flavor, get_default_pip_requirements(), _predict_fn(xgb_model))
 
 
 def log_model(
@@ -122,31 +104,9 @@ def log_model(
     **kwargs: Any,
 ):
     """Log an XGBoost model as a logged model of the active run (or experiment); returns ModelInfo."""
-    from labkeep.models.logging import log_model as _log_model
+    from labkeep.models.logging import log_flavor_model
 
-    return _log_model(
-        save_model,
-        dict(
-            xgb_model=xgb_model,
-            conda_env=conda_env,
-            code_paths=code_paths,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            model_format=model_format,
-            metadata=metadata,
-        ),
-        name=name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        params=params,
-        tags=tags,
-        model_type=model_type,
-        step=step,
-        model_id=model_id,
-        await_registration_for=await_registration_for,
-    )
+    return log_flavor_model(save_model, locals())
 
 
 def _model_class(class_path: str) -> type:
@@ -157,16 +117,9 @@ def _model_class(class_path: str) -> type:
 
 
 def _load_model_dir(model_dir: str) -> Any:
-    conf = Model.load(model_dir).flavors.get(FLAVOR_NAME)
-    if conf is None:
-        raise InvalidParameterValue(f"Model at {model_dir} has no xgboost flavor.")
-    code = conf.get("code")
-    if code:
-        import sys
+    from labkeep.models.loader import read_flavor
 
-        code_dir = safe_join(model_dir, code)
-        if code_dir not in sys.path:
-            sys.path.insert(0, code_dir)
+    conf, _meta = read_flavor(model_dir, FLAVOR_NAME)
     model = _model_class(conf.get("model_class", _BOOSTER_CLASS))()
     model.load_model(safe_join(model_dir, conf.get("data", "model.xgb")))
     return model
@@ -179,18 +132,12 @@ def load_model(model_uri: str, dst_path: str | None = None) -> Any:
     return _load_model_dir(download_model_uri(model_uri, dst_path))
 
 
-class _XGBWrapper:
-    """pyfunc adapter: Boosters get a DMatrix built from the input; sklearn-API models the input."""
+def _load_pyfunc(path: str) -> Any:
+    """pyfunc loader: ``path`` is the data file (``python_function.data``) or the model dir.
 
-    def __init__(self, model: Any) -> None:
-        self.raw_model = model
-        self._predict = _predict_fn(model)
+    Boosters predict on a DMatrix built from the input; sklearn-API models on the input itself.
+    """
+    from labkeep.models.loader import PredictWrapper, model_dir_of
 
-    def predict(self, data: Any, params: dict | None = None) -> Any:
-        return self._predict(data)
-
-
-def _load_pyfunc(path: str) -> _XGBWrapper:
-    """pyfunc loader: ``path`` is the data file (``python_function.data``) or the model dir."""
-    model_dir = os.path.dirname(path) if os.path.isfile(path) else path
-    return _XGBWrapper(_load_model_dir(model_dir))
+    model = _load_model_dir(model_dir_of(path))
+    return PredictWrapper(model, _predict_fn(model))

@@ -10,14 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from labkeep.autologging import (
-    enable,
-    get_config,
-    safe_patch,
-    safe_patch_function,
-    training_run,
-)
-from labkeep.autologging.boosting import SklearnApiFit
+from labkeep.autologging import enable, safe_patch
+from labkeep.autologging.boosting import BoosterTrain, MetricBuffer, SklearnApiFit, install
 
 FLAVOR = "xgboost"
 _UNLOGGED = {"params", "dtrain", "evals", "obj", "feval", "evals_result", "xgb_model", "callbacks",
@@ -45,25 +39,8 @@ def autolog(
 
 
 def _install(xgboost: Any) -> None:
-    import xgboost.sklearn
-
-    safe_patch_function(FLAVOR, xgboost, "train", _patched_train)
-    safe_patch_function(FLAVOR, xgboost.sklearn, "train", _patched_train)
+    install(FLAVOR, xgboost, xgboost.XGBModel, _patched_train, _patched_fit)
     safe_patch(FLAVOR, xgboost.DMatrix, "__init__", _patched_dmatrix_init)
-    for cls in _sklearn_classes(xgboost):
-        if "fit" in cls.__dict__:
-            safe_patch(FLAVOR, cls, "fit", _patched_fit)
-
-
-def _sklearn_classes(xgboost: Any) -> list[type]:
-    base = xgboost.XGBModel
-    seen, todo = [base], [base]
-    while todo:
-        for sub in todo.pop().__subclasses__():
-            if sub not in seen and sub.__module__.startswith("xgboost"):
-                seen.append(sub)
-                todo.append(sub)
-    return seen
 
 
 def _patched_dmatrix_init(call: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -84,38 +61,16 @@ def _patched_dmatrix_init(call: Any, self: Any, *args: Any, **kwargs: Any) -> An
     return result
 
 
-def _train_fn() -> Any:
-    import xgboost.training
+def _log_fitted(est: Any, conf: dict, **kwargs: Any) -> Any:
+    from labkeep.xgboost import log_model
 
-    return xgboost.training.train
+    return log_model(est, name="model", model_format=conf.get("model_format", "ubj"),
+                     registered_model_name=conf.get("registered_model_name"), **kwargs)  # fmt: skip
 
 
-def _patched_train(call: Any, *args: Any, **kwargs: Any) -> Any:
-    import xgboost
-
-    from labkeep.autologging.boosting import (
-        MetricBuffer,
-        arg,
-        fn_params,
-        log_importance,
-        log_params,
-        with_callback,
-    )
-    from labkeep.autologging.logging_utils import example_and_signature, log_dataset
-
-    conf = get_config(FLAVOR)
-    fn = _train_fn()
-    # sklearn-API fits call xgboost.sklearn.train; their fit logs the model itself
-    from_sklearn = _in_fit()
-    with training_run(FLAVOR, conf) as run:
-        run_id = run.info.run_id
-        booster_params = dict(arg(fn, args, kwargs, "params") or {})
-        call_params = fn_params(fn, args, kwargs, _UNLOGGED)
-        log_params(run_id, {**booster_params, **call_params})
-        dtrain = arg(fn, args, kwargs, "dtrain")
-        if conf["log_datasets"] and not from_sklearn and hasattr(dtrain, "_labkeep_data"):
-            log_dataset(*dtrain._labkeep_data)
-        buffer = MetricBuffer(run_id)
+class _Train(BoosterTrain):
+    def callback(self, buffer: MetricBuffer) -> Any:
+        import xgboost
 
         class _Callback(xgboost.callback.TrainingCallback):
             def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
@@ -124,49 +79,27 @@ def _patched_train(call: Any, *args: Any, **kwargs: Any) -> Any:
                     buffer.add(epoch, {k: v[0] if isinstance(v, tuple) else v for k, v in values.items()})
                 return False
 
-        args, kwargs = with_callback(fn, args, kwargs, _Callback())
-        try:
-            model = call(*args, **kwargs)
-        finally:
-            buffer.flush()
-        if arg(fn, args, kwargs, "early_stopping_rounds") and buffer.history:
-            from labkeep import fluent
+        return _Callback()
 
-            last = len(buffer.history)
-            fluent.log_metrics({"stopped_iteration": last - 1, "best_iteration": model.best_iteration}, run_id=run_id)
-            if 0 <= model.best_iteration < last:
-                fluent.log_metrics(buffer.history[model.best_iteration], step=last, run_id=run_id)
-        if conf["log_models"] and not from_sklearn:
-            from labkeep.xgboost import log_model
+    def dataset(self, train_set: Any) -> tuple[Any, Any] | None:
+        return getattr(train_set, "_labkeep_data", None)  # kept by the patched DMatrix.__init__
 
-            head = getattr(dtrain, "_labkeep_head", None)
-            example, signature = (
-                example_and_signature(conf, head, lambda d: model.predict(xgboost.DMatrix(d)))
-                if head is not None
-                else (None, None)
-            )
-            log_model(model, name="model", signature=signature, input_example=example,
-                      model_format=conf.get("model_format", "ubj"),
-                      registered_model_name=conf.get("registered_model_name"), params=call_params)  # fmt: skip
-        for imp_type in conf.get("importance_types") or ["weight"]:
-            try:
-                log_importance(run_id, model.get_score(importance_type=imp_type), imp_type)
-            except Exception as e:
-                from labkeep.autologging.config import warn_once
+    def example(self, train_set: Any, model: Any) -> tuple[Any, Any] | None:
+        import xgboost
 
-                warn_once(FLAVOR, f"labkeep autologging: feature importance ({imp_type}) failed: {e!r}")
-    return model
+        head = getattr(train_set, "_labkeep_head", None)
+        return (head, lambda d: model.predict(xgboost.DMatrix(d))) if head is not None else None
 
+    def early_stopping(self, model: Any, iterations: int, rounds: Any) -> tuple[int, int] | None:
+        # XGBoost counts iterations from 0
+        return (iterations - 1, model.best_iteration) if rounds else None
 
-def _log_fitted(est: Any, conf: dict, **kwargs: Any) -> Any:
-    from labkeep.xgboost import log_model
+    def importance_types(self, conf: dict[str, Any]) -> list[str]:
+        return conf.get("importance_types") or ["weight"]
 
-    return log_model(est, name="model", model_format=conf.get("model_format", "ubj"),
-                     registered_model_name=conf.get("registered_model_name"), **kwargs)  # fmt: skip
+    def importance(self, model: Any, importance_type: str) -> dict[str, float]:
+        return model.get_score(importance_type=importance_type)
 
 
 _patched_fit = SklearnApiFit(FLAVOR, _log_fitted)
-
-
-def _in_fit() -> bool:
-    return _patched_fit.inside()
+_patched_train = _Train(_patched_fit, "xgboost.training", "dtrain", _UNLOGGED)
