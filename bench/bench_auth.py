@@ -6,7 +6,9 @@ For each of the four servers (fresh temporary directory, free loopback port, adm
 credentials when auth is on:
 
 * ``runs/log-metric``: ``--calls`` sequential calls, latency p50 / p99 per call;
-* ``runs/get``: ``--calls`` sequential calls, latency p50 / p99.
+* ``runs/get``: ``--calls`` sequential calls, latency p50 / p99;
+* the server's CPU time per call for each (all processes of its group, from ``/proc``), which
+  moves far less with machine load than wall time.
 
 Rounds alternate between the servers so a change in machine load hits all of them; figures are
 medians over ``--rounds``. Printed: labkeep auth-on vs auth-off (target: within 20 %), and
@@ -21,6 +23,7 @@ import argparse
 import base64
 import http.client
 import json
+import os
 import statistics
 import sys
 import time
@@ -80,6 +83,22 @@ class Client:
         return json.loads(data) if data else {}
 
 
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by every process of a process group (the server and
+    any workers it started); steadier than wall time on a shared machine."""
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def one_round(side: str, calls: int) -> dict[str, list[float]]:
     with temp_dir(f"bench-auth-{side.replace('+', '-')}") as cwd:
         server = AuthServer(side, cwd)
@@ -92,16 +111,20 @@ def one_round(side: str, calls: int) -> dict[str, list[float]]:
             ]
             c.call("GET", f"{api}/runs/get?run_id={run_id}")  # warm up (the auth cache, connections)
             log, get = [], []
+            cpu0 = group_cpu(server.proc.pid)
             for i in range(calls):
                 body = {"run_id": run_id, "key": "loss", "value": 1.0 / (i + 1), "timestamp": i, "step": i}
                 t0 = time.perf_counter()
                 c.call("POST", f"{api}/runs/log-metric", body)
                 log.append(time.perf_counter() - t0)
+            cpu1 = group_cpu(server.proc.pid)
             for _ in range(calls):
                 t0 = time.perf_counter()
                 c.call("GET", f"{api}/runs/get?run_id={run_id}")
                 get.append(time.perf_counter() - t0)
-            return {"log_metric": log, "runs_get": get}
+            cpu2 = group_cpu(server.proc.pid)
+            return {"log_metric": log, "runs_get": get,
+                    "cpu_log_metric": [(cpu1 - cpu0) / calls], "cpu_runs_get": [(cpu2 - cpu1) / calls]}  # fmt: skip
         finally:
             server.stop()
 
@@ -112,15 +135,19 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     stats: dict[str, dict[str, list[float]]] = {s: {"log_metric_p50": [], "log_metric_p99": [],
-                                                    "runs_get_p50": [], "runs_get_p99": []} for s in SIDES}  # fmt: skip
+                                                    "runs_get_p50": [], "runs_get_p99": [], "cpu_log_metric": [],
+                                                    "cpu_runs_get": []} for s in SIDES}  # fmt: skip
     for r in range(args.rounds):
         for side in SIDES:
             got = one_round(side, args.calls)
             for op in ("log_metric", "runs_get"):
                 stats[side][f"{op}_p50"].append(percentile(got[op], 50))
                 stats[side][f"{op}_p99"].append(percentile(got[op], 99))
+                stats[side][f"cpu_{op}"] += got[f"cpu_{op}"]
             print(f"round {r + 1}/{args.rounds} {side}: log_metric p50 {stats[side]['log_metric_p50'][-1] * 1e3:.2f} ms, "
-                  f"runs/get p50 {stats[side]['runs_get_p50'][-1] * 1e3:.2f} ms", file=sys.stderr, flush=True)  # fmt: skip
+                  f"runs/get p50 {stats[side]['runs_get_p50'][-1] * 1e3:.2f} ms; server CPU per call: log_metric "
+              f"{stats[side]['cpu_log_metric'][-1] * 1e3:.3f} ms, runs/get {stats[side]['cpu_runs_get'][-1] * 1e3:.3f} ms",
+              file=sys.stderr, flush=True)  # fmt: skip
     med = {s: {k: statistics.median(v) for k, v in d.items()} for s, d in stats.items()}
     measures = []
     for metric, label in (("log_metric_p50", "log-metric p50"), ("runs_get_p50", "runs/get p50"),
@@ -129,8 +156,13 @@ def main() -> None:
         measures.append(
             Measure(f"{label}, basic-auth on", "s", med["labkeep+auth"][metric], med["mlflow+auth"][metric])
         )
+    for metric, label in (("cpu_log_metric", "log-metric server CPU"), ("cpu_runs_get", "runs/get server CPU")):
+        measures.append(Measure(f"{label}, auth off", "s", med["labkeep"][metric], med["mlflow"][metric]))
+        measures.append(
+            Measure(f"{label}, basic-auth on", "s", med["labkeep+auth"][metric], med["mlflow+auth"][metric])
+        )
     overhead = {
-        metric: med["labkeep+auth"][metric] / med["labkeep"][metric] - 1 for metric in ("log_metric_p50", "runs_get_p50")
+        metric: med["labkeep+auth"][metric] / med["labkeep"][metric] - 1 for metric in ("log_metric_p50", "runs_get_p50", "cpu_log_metric", "cpu_runs_get")
     }
     print("labkeep auth overhead (p50, on vs off): " + ", ".join(f"{k}: {v * 100:+.1f} %" for k, v in overhead.items()))
     print("mlflow auth overhead (p50, on vs off): " + ", ".join(
