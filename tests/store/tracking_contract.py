@@ -261,6 +261,26 @@ def test_metrics_latest_and_history(tracking_store):
     assert list(tracking_store.get_metric_history(run_id, "nothing")) == []
 
 
+def test_latest_metric_is_the_newest_point_whole(tracking_store):
+    """Across requests the latest value is the greatest (step, timestamp, value), with its own links."""
+    run_id = new_run(tracking_store).info.run_id
+    t = now()
+    tracking_store.log_batch(run_id, [Metric("m", 2.0, t, 5, dataset_name="a", dataset_digest="d1")])
+    tracking_store.log_batch(run_id, [Metric("m", 9.0, t + 10, 4)])  # older step
+    tracking_store.log_batch(run_id, [Metric("m", 1.0, t, 5)])  # same step and time, smaller value
+    (kept,) = tracking_store.get_run(run_id).data.metric_objs
+    assert (kept.value, kept.step, kept.timestamp, kept.dataset_name, kept.dataset_digest) == (2.0, 5, t, "a", "d1")
+    tracking_store.log_metric(run_id, Metric("m", 3.0, t, 5))  # same step and time, larger value
+    (kept,) = tracking_store.get_run(run_id).data.metric_objs
+    assert (kept.value, kept.step, kept.timestamp, kept.dataset_name) == (3.0, 5, t, None)
+    tracking_store.log_batch(run_id, [Metric("m", -1.0, t + 1, 5), Metric("m", math.inf, t - 1, 6)])
+    (kept,) = tracking_store.get_run(run_id).data.metric_objs
+    assert (kept.value, kept.step, kept.timestamp) == (math.inf, 6, t - 1)  # a later step wins
+    tracking_store.log_batch(run_id, [Metric("m", math.nan, t + 2, 6)])  # same step, later time
+    (kept,) = tracking_store.get_run(run_id).data.metric_objs
+    assert math.isnan(kept.value) and (kept.step, kept.timestamp) == (6, t + 2)
+
+
 def test_identical_metric_points_stored_once(tracking_store):
     """mlflow's rule: an identical (key, value, timestamp, step) is the same point, whatever the path."""
     run_id = new_run(tracking_store).info.run_id

@@ -41,13 +41,27 @@ def placeholders(n: int) -> str:
 def upsert_sql(dialect: str, table: str, keys: tuple[str, ...], cols: tuple[str, ...]) -> str:
     """INSERT … that overwrites ``cols`` when the row with ``keys`` exists."""
     all_cols = keys + cols
-    base = f"INSERT INTO {table} ({', '.join(all_cols)}) VALUES ({placeholders(len(all_cols))})"
     if dialect == "mysql":
-        return base + " ON DUPLICATE KEY UPDATE " + ", ".join(f"{c} = VALUES({c})" for c in cols)
+        updates = ", ".join(f"{table}.{c} = src.{c}" for c in cols)
+        return mysql_upsert_head(table, all_cols) + updates
+    base = f"INSERT INTO {table} ({', '.join(all_cols)}) VALUES ({placeholders(len(all_cols))})"
     return (
         base
         + f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in cols)
+    )
+
+
+def mysql_upsert_head(table: str, cols: tuple[str, ...]) -> str:
+    """``INSERT … ON DUPLICATE KEY UPDATE`` up to its assignments, for MySQL and MariaDB alike.
+
+    The new row comes from a derived table ``src`` (one ``?`` per column) instead of ``VALUES(col)``,
+    which MySQL deprecates since 8.0.20, or its ``AS alias`` row form, which MariaDB lacks; both
+    servers accept an INSERT … SELECT whose assignments name the derived table's columns.
+    """
+    row = ", ".join(f"? AS {c}" for c in cols)
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) SELECT * FROM (SELECT {row}) AS src ON DUPLICATE KEY UPDATE "
     )
 
 

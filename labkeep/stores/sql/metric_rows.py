@@ -16,6 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 from labkeep.entities import Metric, MetricColumns
+from labkeep.stores.sql.db import mysql_upsert_head
 from labkeep.utils import validation as v
 
 # Columns of a full point row, in the order of ``metric_from_row``.
@@ -39,6 +40,9 @@ MODEL_METRIC_INSERT = {
     "mysql": _MODEL_METRIC_INSERT_SQL + " ON DUPLICATE KEY UPDATE model_id = model_id",
 }
 
+_POINT_COLUMNS = ("run_id", "name", "step", "ts", "value", "kind", "model_id", "dataset_name", "dataset_digest")
+_LINK_COLUMNS = ("kind", "model_id", "dataset_name", "dataset_digest")
+_MYSQL_NEWER = "(src.step, src.ts, src.value) > (latest_metrics.step, latest_metrics.ts, latest_metrics.value)"
 _LATEST_INSERT = f"INSERT INTO latest_metrics {_INSERT_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _LATEST_NEWER = "(excluded.step, excluded.ts, excluded.value) > (latest_metrics.step, latest_metrics.ts, latest_metrics.value)"
 # Each run's latest point per key: the stored one is replaced only by a newer one, the greatest
@@ -49,15 +53,15 @@ LATEST_UPSERT = {
     " value = excluded.value, kind = excluded.kind, model_id = excluded.model_id,"
     " dataset_name = excluded.dataset_name, dataset_digest = excluded.dataset_digest"
     f" WHERE {_LATEST_NEWER}",
-    # MySQL applies assignments left to right: decide once, in a session variable, then reuse it.
-    "mysql": _LATEST_INSERT + " ON DUPLICATE KEY UPDATE"
-    " kind = IF(@lk_newer := ((VALUES(step), VALUES(ts), VALUES(value)) > (step, ts, value)), VALUES(kind), kind),"
-    " model_id = IF(@lk_newer, VALUES(model_id), model_id),"
-    " dataset_name = IF(@lk_newer, VALUES(dataset_name), dataset_name),"
-    " dataset_digest = IF(@lk_newer, VALUES(dataset_digest), dataset_digest),"
-    " value = IF(@lk_newer, VALUES(value), value),"
-    " ts = IF(@lk_newer, VALUES(ts), ts),"
-    " step = IF(@lk_newer, VALUES(step), step)",
+    # MySQL/MariaDB: one newer test per assignment and no session variable. Assignments may run
+    # left to right (seeing the columns already set) or all at once (MariaDB's
+    # SIMULTANEOUS_ASSIGNMENT); ordered value, ts, step with these tests, both give the newer point.
+    "mysql": mysql_upsert_head("latest_metrics", _POINT_COLUMNS)
+    + ", ".join(f"latest_metrics.{c} = IF({_MYSQL_NEWER}, src.{c}, latest_metrics.{c})" for c in _LINK_COLUMNS)
+    + f", latest_metrics.value = IF({_MYSQL_NEWER}, src.value, latest_metrics.value)"
+    + ", latest_metrics.ts = IF((src.step, src.ts) > (latest_metrics.step, latest_metrics.ts),"
+    " src.ts, latest_metrics.ts)"
+    ", latest_metrics.step = IF(src.step > latest_metrics.step, src.step, latest_metrics.step)",
 }
 LATEST_UPSERT["postgresql"] = LATEST_UPSERT["sqlite"]
 
