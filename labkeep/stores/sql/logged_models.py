@@ -147,14 +147,16 @@ class LoggedModelsMixin(SqlStoreCore):
             return self._load_logged_models(cur, [model_id])[model_id]
 
     def set_logged_model_tags(self, model_id: str, tags: Sequence[RunTag]) -> None:
-        rows = []
-        for t in tags:
-            v.validate_key(t.key, "tag key")
-            rows.append((model_id, t.key, v.validate_tag_value(t.key, t.value)))
+        values = {t.key: v.validate_tag_value(v.validate_key(t.key, "tag key"), t.value) for t in tags}
+        self._put_model_values("logged_model_tags", model_id, values)
+
+    def _put_model_values(self, table: str, model_id: str, values: dict[str, str]) -> None:
+        """Insert or overwrite validated name/value rows of a logged model's tags or params."""
         with self.db.write() as cur:
             self._require_logged_model(cur, model_id)
             cur.executemany(
-                upsert_sql(self.db.dialect, "logged_model_tags", ("model_id", "name"), ("value",)), rows
+                upsert_sql(self.db.dialect, table, ("model_id", "name"), ("value",)),
+                [(model_id, k, val) for k, val in values.items()],
             )
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
@@ -165,15 +167,8 @@ class LoggedModelsMixin(SqlStoreCore):
                 raise ResourceDoesNotExist(f"No tag with key '{key}' on logged model {model_id}.")
 
     def log_logged_model_params(self, model_id: str, params: Sequence[Param]) -> None:
-        rows = []
-        for p in params:
-            v.validate_key(p.key, "param name")
-            rows.append((model_id, p.key, v.validate_param_value(p.key, p.value)))
-        with self.db.write() as cur:
-            self._require_logged_model(cur, model_id)
-            cur.executemany(
-                upsert_sql(self.db.dialect, "logged_model_params", ("model_id", "name"), ("value",)), rows
-            )
+        values = {p.key: v.validate_param_value(v.validate_key(p.key, "param name"), p.value) for p in params}
+        self._put_model_values("logged_model_params", model_id, values)
 
     def delete_logged_model(self, model_id: str) -> None:
         with self.db.write() as cur:
