@@ -11,12 +11,14 @@ with one keep-alive connection each, request bodies encoded before the clock sta
   ``metrics.m1 DESC``, 100 results (p50 / p99 latency).
 
 ``million`` (labkeep): one experiment of ``--runs`` runs (default 1,000,000; 5 params and 6
-metrics each) bulk-loaded into a PostgreSQL database and a SQLite file (kept for the next run
-under ``bench/.cache`` / database ``lkbench_million_<runs>``), plus one run with a metric of 1M
-steps. Measured through labkeep's client on the store: ``search_runs`` with a filter and an order,
+metrics each) bulk-loaded into a PostgreSQL database and a SQLite file (with ``--keep`` both
+are kept, under ``bench/.cache`` / database ``lkbench_million_<runs>``, and a kept SQLite file
+is reused, migrated to the current schema), plus one run with a metric of 1M steps. Measured
+through labkeep's client on the store: ``search_runs`` with a filter and an order,
 top 100; the UI runs page's server time; ``get_metric_history`` of the 1M-point metric.
 
-Usage: ``python bench/bench_scale.py [--only load,million] [--runs N] [--quick]``.
+Usage: ``python bench/bench_scale.py [--only load,million] [--runs N] [--quick] [--backends
+postgresql,sqlite] [--keep]``.
 """
 
 from __future__ import annotations
@@ -190,6 +192,10 @@ def main() -> None:
     parser.add_argument("--only", default="load,million", help="comma-separated: load, million")
     parser.add_argument("--runs", type=int, default=1_000_000, help="runs in the million-runs experiment")
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run, not figures)")
+    parser.add_argument("--backends", default="postgresql,sqlite", help="million: postgresql, sqlite or both")
+    parser.add_argument(
+        "--keep", action="store_true", help="million: keep the loaded stores; reuse a kept SQLite file"
+    )
     parser.add_argument("--sides", default="labkeep,mlflow", help="load: run only one side, e.g. labkeep")
     parser.add_argument("--sizes", default="", help="load sizes, e.g. batches=20,runs_per_client=50,reads=50,searches=5")
     args = parser.parse_args()
@@ -201,7 +207,9 @@ def main() -> None:
     if "million" in only:
         from _million import bench_million
 
-        m, extra["million"] = bench_million(args.runs if not args.quick else min(args.runs, 20_000))
+        runs = args.runs if not args.quick else min(args.runs, 20_000)
+        backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
+        m, extra["million"] = bench_million(runs, keep=args.keep, backends=backends)
         measures += m
     report("scale", measures, extra)
 

@@ -7,6 +7,7 @@ used. A failing test leaves a screenshot of its page in ``test-artifacts/``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -49,6 +51,42 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def running_server(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> Iterator[str]:
+    """Start ``labkeep <args> --port N`` as a process, wait for ``/health``, yield its base URL and
+    stop the whole process group afterwards."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [*LABKEEP, *args, "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"labkeep {args[0]} exited: {proc.stdout.read().decode()}")
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"labkeep {args[0]} did not become healthy in {timeout:.0f} s")
+            time.sleep(0.05)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 @pytest.fixture(scope="session")
 def ui_server(tmp_path_factory):
     """``(base_url, ids, store_uri)`` of a running ``labkeep ui`` over a filled SQLite store."""
@@ -65,34 +103,8 @@ def ui_server(tmp_path_factory):
     )
     assert filled.returncode == 0, filled.stderr
     ids = json.loads(filled.stdout.strip().splitlines()[-1])
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*LABKEEP, "ui", "--port", str(port), "--backend-store-uri", uri],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"labkeep ui exited: {proc.stdout.read().decode()}")
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("labkeep ui did not become healthy in 30 s")
-        time.sleep(0.05)
-    yield url, ids, uri
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+    with running_server(["ui", "--backend-store-uri", uri], cwd=root, env=env, timeout=30) as url:
+        yield url, ids, uri
 
 
 @pytest.fixture(scope="session")

@@ -5,15 +5,11 @@ reader, and a reader's page write refused without changing anything."""
 from __future__ import annotations
 
 import base64
-import os
-import signal
-import subprocess
-import time
 
 import httpx
 import pytest
 
-from .conftest import LABKEEP, _clean_env, _free_port
+from .conftest import _clean_env, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -27,47 +23,22 @@ def _basic(user: str, password: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def auth_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("auth-ui")
-    port = _free_port()
     env = {**_clean_env(), "LABKEEP_AUTH_ADMIN_USERNAME": "root", "LABKEEP_AUTH_ADMIN_PASSWORD": "root-pw"}
-    proc = subprocess.Popen(
-        [*LABKEEP, "server", "--auth", "--port", str(port), "--backend-store-uri", f"sqlite:///{root}/s.db"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"labkeep server exited: {proc.stdout.read().decode()}")
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("labkeep server --auth did not become healthy in 60 s")
-        time.sleep(0.1)
-    admin = _basic("root", "root-pw")
-    with httpx.Client(base_url=url, headers=admin, timeout=30) as c:
-        for user in ("alice", "bob"):
-            made = c.post(f"{API}/users/create", json={"username": user, "password": f"{user}-pw"})
-            assert made.status_code == 200, made.text
-        alice = _basic("alice", "alice-pw")
-        exp = c.post(f"{API}/experiments/create", json={"name": "alice-exp"}, headers=alice).json()[
-            "experiment_id"
-        ]
-        run = c.post(f"{API}/runs/create", json={"experiment_id": exp}, headers=alice).json()["run"]["info"][
-            "run_id"
-        ]
-    yield url, exp, run
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+    args = ["server", "--auth", "--backend-store-uri", f"sqlite:///{root}/s.db"]
+    with running_server(args, cwd=root, env=env, timeout=60) as url:
+        admin = _basic("root", "root-pw")
+        with httpx.Client(base_url=url, headers=admin, timeout=30) as c:
+            for user in ("alice", "bob"):
+                made = c.post(f"{API}/users/create", json={"username": user, "password": f"{user}-pw"})
+                assert made.status_code == 200, made.text
+            alice = _basic("alice", "alice-pw")
+            exp = c.post(f"{API}/experiments/create", json={"name": "alice-exp"}, headers=alice).json()[
+                "experiment_id"
+            ]
+            run = c.post(f"{API}/runs/create", json={"experiment_id": exp}, headers=alice).json()["run"]["info"][
+                "run_id"
+            ]
+        yield url, exp, run
 
 
 def _sign_in(page, url: str, user: str, password: str, then: str) -> None:

@@ -106,6 +106,7 @@ params = Table(
     PrimaryKeyConstraint("run_id", "name"),
     *_name_value_indexes("params"),
     Index("ix_params_name_run", "name", "run_id", "value").ddl_if(dialect="sqlite"),  # 0003_ui
+    sqlite_with_rowid=False,  # 0005_search: a probe by (run_id, name) is one B-tree descent
     **_MYSQL_TABLE_ARGS,
 )
 
@@ -118,6 +119,7 @@ tags = Table(
     PrimaryKeyConstraint("run_id", "name"),
     *_name_value_indexes("tags"),
     Index("ix_tags_name_run", "name", "run_id", "value").ddl_if(dialect="sqlite"),  # 0003_ui
+    sqlite_with_rowid=False,  # 0005_search: a probe by (run_id, name) is one B-tree descent
     **_MYSQL_TABLE_ARGS,
 )
 
@@ -172,12 +174,17 @@ latest_metrics = Table(
     Column("dataset_name", String(500), nullable=True),
     Column("dataset_digest", String(36), nullable=True),
     PrimaryKeyConstraint("run_id", "name"),
-    Index("ix_latest_metrics_name_value", "name", "value"),
+    Index("ix_latest_metrics_name_value", "name", "value").ddl_if(
+        dialect=("postgresql", "mysql", "mariadb")  # type: ignore[arg-type]
+    ),
+    # 0005_search: on SQLite the metric walk of search_runs reads kind (and the primary key) here
+    Index("ix_latest_metrics_name_value_kind", "name", "value", "kind").ddl_if(dialect="sqlite"),
     # grouping the runs table (0003_ui): each run's latest value read from the index alone
     # (partial, so searches by metric keep the (name, value) walk)
     Index(
         "ix_latest_metrics_name_run", "name", "run_id", "kind", "value", sqlite_where=text("kind = 0")
     ).ddl_if(dialect="sqlite"),
+    sqlite_with_rowid=False,  # 0005_search
     **_MYSQL_TABLE_ARGS,
 )
 
