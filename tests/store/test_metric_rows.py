@@ -29,7 +29,7 @@ def test_rows_become_the_same_metrics_as_the_constructor():
     assert metric_from_row(row, "r1") == Metric("acc", 0.25, 7, 2, None, "ds", "digest", "r1")
     assert metric_from_row(("acc", 0.0, 1, 7, 2, None, None, None)).value != metric_from_row(row).value
     cols = plain_columns([(0.5, 10, 0), (0.25, 11, 1)])
-    assert (cols.steps, cols.timestamps, cols.values) == ((0, 1), (10, 11), (0.5, 0.25))
+    assert (cols.steps, cols.timestamps, cols.values) == ([0, 1], [10, 11], [0.5, 0.25])
     got = plain_history([(0.5, 10, 0), (0.25, 11, 1)], "loss", "r1")
     assert got == [Metric("loss", 0.5, 10, 0, run_id="r1"), Metric("loss", 0.25, 11, 1, run_id="r1")]
     assert all(type(m) is Metric for m in got)

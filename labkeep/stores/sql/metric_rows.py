@@ -139,10 +139,7 @@ def metrics_from_rows(rows: Sequence[Sequence[Any]], run_id: str | None = None) 
 
 def plain_columns(rows: list[tuple]) -> MetricColumns:
     """Columns from ``(value, ts, step)`` rows of finite, unlinked points (no per-point Python)."""
-    if not rows:
-        return MetricColumns((), (), ())
-    values, timestamps, steps = zip(*rows, strict=True)
-    return MetricColumns(steps, timestamps, values)
+    return MetricColumns(list(map(_third, rows)), list(map(_second, rows)), list(map(_first, rows)))
 
 
 def plain_history(rows: list[tuple], key: str, run_id: str) -> list[Metric]:
