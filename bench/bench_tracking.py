@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_tracking.py            # full sizes (several minutes)
     .venv/bin/python bench/bench_tracking.py --quick    # small sizes, a smoke run
     .venv/bin/python bench/bench_tracking.py --only search,history
+    .venv/bin/python bench/bench_tracking.py --only million   # 1M-point history (labkeep) vs 200k (mlflow)
 
 Every workload runs for each library in a fresh subprocess whose working directory is a new
 temporary folder, so each side uses its own default local store there (labkeep: ``labkeep.db``;
@@ -42,13 +43,14 @@ from _harness import (  # noqa: E402
 )
 
 LIBS = ("labkeep", "mlflow")
-WORKLOADS = ("import", "log_metric", "log_batch", "open", "search", "history")
+WORKLOADS = ("import", "log_metric", "log_batch", "open", "search", "history", "million")
 CACHE_VERSION = 1
 BATCH = 1000  # mlflow's limit of metrics per log_batch request
 
-FULL = dict(log_metric=5000, log_batch=100_000, runs=10_000, history=200_000)
-QUICK = dict(log_metric=500, log_batch=10_000, runs=1_000, history=20_000)
-TARGETS = dict(import_=10, log_metric=50, log_batch=20, open=10, search=20, paging=10, history=10)
+FULL = dict(log_metric=5000, log_batch=100_000, runs=10_000, history=200_000, million=1_000_000)
+QUICK = dict(log_metric=500, log_batch=10_000, runs=1_000, history=20_000, million=100_000)
+TARGETS = dict(import_=10, log_metric=50, log_batch=30, open=10, search=20, paging=10, history=12)
+MILLION_TARGET_S = 1.0  # get_metric_history of a 1,000,000-point metric (issue 16)
 SEARCH_FILTER = "metrics.m0 > 0.5 and params.p0 = 'a'"
 SEARCH_ORDER = ["metrics.m1 DESC"]
 PAGE_SIZE = 1000
@@ -212,6 +214,27 @@ def work_history(api: SimpleNamespace, run_id: str, steps: int, trials: int) -> 
         if len(hist) != steps:
             raise SystemExit(f"history has {len(hist)} points, expected {steps}")
     return {"history": times}
+
+
+def work_history_columns(api: SimpleNamespace, run_id: str, steps: int, trials: int) -> dict:
+    """``get_metric_history`` and (labkeep) ``get_metric_history_columns``: wall and CPU seconds."""
+    client = api.Client()
+    client.get_run(run_id)  # open the store before timing
+    out: dict = {"history": [], "history_cpu": [], "columns": [], "columns_cpu": []}
+    reads = [("history", client.get_metric_history)]
+    if hasattr(client, "get_metric_history_columns"):
+        reads.append(("columns", client.get_metric_history_columns))
+    for _ in range(trials):
+        for name, read in reads:
+            t0, c0 = time.perf_counter(), time.process_time()
+            got = read(run_id, "loss")
+            out[name].append(time.perf_counter() - t0)
+            out[f"{name}_cpu"].append(time.process_time() - c0)
+            n = len(got.steps) if name == "columns" else len(got)
+            if n != steps:
+                raise SystemExit(f"{name} has {n} points, expected {steps}")
+            del got
+    return out
 
 
 def worker_main(name: str, lib: str, params: dict) -> None:
@@ -464,6 +487,52 @@ def bench_history(libs, sizes, trials) -> list[Measure]:
             lambda v: median(v["history"]),
             target=TARGETS["history"],
         )
+    ]
+
+
+def bench_million(libs, sizes, trials) -> list[Measure]:
+    """labkeep reads a 1M-point history; mlflow (minutes per read at that size) reads 200k points
+    in the same rounds, and its time is scaled to 1M points (it grows linearly: 5x the points)."""
+    big, small = sizes["million"], sizes["history"]
+    want = {"labkeep": big, "mlflow": small}
+    stores = {}
+    for lib in libs:
+        got = _prepare([lib], "history", want[lib])
+        stores.update(got)
+
+    def one(lib):
+        src, meta = stores[lib]
+        with temp_dir("million") as cwd:
+            _copy_store(src, cwd)
+            return _worker("history_columns", lib, cwd, run_id=meta["run_id"], steps=want[lib], trials=1)
+
+    r = _rounds([lib for lib in libs if lib in stores], trials, one)
+    scale = big / small
+    per_big = {lib: v and {**v, "history": [t * (scale if lib == "mlflow" else 1) for t in v["history"]]} for lib, v in r.items()}
+    lk = r.get("labkeep") or {}
+    notes = {
+        "mlflow_points": small,
+        "mlflow_scaled_by": scale,
+        "labkeep_points": big,
+        "target_s": MILLION_TARGET_S,
+        "labkeep_history_cpu_s": median(lk["history_cpu"]) if lk else None,
+        "labkeep_columns_cpu_s": median(lk["columns_cpu"]) if lk else None,
+    }
+    return [
+        _measure(
+            f"get_metric_history, {big:,} steps (mlflow: {small:,} x {scale:g})",
+            "s",
+            per_big,
+            lambda v: median(v["history"]),
+            target=TARGETS["history"],
+            notes=notes,
+        ),
+        _measure(
+            f"get_metric_history_columns, {big:,} steps (labkeep only)",
+            "s",
+            {"labkeep": r.get("labkeep"), "mlflow": None},
+            lambda v: median(v["columns"]),
+        ),
     ]
 
 

@@ -22,6 +22,7 @@ from labkeep.entities import (
     LoggedModelOutput,
     LoggedModelStatus,
     Metric,
+    MetricColumns,
     PagedList,
     Param,
     Run,
@@ -253,6 +254,15 @@ class Client(RegistryClientMixin):
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of one metric of a run, ordered by step then timestamp."""
         return list(self._tracking_store.get_metric_history(run_id, key))
+
+    def get_metric_history_columns(self, run_id: str, key: str) -> MetricColumns:
+        """Every point of one metric as columns (labkeep only, not in mlflow).
+
+        Returns ``MetricColumns(steps, timestamps, values)``, three equally long sequences ordered
+        by step then timestamp. On the SQL store a long history reads several times faster this
+        way than through ``get_metric_history``, which builds one ``Metric`` per point.
+        """
+        return self._tracking_store.get_metric_history_columns(run_id, key)
 
     def search_runs(
         self,

@@ -18,6 +18,7 @@ from labkeep.entities import (
     LoggedModelInput,
     LoggedModelOutput,
     Metric,
+    MetricColumns,
     PagedList,
     Param,
     Run,
@@ -129,6 +130,12 @@ class TrackingStore(ABC):
     def get_metric_history(
         self, run_id: str, metric_key: str, max_results: int | None = None, page_token: str | None = None
     ) -> PagedList[Metric]: ...
+
+    def get_metric_history_columns(self, run_id: str, metric_key: str) -> MetricColumns:
+        """Every point of one metric as step, timestamp and value columns, ordered by step then
+        timestamp. Stores that can read columns without building ``Metric`` objects override it."""
+        points = self.get_metric_history(run_id, metric_key)
+        return MetricColumns([m.step for m in points], [m.timestamp for m in points], [m.value for m in points])
 
     @abstractmethod
     def search_runs(

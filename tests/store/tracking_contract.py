@@ -261,6 +261,26 @@ def test_metrics_latest_and_history(tracking_store):
     assert list(tracking_store.get_metric_history(run_id, "nothing")) == []
 
 
+def test_latest_metric_is_the_newest_point_whole(tracking_store):
+    """Across requests the latest value is the greatest (step, timestamp, value), with its own links."""
+    run_id = new_run(tracking_store).info.run_id
+    t = now()
+    tracking_store.log_batch(run_id, [Metric("m", 2.0, t, 5, dataset_name="a", dataset_digest="d1")])
+    tracking_store.log_batch(run_id, [Metric("m", 9.0, t + 10, 4)])  # older step
+    tracking_store.log_batch(run_id, [Metric("m", 1.0, t, 5)])  # same step and time, smaller value
+    (kept,) = tracking_store.get_run(run_id).data.metric_objs
+    assert (kept.value, kept.step, kept.timestamp, kept.dataset_name, kept.dataset_digest) == (2.0, 5, t, "a", "d1")
+    tracking_store.log_metric(run_id, Metric("m", 3.0, t, 5))  # same step and time, larger value
+    (kept,) = tracking_store.get_run(run_id).data.metric_objs
+    assert (kept.value, kept.step, kept.timestamp, kept.dataset_name) == (3.0, 5, t, None)
+    tracking_store.log_batch(run_id, [Metric("m", -1.0, t + 1, 5), Metric("m", math.inf, t - 1, 6)])
+    (kept,) = tracking_store.get_run(run_id).data.metric_objs
+    assert (kept.value, kept.step, kept.timestamp) == (math.inf, 6, t - 1)  # a later step wins
+    tracking_store.log_batch(run_id, [Metric("m", math.nan, t + 2, 6)])  # same step, later time
+    (kept,) = tracking_store.get_run(run_id).data.metric_objs
+    assert math.isnan(kept.value) and (kept.step, kept.timestamp) == (6, t + 2)
+
+
 def test_identical_metric_points_stored_once(tracking_store):
     """mlflow's rule: an identical (key, value, timestamp, step) is the same point, whatever the path."""
     run_id = new_run(tracking_store).info.run_id
@@ -309,6 +329,48 @@ def test_metric_special_values(tracking_store):
     assert metrics["m3"] == 1e-300 and metrics["m4"] == -2.5
     history = tracking_store.get_metric_history(run_id, "m0")
     assert math.isnan(history[0].value)
+
+
+def test_metric_history_as_columns(tracking_store):
+    """The columnar read gives the same points as the Metric objects, in the same order."""
+    run_id = new_run(tracking_store).info.run_id
+    t = now()
+    tracking_store.log_batch(run_id, [Metric("m", i / 7, t + (i % 3), 10 - i // 2) for i in range(20)])
+    history = tracking_store.get_metric_history(run_id, "m")
+    cols = tracking_store.get_metric_history_columns(run_id, "m")
+    assert list(cols.steps) == [m.step for m in history] == sorted(m.step for m in history)
+    assert list(cols.timestamps) == [m.timestamp for m in history]
+    assert list(cols.values) == [m.value for m in history]
+    assert len(history) == 20 and all(m.key == "m" and m.run_id == run_id for m in history)
+    empty = tracking_store.get_metric_history_columns(run_id, "nothing")
+    assert (list(empty.steps), list(empty.timestamps), list(empty.values)) == ([], [], [])
+    for read in (tracking_store.get_metric_history, tracking_store.get_metric_history_columns):
+        with pytest.raises(LabkeepException) as e:
+            read("f" * 32, "m")
+        assert _code(e) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_metric_history_keeps_special_points(tracking_store):
+    """Non-finite values and points linked to a dataset or model come back whole, in both reads."""
+    run_id = new_run(tracking_store).info.run_id
+    model = tracking_store.create_logged_model("0", "linked", run_id)
+    t = now()
+    tracking_store.log_batch(run_id, [Metric("m", float(i), t, i) for i in range(10)])
+    tracking_store.log_batch(
+        run_id,
+        [
+            Metric("m", math.inf, t, 10),
+            Metric("m", math.nan, t, 11, dataset_name="eval", dataset_digest="d1"),
+            Metric("m", 12.0, t, 12, model_id=model.model_id),
+        ],
+    )
+    history = tracking_store.get_metric_history(run_id, "m")
+    assert [m.step for m in history] == list(range(13))
+    assert history[10].value == math.inf and math.isnan(history[11].value) and history[12].value == 12.0
+    assert (history[11].dataset_name, history[11].dataset_digest) == ("eval", "d1")
+    assert history[12].model_id == model.model_id and history[0].model_id is None
+    cols = tracking_store.get_metric_history_columns(run_id, "m")
+    assert list(cols.steps) == list(range(13)) and cols.values[10] == math.inf and math.isnan(cols.values[11])
 
 
 @pytest.mark.parametrize("value,timestamp,step", [("abc", 1, 0), (True, 1, 0), (1.0, -1, 0), (1.0, 1, 1.5)])

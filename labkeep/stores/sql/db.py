@@ -7,7 +7,8 @@ Queries are written once with ``?`` placeholders and run through the DBAPI drive
   IMMEDIATE`` for every write transaction serialize writers, so many processes writing one file
   wait their turn instead of failing with "database is locked".
 * PostgreSQL and MySQL/MariaDB go through a SQLAlchemy engine (URL parsing, drivers, pooling);
-  statements run on the pooled DBAPI connection with ``?`` rewritten to the driver's ``%s``.
+  statements run on the pooled DBAPI connection, each ``?`` statement compiled once by
+  SQLAlchemy's ``text()`` into the driver's paramstyle.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -41,13 +42,27 @@ def placeholders(n: int) -> str:
 def upsert_sql(dialect: str, table: str, keys: tuple[str, ...], cols: tuple[str, ...]) -> str:
     """INSERT … that overwrites ``cols`` when the row with ``keys`` exists."""
     all_cols = keys + cols
-    base = f"INSERT INTO {table} ({', '.join(all_cols)}) VALUES ({placeholders(len(all_cols))})"
     if dialect == "mysql":
-        return base + " ON DUPLICATE KEY UPDATE " + ", ".join(f"{c} = VALUES({c})" for c in cols)
+        updates = ", ".join(f"{table}.{c} = src.{c}" for c in cols)
+        return mysql_upsert_head(table, all_cols) + updates
+    base = f"INSERT INTO {table} ({', '.join(all_cols)}) VALUES ({placeholders(len(all_cols))})"
     return (
         base
         + f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in cols)
+    )
+
+
+def mysql_upsert_head(table: str, cols: tuple[str, ...]) -> str:
+    """``INSERT … ON DUPLICATE KEY UPDATE`` up to its assignments, for MySQL and MariaDB alike.
+
+    The new row comes from a derived table ``src`` (one ``?`` per column) instead of ``VALUES(col)``,
+    which MySQL deprecates since 8.0.20, or its ``AS alias`` row form, which MariaDB lacks; both
+    servers accept an INSERT … SELECT whose assignments name the derived table's columns.
+    """
+    row = ", ".join(f"? AS {c}" for c in cols)
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) SELECT * FROM (SELECT {row}) AS src ON DUPLICATE KEY UPDATE "
     )
 
 
@@ -64,21 +79,24 @@ def _unreachable(shown: str, exc: BaseException) -> TemporarilyUnavailable:
 
 
 class Cursor:
-    """A DBAPI cursor that accepts ``?`` placeholders on every backend."""
+    """A DBAPI cursor that accepts ``?`` placeholders on every backend.
 
-    __slots__ = ("_cur", "_convert")
+    ``native`` turns a ``?`` statement into the driver's own (None: the driver takes ``?``).
+    """
 
-    def __init__(self, cur: Any, convert: bool) -> None:
+    __slots__ = ("_cur", "_native")
+
+    def __init__(self, cur: Any, native: Callable[[str], str] | None = None) -> None:
         self._cur = cur
-        self._convert = convert
+        self._native = native
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        self._cur.execute(_to_format_style(sql) if self._convert else sql, params)
+        self._cur.execute(self._native(sql) if self._native else sql, params)
         return self
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
         if rows:
-            self._cur.executemany(_to_format_style(sql) if self._convert else sql, rows)
+            self._cur.executemany(self._native(sql) if self._native else sql, rows)
         return self
 
     def fetchall(self) -> list[tuple]:
@@ -99,10 +117,29 @@ class Cursor:
         return self._cur.rowcount
 
 
-@lru_cache(maxsize=1024)
-def _to_format_style(sql: str) -> str:
-    # Our SQL never contains literal '%' or '?' outside placeholders (patterns travel as params).
-    return sql.replace("%", "%%").replace("?", "%s")
+def qmark_to_named(sql: str) -> str:
+    """``?`` placeholders as SQLAlchemy ``text()`` binds ``:p0, :p1, …`` in order.
+
+    Marks inside quoted literals or identifiers stay as they are, and every other colon is
+    escaped so that ``text()`` reads no bind into a PostgreSQL cast (``x::text``).
+    """
+    out: list[str] = []
+    quote = ""
+    n = 0
+    for ch in sql:
+        if quote:
+            if ch == quote:
+                quote = ""
+            out.append("\\:" if ch == ":" else ch)
+        elif ch in "'\"`":
+            quote = ch
+            out.append(ch)
+        elif ch == "?":
+            out.append(f":p{n}")
+            n += 1
+        else:
+            out.append("\\:" if ch == ":" else ch)
+    return "".join(out)
 
 
 class Database:
@@ -199,9 +236,9 @@ class SQLiteDatabase(Database):
     def read(self) -> Iterator[Cursor]:
         if getattr(self._local, "in_write", False):
             # Inside a write transaction on this thread: read through it to see its own changes.
-            yield Cursor(self._conn.cursor(), False)
+            yield Cursor(self._conn.cursor())
             return
-        yield Cursor(self._reader().cursor(), False)
+        yield Cursor(self._reader().cursor())
 
     @contextmanager
     def write(self) -> Iterator[Cursor]:
@@ -210,7 +247,7 @@ class SQLiteDatabase(Database):
             conn.execute("BEGIN IMMEDIATE")
             self._local.in_write = True
             try:
-                yield Cursor(conn.cursor(), False)
+                yield Cursor(conn.cursor())
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -266,7 +303,7 @@ class SqlAlchemyDatabase(Database):
 
     def __init__(self, uri: str) -> None:
         super().__init__(uri)
-        from sqlalchemy import create_engine
+        from sqlalchemy import create_engine, text
 
         self.engine = create_engine(
             normalize_sqlalchemy_uri(uri),
@@ -277,6 +314,13 @@ class SqlAlchemyDatabase(Database):
         )
         name = self.engine.dialect.name
         self.dialect = "mysql" if name in ("mysql", "mariadb") else name
+        # SQLAlchemy writes each statement in the driver's positional paramstyle (``%s`` for
+        # psycopg and PyMySQL, with literal ``%`` doubled); compiled once per statement text.
+        dialect_class: Any = type(self.engine.dialect)  # a DefaultDialect, which takes paramstyle
+        compiler_dialect = dialect_class(paramstyle="format")
+        self.native_sql: Callable[[str], str] = lru_cache(maxsize=2048)(
+            lambda sql: str(text(qmark_to_named(sql)).compile(dialect=compiler_dialect))
+        )
         self._pid = os.getpid()
         self._stats_checked_at = -1e9
 
@@ -298,7 +342,7 @@ class SqlAlchemyDatabase(Database):
         raw = self._raw()
         try:
             cur = raw.cursor()
-            yield Cursor(cur, True)
+            yield Cursor(cur, self.native_sql)
             raw.rollback()
         except Exception as exc:
             if _connection_lost(exc):
@@ -313,7 +357,7 @@ class SqlAlchemyDatabase(Database):
         try:
             cur = raw.cursor()
             try:
-                yield Cursor(cur, True)
+                yield Cursor(cur, self.native_sql)
             except BaseException:
                 _quiet_rollback(raw)
                 raise

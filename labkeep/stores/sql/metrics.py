@@ -1,0 +1,171 @@
+"""Metrics in the SQL tracking store: logging points (one or a batch) and reading histories."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from labkeep.entities import Metric, MetricColumns, PagedList, Param, RunTag
+from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
+from labkeep.stores.sql.db import Cursor
+from labkeep.stores.sql.metric_rows import (
+    LATEST_UPSERT,
+    METRIC_COLUMNS,
+    METRIC_INSERT,
+    MODEL_METRIC_INSERT,
+    PG_METRIC_INSERT_UNNEST,
+    PG_UNNEST_MIN_ROWS,
+    gc_paused,
+    latest_rows,
+    metric_row,
+    metric_rows,
+    metrics_from_rows,
+    plain_columns,
+    plain_history,
+)
+from labkeep.stores.sql.runs import RunsMixin
+from labkeep.utils import validation as v
+
+# A whole history read from the (run_id, name, step, ts, value, kind) index alone.
+_PLAIN_HISTORY = "SELECT value, ts, step FROM metrics WHERE run_id = ? AND name = ? ORDER BY step, ts"
+# Points the plain read cannot represent: non-finite values (stored as stand-ins) or links.
+_ANY_SPECIAL_POINT = (
+    "SELECT 1 FROM metrics WHERE run_id = ? AND name = ?"
+    " AND (kind <> 0 OR model_id IS NOT NULL OR dataset_name IS NOT NULL OR dataset_digest IS NOT NULL) LIMIT 1"
+)
+_FULL_HISTORY = (
+    f"SELECT {METRIC_COLUMNS} FROM metrics WHERE run_id = ? AND name = ? ORDER BY step, ts LIMIT ? OFFSET ?"
+)
+
+
+class MetricsMixin(RunsMixin):
+    """Metric points, each run's latest value per key, and histories."""
+
+    def _write_metrics(self, cur: Cursor, rows: list[tuple], latest: list[tuple]) -> None:
+        dialect = self.db.dialect
+        if dialect == "postgresql" and len(rows) >= PG_UNNEST_MIN_ROWS:
+            # One statement with one array per column: a single round of parsing and planning
+            # on the server instead of one bind/execute per point.
+            cur.execute(PG_METRIC_INSERT_UNNEST, [list(col) for col in zip(*rows, strict=True)])
+        else:
+            cur.executemany(METRIC_INSERT[dialect], rows)
+        linked = [row for row in rows if row[6] is not None]
+        if linked:
+            cur.executemany(MODEL_METRIC_INSERT[dialect], linked)
+        cur.executemany(LATEST_UPSERT[dialect], latest)
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        row = metric_row(run_id, metric)
+        with self.db.write() as cur:
+            self._require_active_run(cur, run_id)
+            cur.execute(METRIC_INSERT[self.db.dialect], row)
+            if row[6] is not None:
+                cur.execute(MODEL_METRIC_INSERT[self.db.dialect], row)
+            cur.execute(LATEST_UPSERT[self.db.dialect], row)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        v.validate_batch_sizes(len(metrics), len(params), len(tags))
+        # Validate everything before writing anything: a failed batch writes nothing. Building
+        # a thousand rows with the collector on costs a fifth more (it walks the caller's points).
+        with gc_paused():
+            rows = metric_rows(run_id, metrics)
+            latest = latest_rows(rows)
+        param_map: dict[str, str] = {}
+        for p in params:
+            v.validate_key(p.key, "param name")
+            if p.key in param_map:
+                raise InvalidParameterValue(
+                    f"Duplicate parameter key '{p.key}' in one batch; each param may appear once per request."
+                )
+            param_map[p.key] = v.validate_param_value(p.key, p.value)
+        tag_map: dict[str, str] = {}
+        for t in tags:
+            v.validate_key(t.key, "tag key")
+            tag_map[t.key] = v.validate_tag_value(t.key, t.value)
+        with self.db.write() as cur:
+            self._require_active_run(cur, run_id)
+            if param_map:
+                self._write_params(cur, run_id, param_map)
+            if tag_map:
+                self._write_tags(cur, run_id, tag_map)
+            if rows:
+                self._write_metrics(cur, rows, latest)
+
+    def get_metric_history(
+        self, run_id: str, metric_key: str, max_results: int | None = None, page_token: str | None = None
+    ) -> PagedList[Metric]:
+        v.validate_run_id(run_id)
+        if max_results is None and not page_token:
+            with gc_paused():
+                plain = self._plain_rows(run_id, metric_key)
+                if plain is not None:
+                    return PagedList(plain_history(plain, metric_key, run_id), None)
+                rows = self._history_rows(run_id, metric_key)
+                return PagedList(metrics_from_rows(rows, run_id), None)
+        from labkeep import search
+
+        offset = search.parse_page_token(page_token)
+        if max_results is not None and int(max_results) <= 0:
+            raise InvalidParameterValue(f"max_results must be a positive integer; got {max_results}.")
+        limit = 2**62 if max_results is None else int(max_results) + 1
+        rows = self._history_rows(run_id, metric_key, limit, offset)
+        token = None
+        if max_results is not None and len(rows) > int(max_results):
+            rows = rows[: int(max_results)]
+            token = search.make_page_token(offset + int(max_results))
+        return PagedList(metrics_from_rows(rows, run_id), token)
+
+    def get_metric_history_columns(self, run_id: str, metric_key: str) -> MetricColumns:
+        """Every point of one metric as step, timestamp and value columns (no per-point objects)."""
+        v.validate_run_id(run_id)
+        with gc_paused():
+            plain = self._plain_rows(run_id, metric_key)
+            if plain is not None:
+                return plain_columns(plain)
+            rows = self._history_rows(run_id, metric_key)
+        return MetricColumns([r[4] for r in rows], [r[3] for r in rows], [m.value for m in metrics_from_rows(rows)])
+
+    def _plain_rows(self, run_id: str, metric_key: str) -> list[tuple] | None:
+        """A whole history as ``(value, ts, step)`` rows when every point is finite and linked to
+        no model or dataset (the common case), else None. Reads only the ``(run_id, name, step, ts, value, kind)``
+        index; the check for other points runs after the read, so a point added in between is
+        either in neither or seen by the check (points are only ever added)."""
+        with self.db.read() as cur:
+            rows = cur.execute(_PLAIN_HISTORY, (run_id, metric_key)).fetchall()
+            if not rows:
+                self._require_run(cur, run_id)
+            elif cur.execute(_ANY_SPECIAL_POINT, (run_id, metric_key)).fetchone():
+                return None
+        return rows
+
+    def _history_rows(self, run_id: str, metric_key: str, limit: int = 2**62, offset: int = 0) -> list[tuple]:
+        """``METRIC_COLUMNS`` rows of one metric, ordered by step then timestamp."""
+        with self.db.read() as cur:
+            rows = cur.execute(_FULL_HISTORY, (run_id, metric_key, limit, offset)).fetchall()
+            if not rows:
+                self._require_run(cur, run_id)
+        return rows
+
+    def _require_run(self, cur: Cursor, run_id: str) -> None:
+        if not cur.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+            raise ResourceDoesNotExist(f"Run with id={run_id} not found.")
+
+    def get_metric_history_bulk(
+        self, run_ids: Sequence[str], metric_key: str, max_results: int = 25000
+    ) -> list[Metric]:
+        """History of one metric for several runs (UI charts); each metric carries its run_id."""
+        out: list[Metric] = []
+        with self.db.read() as cur:
+            for run_id in run_ids:
+                rows = cur.execute(
+                    f"SELECT {METRIC_COLUMNS} FROM metrics WHERE run_id = ? AND name = ? ORDER BY step, ts LIMIT ?",
+                    (run_id, metric_key, int(max_results)),
+                ).fetchall()
+                out += metrics_from_rows(rows, run_id)
+        return out
+
