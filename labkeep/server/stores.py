@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from labkeep.server.settings import ServerSettings
 
 if TYPE_CHECKING:
+    from labkeep.artifacts.base import ArtifactRepository
     from labkeep.stores.sql.registry import SqlRegistryStore
     from labkeep.stores.sql.tracking import SqlTrackingStore
 
 
 def open_stores(
     settings: ServerSettings,
-) -> tuple[SqlTrackingStore, SqlRegistryStore, Any]:
+) -> tuple[SqlTrackingStore, SqlRegistryStore, ArtifactRepository | None]:
     """(tracking store, registry store, artifacts destination or None).
 
     The registry shares the tracking store's database when both use the same URI.
@@ -25,7 +26,7 @@ def open_stores(
     registry = sql_registry_store(settings.registry_store_uri or settings.backend_store_uri, root, tracking)
     artifacts = None
     if settings.artifacts_destination:
-        from labkeep.server.artifact_store import open_artifact_store
+        from labkeep.artifacts import get_artifact_repository
 
-        artifacts = open_artifact_store(settings.artifacts_destination)
+        artifacts = get_artifact_repository(settings.artifacts_destination)
     return tracking, registry, artifacts
