@@ -89,8 +89,10 @@ def safe_request_path(path: str, what: str = "artifact path") -> str:
 
 def is_inside(path: str, root: str) -> bool:
     """True when the local path ``path`` is ``root`` or below it, once symlinks are resolved."""
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(path)
+    return _within(os.path.realpath(path), os.path.realpath(root))
+
+
+def _within(real: str, real_root: str) -> bool:
     return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
@@ -99,7 +101,7 @@ def confined_join(root: str, rel_path: str | None) -> str:
     rel = safe_relative_path(rel_path)
     root_real = os.path.realpath(root)
     target = os.path.join(root_real, *rel.split("/")) if rel else root_real
-    if not is_inside(target, root_real):
+    if not _within(os.path.realpath(target), root_real):
         raise _reject(rel_path or "", "it resolves outside the artifact root (symlink?)")
     return target
 
