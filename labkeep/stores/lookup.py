@@ -49,12 +49,18 @@ def open_trace_store(uri: str) -> TraceStore:
         return RestTraceStore(uri)
     from labkeep.stores.sql.traces import SqlTraceStore
 
+    return SqlTraceStore(tracking_database(uri, "store traces"))
+
+
+def tracking_database(uri: str, purpose: str) -> Any:
+    """The SQL database of the (cached) tracking store at ``uri``, for stores that live beside it
+    (traces, evaluation datasets); a store without one cannot ``purpose``."""
     db = getattr(get_tracking_store(uri), "db", None)
     if db is None:
         from labkeep.exceptions import InvalidParameterValue
 
-        raise InvalidParameterValue(f"The tracking store at {uri!r} cannot store traces.")
-    return SqlTraceStore(db)
+        raise InvalidParameterValue(f"The tracking store at {uri!r} cannot {purpose}.")
+    return db
 
 
 def sql_tracking_store(uri: str, artifact_root: str | None = None) -> SqlTrackingStore:
