@@ -16,20 +16,20 @@ if TYPE_CHECKING:
     from labkeep.stores.base import TrackingStore
 
 _TRACKING_STORES: dict[str, str] = {
-    "sqlite": "labkeep.stores.sql.factory:make_tracking_store",
-    "postgresql": "labkeep.stores.sql.factory:make_tracking_store",
-    "postgres": "labkeep.stores.sql.factory:make_tracking_store",
-    "mysql": "labkeep.stores.sql.factory:make_tracking_store",
-    "mariadb": "labkeep.stores.sql.factory:make_tracking_store",
+    "sqlite": "labkeep.stores.lookup:sql_tracking_store",
+    "postgresql": "labkeep.stores.lookup:sql_tracking_store",
+    "postgres": "labkeep.stores.lookup:sql_tracking_store",
+    "mysql": "labkeep.stores.lookup:sql_tracking_store",
+    "mariadb": "labkeep.stores.lookup:sql_tracking_store",
     "http": "labkeep.stores.rest.tracking:make_store",
     "https": "labkeep.stores.rest.tracking:make_store",
 }
 _REGISTRY_STORES: dict[str, str] = {
-    "sqlite": "labkeep.stores.sql.factory:make_registry_store",
-    "postgresql": "labkeep.stores.sql.factory:make_registry_store",
-    "postgres": "labkeep.stores.sql.factory:make_registry_store",
-    "mysql": "labkeep.stores.sql.factory:make_registry_store",
-    "mariadb": "labkeep.stores.sql.factory:make_registry_store",
+    "sqlite": "labkeep.stores.lookup:sql_registry_store",
+    "postgresql": "labkeep.stores.lookup:sql_registry_store",
+    "postgres": "labkeep.stores.lookup:sql_registry_store",
+    "mysql": "labkeep.stores.lookup:sql_registry_store",
+    "mariadb": "labkeep.stores.lookup:sql_registry_store",
     "http": "labkeep.stores.rest.registry:make_store",
     "https": "labkeep.stores.rest.registry:make_store",
 }

@@ -2,29 +2,28 @@
 
 ``mlflow-artifacts:/<p>`` resolves against the tracking URI to
 ``<tracking>/api/2.0/mlflow-artifacts/artifacts/<p>``; ``mlflow-artifacts://host:port/<p>`` names the
-host itself. Uploads are one PUT per file, downloads stream to disk; files of 10 MB or more show a
-progress bar on stderr (MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false turns it off).
+host itself. Uploads are one PUT per file, downloads stream to disk, several files at a time; files of
+10 MB or more show a progress bar when stderr is a terminal (MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false
+turns it off).
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
 
 from labkeep import config
-from labkeep.artifacts.base import ArtifactRepository
-from labkeep.artifacts.paths import safe_relative_path
+from labkeep.artifacts.base import CHUNK, ArtifactRepository, Kind
+from labkeep.artifacts.paths import join_relative, safe_relative_path
 from labkeep.entities import FileInfo
 from labkeep.exceptions import InvalidParameterValue
+from labkeep.utils.progress import ProgressBar, progress_bar
 
 PROXY_PATH = "/api/2.0/mlflow-artifacts/artifacts"
 PROGRESS_MIN_BYTES = 10 * 1024 * 1024
-_CHUNK = 1 << 20
 _clients: dict[str, Any] = {}
 
 
@@ -81,30 +80,10 @@ def _parallel(func: Any, items: list) -> None:
             pass
 
 
-class _Progress:
-    """A minimal stderr progress bar for large transfers."""
-
-    def __init__(self, label: str, total: int | None) -> None:
-        self.enabled = bool(total and total >= PROGRESS_MIN_BYTES) and config.ARTIFACTS_PROGRESS_BAR.flag()
-        self.label, self.total, self.done, self._last = label, total or 0, 0, 0.0
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self._last < 0.2 and self.done < self.total:
-            return
-        self._last = now
-        pct = 100 * self.done / self.total
-        bar = "#" * int(pct // 5)
-        mb = 1024 * 1024
-        sys.stderr.write(
-            f"\r{self.label} [{bar:<20}] {pct:5.1f}% ({self.done / mb:.1f}/{self.total / mb:.1f} MB)"
-        )
-        if self.done >= self.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+def _bar(desc: str, size: int | None) -> ProgressBar:
+    """A progress bar for one large file (small files transfer silently)."""
+    big = bool(size and size >= PROGRESS_MIN_BYTES)
+    return progress_bar(desc, size, enabled=big and config.ARTIFACTS_PROGRESS_BAR.flag())
 
 
 class HttpArtifactRepository(ArtifactRepository):
@@ -121,7 +100,7 @@ class HttpArtifactRepository(ArtifactRepository):
             self.rest = _rest_client(self.base_url)
 
     def _remote(self, rel: str) -> str:
-        return "/".join(p for p in (self.root, rel) if p)
+        return join_relative(self.root, rel)
 
     def _url_path(self, rel: str) -> str:
         return f"{PROXY_PATH}/{quote(self._remote(rel))}"
@@ -132,19 +111,9 @@ class HttpArtifactRepository(ArtifactRepository):
 
             raise error_from_response(resp)
 
-    def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
-        rel = safe_relative_path(artifact_path)
-        dest = posixpath.join(rel, os.path.basename(local_file)) if rel else os.path.basename(local_file)
+    def upload_file(self, local_file: str, artifact_file: str) -> None:
+        dest = safe_relative_path(artifact_file)
         size = os.path.getsize(local_file)
-        progress = _Progress(f"Uploading {os.path.basename(local_file)}", size)
-
-        def body() -> Iterator[bytes]:
-            progress.done = 0  # a retry starts the file again
-            with open(local_file, "rb") as f:
-                while chunk := f.read(_CHUNK):
-                    progress.update(len(chunk))
-                    yield chunk
-
         import mimetypes
 
         ctype = mimetypes.guess_type(local_file)[0] or "application/octet-stream"
@@ -152,27 +121,44 @@ class HttpArtifactRepository(ArtifactRepository):
         if size < PROGRESS_MIN_BYTES:
             with open(local_file, "rb") as f:
                 resp = self.rest.request("PUT", self._url_path(dest), content=f.read(), headers=headers)
-        else:
-            resp = self.rest.request("PUT", self._url_path(dest), content_factory=body, headers=headers)
-        self._check(resp)
+            self._check(resp)
+            return
+        bar = _bar(f"Uploading {posixpath.basename(dest)}", size)
+
+        def body() -> Iterator[bytes]:
+            bar.reset(size)  # a retry sends the file again
+            with open(local_file, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    bar.update(len(chunk))
+                    yield chunk
+
+        try:
+            self._check(self.rest.request("PUT", self._url_path(dest), content_factory=body, headers=headers))
+        finally:
+            bar.close()
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         rel = safe_relative_path(path)
-        resp = self.rest.request("GET", PROXY_PATH, params={"path": self._remote(rel)})
-        self._check(resp)
-        files = (resp.json() if resp.content else {}).get("files", [])
         out = []
-        for f in files:
+        for f in self._list_remote(rel):
             name = posixpath.basename(f["path"].rstrip("/"))
             size = f.get("file_size")
             out.append(
-                FileInfo(
-                    posixpath.join(rel, name) if rel else name,
-                    bool(f.get("is_dir")),
-                    None if size is None else int(size),
-                )
+                FileInfo(join_relative(rel, name), bool(f.get("is_dir")), None if size is None else int(size))
             )
         return sorted(out, key=lambda f: f.path)
+
+    def _list_remote(self, rel: str) -> list[dict]:
+        resp = self.rest.request("GET", PROXY_PATH, params={"path": self._remote(rel)})
+        self._check(resp)
+        return list((resp.json() if resp.content else {}).get("files", []))
+
+    def kind(self, path: str | None) -> Kind | None:
+        rel = safe_relative_path(path)
+        # One listing answers for a non-empty directory; files and empty folders need their parent's.
+        if not rel or self._list_remote(rel):
+            return "dir"
+        return super().kind(rel)
 
     def _download_file(self, remote_path: str, local_path: str) -> None:
         rel = safe_relative_path(remote_path)
@@ -183,51 +169,30 @@ class HttpArtifactRepository(ArtifactRepository):
                 resp.read()
                 self._check(resp)
             total = int(resp.headers.get("content-length") or 0) or None
-            progress = _Progress(f"Downloading {posixpath.basename(rel)}", total)
+            bar = _bar(f"Downloading {posixpath.basename(rel)}", total)
             tmp = local_path + ".part"
-            with open(tmp, "wb") as f:
-                for chunk in resp.iter_bytes(_CHUNK):
-                    f.write(chunk)
-                    progress.update(len(chunk))
+            try:
+                with open(tmp, "wb") as f:
+                    for chunk in resp.iter_bytes(CHUNK):
+                        f.write(chunk)
+                        bar.update(len(chunk))
+            finally:
+                bar.close()
             os.replace(tmp, local_path)
 
-    def _is_dir(self, rel: str) -> bool:
-        if rel == "":
-            return True
-        resp = self.rest.request("GET", PROXY_PATH, params={"path": self._remote(rel)})
-        self._check(resp)
-        return bool(resp.content and resp.json().get("files"))
+    def _upload_many(self, jobs: list[tuple[str, str]]) -> None:
+        """Several files at a time: one keep-alive client, a few threads."""
+        _parallel(lambda job: self.upload_file(*job), jobs)
 
-    def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
-        """Upload a directory tree, several files at a time (one keep-alive client, many threads)."""
-        base = safe_relative_path(artifact_path)
-        jobs = []
-        for dirpath, _dirs, files in os.walk(local_dir):
-            rel_dir = os.path.relpath(dirpath, local_dir)
-            sub = "" if rel_dir == "." else "/".join(rel_dir.split(os.sep))
-            dest = "/".join(p for p in (base, sub) if p)
-            jobs += [(os.path.join(dirpath, name), dest or None) for name in sorted(files)]
-        _parallel(lambda job: self.log_artifact(*job), jobs)
+    def _download_many(self, jobs: list[tuple[str, str]]) -> None:
+        _parallel(lambda job: self._download_file(*job), jobs)
 
-    def download_artifacts(self, artifact_path: str = "", dst_path: str | None = None) -> str:
-        """Download a file or a directory tree (files fetched in parallel)."""
-        import tempfile
-
+    def delete_artifacts(self, artifact_path: str | None = None, missing_ok: bool = True) -> None:
         rel = safe_relative_path(artifact_path)
-        if rel and not self._is_dir(rel):
-            return super().download_artifacts(artifact_path, dst_path)
-        dst_root = os.path.abspath(dst_path) if dst_path else tempfile.mkdtemp(prefix="labkeep-download-")
-        local_dir = os.path.join(dst_root, *rel.split("/")) if rel else dst_root
-        os.makedirs(local_dir, exist_ok=True)
+        from labkeep.exceptions import ResourceDoesNotExist
 
-        def fetch(info: FileInfo) -> None:
-            local = os.path.join(dst_root, *info.path.split("/"))
-            os.makedirs(os.path.dirname(local), exist_ok=True)
-            self._download_file(info.path, local)
-
-        _parallel(fetch, self._walk_files(rel))
-        return local_dir
-
-    def delete_artifacts(self, artifact_path: str | None = None) -> None:
-        rel = safe_relative_path(artifact_path)
-        self._check(self.rest.request("DELETE", self._url_path(rel)))
+        try:
+            self._check(self.rest.request("DELETE", self._url_path(rel)))
+        except ResourceDoesNotExist:
+            if not missing_ok:
+                raise

@@ -1,18 +1,21 @@
-"""Artifacts on the local filesystem (plain paths and ``file://`` URIs)."""
+"""Artifacts on the local filesystem (plain paths and ``file://`` URIs), for clients and the server."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from urllib.parse import unquote, urlparse
 
-from labkeep.artifacts.base import ArtifactRepository
-from labkeep.artifacts.paths import confined_join, safe_relative_path
+from labkeep.artifacts.base import CHUNK, UPLOAD_TEMP_PREFIX, ArtifactRepository, Kind
+from labkeep.artifacts.paths import confined_join, join_relative, safe_relative_path
 from labkeep.entities import FileInfo
-from labkeep.exceptions import ResourceDoesNotExist
+from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
 
 
 def local_path_from_uri(uri: str) -> str:
+    """The local directory a plain path or ``file://`` URI names."""
     parsed = urlparse(uri)
     if parsed.scheme == "file":
         return os.path.abspath(unquote(parsed.path))
@@ -20,6 +23,8 @@ def local_path_from_uri(uri: str) -> str:
 
 
 class LocalArtifactRepository(ArtifactRepository):
+    """Artifacts in one local directory; nothing is read or written outside it (symlinks included)."""
+
     def __init__(self, artifact_uri: str, tracking_uri: str | None = None) -> None:
         super().__init__(artifact_uri, tracking_uri)
         self.root = local_path_from_uri(artifact_uri)
@@ -27,10 +32,12 @@ class LocalArtifactRepository(ArtifactRepository):
     def _path(self, rel: str | None) -> str:
         return confined_join(self.root, rel)
 
-    def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
-        dest_dir = self._path(artifact_path)
-        os.makedirs(dest_dir, exist_ok=True)
-        dest = confined_join(self.root, _join(artifact_path, os.path.basename(local_file)))
+    def _missing(self, path: str | None) -> ResourceDoesNotExist:
+        return ResourceDoesNotExist(f"Artifact '{path or ''}' does not exist under {self.artifact_uri}.")
+
+    def upload_file(self, local_file: str, artifact_file: str) -> None:
+        dest = self._path(artifact_file)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
         if os.path.abspath(local_file) != os.path.abspath(dest):
             shutil.copyfile(local_file, dest)
 
@@ -45,58 +52,89 @@ class LocalArtifactRepository(ArtifactRepository):
         if not os.path.isdir(full):
             return []
         infos = []
-        for entry in sorted(os.scandir(full), key=lambda e: e.name):
-            child = _join(rel, entry.name)
-            if entry.is_dir():
-                infos.append(FileInfo(child, True, None))
-            else:
-                infos.append(FileInfo(child, False, entry.stat().st_size))
+        with os.scandir(full) as it:
+            for entry in sorted(it, key=lambda e: e.name):
+                if entry.name.startswith(UPLOAD_TEMP_PREFIX):
+                    continue
+                child = join_relative(rel, entry.name)
+                if entry.is_dir():
+                    infos.append(FileInfo(child, True, None))
+                else:
+                    infos.append(FileInfo(child, False, entry.stat().st_size))
         return infos
 
-    def _is_dir(self, rel: str) -> bool:
-        return os.path.isdir(self._path(rel))
+    def kind(self, path: str | None) -> Kind | None:
+        full = self._path(path)
+        if os.path.isdir(full):
+            return "dir"
+        return "file" if os.path.isfile(full) else None
 
     def _download_file(self, remote_path: str, local_path: str) -> None:
         src = self._path(remote_path)
         if not os.path.isfile(src):
-            raise ResourceDoesNotExist(f"Artifact '{remote_path}' does not exist under {self.artifact_uri}.")
+            raise self._missing(remote_path)
         if os.path.abspath(src) != os.path.abspath(local_path):
             shutil.copyfile(src, local_path)
 
     def download_artifacts(self, artifact_path: str = "", dst_path: str | None = None) -> str:
         rel = safe_relative_path(artifact_path)
-        src = self._path(rel)
-        if not os.path.exists(src):
-            raise ResourceDoesNotExist(
-                f"Artifact '{artifact_path}' does not exist under {self.artifact_uri}."
-            )
+        if not os.path.exists(self._path(rel)):
+            raise self._missing(artifact_path)
         return super().download_artifacts(rel, dst_path)
 
-    def read_bytes(self, artifact_path: str) -> bytes:
-        src = self._path(artifact_path)
-        if not os.path.isfile(src):
-            raise ResourceDoesNotExist(
-                f"Artifact '{artifact_path}' does not exist under {self.artifact_uri}."
-            )
-        with open(src, "rb") as fh:
-            return fh.read()
+    def size(self, path: str) -> int:
+        full = self._path(path)
+        if not os.path.isfile(full):
+            raise self._missing(path)
+        return os.path.getsize(full)
 
-    def write_bytes(self, data: bytes, artifact_file: str) -> None:
-        dest = self._path(artifact_file)
+    def local_path(self, path: str) -> str | None:
+        return self._path(path)
+
+    def iter_bytes(self, path: str, chunk: int = CHUNK) -> Iterator[bytes]:
+        full = self._path(path)
+        if not os.path.isfile(full):
+            raise self._missing(path)
+        return _read_chunks(full, chunk)
+
+    def temp_file_for(self, path: str) -> str:
+        """A temp file next to the destination, so saving is an atomic rename."""
+        dest = self._path(path)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
-        tmp = dest + ".tmp-labkeep"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, dest)
+        fd, tmp = tempfile.mkstemp(prefix=UPLOAD_TEMP_PREFIX, dir=os.path.dirname(dest))
+        os.close(fd)
+        return tmp
 
-    def delete_artifacts(self, artifact_path: str | None = None) -> None:
+    def save_file(self, path: str, tmp_path: str) -> None:
+        dest = self._path(path)
+        if os.path.isdir(dest):
+            os.remove(tmp_path)
+            raise InvalidParameterValue(f"Artifact path {path!r} is a directory.")
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        os.replace(tmp_path, dest)
+
+    def delete_artifacts(self, artifact_path: str | None = None, missing_ok: bool = True) -> None:
         target = self._path(artifact_path)
-        if os.path.isdir(target):
-            shutil.rmtree(target)
-        elif os.path.exists(target):
-            os.remove(target)
+        if target == os.path.realpath(self.root):  # keep the root directory itself
+            if os.path.isdir(target):
+                with os.scandir(target) as it:
+                    for entry in list(it):
+                        _remove(entry.path)
+            return
+        if os.path.lexists(target):
+            _remove(target)
+        elif not missing_ok:
+            raise ResourceDoesNotExist(f"No artifact at {safe_relative_path(artifact_path)!r}.")
 
 
-def _join(base: str | None, name: str) -> str:
-    base = safe_relative_path(base)
-    return f"{base}/{name}" if base else name
+def _remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    else:
+        os.remove(path)
+
+
+def _read_chunks(full: str, chunk: int) -> Iterator[bytes]:
+    with open(full, "rb") as fh:
+        while data := fh.read(chunk):
+            yield data

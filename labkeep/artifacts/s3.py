@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from labkeep import config
-from labkeep.artifacts.base import ArtifactRepository
+from labkeep.artifacts.base import CHUNK, ArtifactRepository, Kind
 from labkeep.artifacts.paths import safe_relative_path
 from labkeep.entities import FileInfo
 from labkeep.exceptions import InvalidParameterValue, LabkeepException, ResourceDoesNotExist
@@ -68,7 +68,9 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 
 class S3ArtifactRepository(ArtifactRepository):
-    """Artifacts below ``s3://bucket/prefix``."""
+    """Artifacts below ``s3://bucket/prefix``; the server's proxy hands out presigned multipart uploads."""
+
+    supports_multipart = True
 
     def __init__(self, artifact_uri: str, tracking_uri: str | None = None, client: Any = None) -> None:
         super().__init__(artifact_uri, tracking_uri)
@@ -91,13 +93,8 @@ class S3ArtifactRepository(ArtifactRepository):
         return TransferConfig(multipart_threshold=size, multipart_chunksize=size)
 
     # ---- ArtifactRepository
-    def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
-        rel = safe_relative_path(artifact_path)
-        name = os.path.basename(local_file)
-        self.upload_file(local_file, posixpath.join(rel, name) if rel else name)
-
-    def upload_file(self, local_file: str, rel: str) -> None:
-        rel = safe_relative_path(rel)
+    def upload_file(self, local_file: str, artifact_file: str) -> None:
+        rel = safe_relative_path(artifact_file)
         extra = {}
         import mimetypes
 
@@ -140,7 +137,7 @@ class S3ArtifactRepository(ArtifactRepository):
                 raise ResourceDoesNotExist(f"Artifact {remote_path!r} does not exist.") from None
             raise
 
-    def delete_artifacts(self, artifact_path: str | None = None) -> None:
+    def delete_artifacts(self, artifact_path: str | None = None, missing_ok: bool = True) -> None:
         rel = safe_relative_path(artifact_path)
         key = self._key(rel)
         keys = []
@@ -150,6 +147,8 @@ class S3ArtifactRepository(ArtifactRepository):
         for page in paginator.paginate(Bucket=self.bucket, Prefix=key + "/" if key else ""):
             keys += [o["Key"] for o in page.get("Contents", [])]
         if not keys:
+            if missing_ok:
+                return
             raise ResourceDoesNotExist(f"No artifact at {rel!r}.")
         # Some S3-compatible stores (SeaweedFS) keep directory markers; drop those of the deleted tree.
         markers = {key + "/"} if key else set()
@@ -167,10 +166,9 @@ class S3ArtifactRepository(ArtifactRepository):
 
     # ---- presigned multipart upload (the proxy hands the part URLs to clients)
     def create_multipart_upload(
-        self, rel: str, num_parts: int, expiration: int = 3600
+        self, path: str, num_parts: int, expiration: int = 3600
     ) -> tuple[str, list[dict]]:
-        """Start a multipart upload of ``rel``; return (upload_id, presigned PUT URL per part)."""
-        key = self._key(safe_relative_path(rel))
+        key = self._key(safe_relative_path(path))
         upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
         credentials = []
         for part in range(1, num_parts + 1):
@@ -182,8 +180,8 @@ class S3ArtifactRepository(ArtifactRepository):
             credentials.append({"url": url, "part_number": part, "headers": {}})
         return upload_id, credentials
 
-    def complete_multipart_upload(self, rel: str, upload_id: str, parts: list[dict]) -> None:
-        key = self._key(safe_relative_path(rel))
+    def complete_multipart_upload(self, path: str, upload_id: str, parts: list[dict]) -> None:
+        key = self._key(safe_relative_path(path))
         self.client.complete_multipart_upload(
             Bucket=self.bucket,
             Key=key,
@@ -193,14 +191,13 @@ class S3ArtifactRepository(ArtifactRepository):
             },
         )
 
-    def abort_multipart_upload(self, rel: str, upload_id: str) -> None:
-        key = self._key(safe_relative_path(rel))
+    def abort_multipart_upload(self, path: str, upload_id: str) -> None:
+        key = self._key(safe_relative_path(path))
         self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
 
-    # ---- helpers the server's artifact proxy uses
-    def kind(self, rel: str) -> str | None:
-        """ "file", "dir" or None for the path ``rel`` below the root."""
-        rel = safe_relative_path(rel)
+    # ---- what the server's artifact proxy uses
+    def kind(self, path: str | None) -> Kind | None:
+        rel = safe_relative_path(path)
         key = self._key(rel)
         if rel and self._head(key) is not None:
             return "file"
@@ -219,14 +216,14 @@ class S3ArtifactRepository(ArtifactRepository):
                 return None
             raise
 
-    def size(self, rel: str) -> int:
-        head = self._head(self._key(safe_relative_path(rel)))
+    def size(self, path: str) -> int:
+        head = self._head(self._key(safe_relative_path(path)))
         if head is None:
-            raise ResourceDoesNotExist(f"Artifact {rel!r} does not exist.")
+            raise ResourceDoesNotExist(f"Artifact {path!r} does not exist.")
         return int(head["ContentLength"])
 
-    def iter_bytes(self, rel: str, chunk: int = 1 << 20) -> Iterator[bytes]:
-        obj = self.client.get_object(Bucket=self.bucket, Key=self._key(safe_relative_path(rel)))
+    def iter_bytes(self, path: str, chunk: int = CHUNK) -> Iterator[bytes]:
+        obj = self.client.get_object(Bucket=self.bucket, Key=self._key(safe_relative_path(path)))
         body = obj["Body"]
         try:
             while data := body.read(chunk):

@@ -15,9 +15,9 @@ def db() -> None:
 def upgrade(url: str | None) -> None:
     """Create or upgrade the schema of the store at URL (default: the tracking URI in force)."""
     from labkeep import config
+    from labkeep.stores.lookup import sql_tracking_store
     from labkeep.stores.sql.db import open_database
     from labkeep.stores.sql.migrate import SCHEMA_HEAD, current_revision, ensure_schema
-    from labkeep.stores.sql.tracking import SqlTrackingStore
 
     uri = config.normalize_store_uri(url) if url else config.get_tracking_uri()
     database = open_database(uri)
@@ -25,7 +25,7 @@ def upgrade(url: str | None) -> None:
     ensure_schema(database)
     database.close()
     # Creating the store adds the Default experiment on a brand-new database.
-    SqlTrackingStore(uri, config.default_artifact_root(uri)).close()
+    sql_tracking_store(uri).close()
     if before == SCHEMA_HEAD:
         click.echo(f"Schema of {uri} is already at revision {SCHEMA_HEAD}.")
     else:

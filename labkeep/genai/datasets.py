@@ -159,14 +159,10 @@ def _store(tracking_uri: str | None = None) -> Any:
     uri = config.normalize_store_uri(tracking_uri) if tracking_uri else config.get_tracking_uri()
     if uri.startswith(("http://", "https://")):
         return _RestDatasets(uri)
-    from labkeep.exceptions import InvalidParameterValue
-    from labkeep.stores import get_tracking_store
+    from labkeep.stores.lookup import tracking_database
     from labkeep.stores.sql.eval_datasets import SqlEvalDatasetStore
 
-    db = getattr(get_tracking_store(uri), "db", None)
-    if db is None:
-        raise InvalidParameterValue(f"The tracking store at {uri!r} cannot hold evaluation datasets.")
-    return _SqlDatasets(SqlEvalDatasetStore(db))
+    return _SqlDatasets(SqlEvalDatasetStore(tracking_database(uri, "hold evaluation datasets")))
 
 
 def _ids(experiment_id: str | Sequence[str] | None) -> list[str]:

@@ -763,7 +763,7 @@ def _store_eval_traces(
 ) -> None:
     """All rows' traces and their feedback in one store call (one transaction on SQL stores)."""
     from labkeep.genai.tracing.entities import Assessment
-    from labkeep.genai.tracing.store import get_trace_store
+    from labkeep.stores import get_trace_store
     from labkeep.utils.clock import now_ms
 
     if not captured:

@@ -1,36 +1,32 @@
-"""Opening the server's stores from its settings."""
+"""Opening the server's stores from its settings (new store objects the server owns and closes)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from labkeep.server.settings import ServerSettings
 
-
-def open_stores(settings: ServerSettings) -> tuple[Any, Any, Any]:
-    """(tracking store, registry store or None, artifact store or None)."""
+if TYPE_CHECKING:
+    from labkeep.artifacts.base import ArtifactRepository
+    from labkeep.stores.sql.registry import SqlRegistryStore
     from labkeep.stores.sql.tracking import SqlTrackingStore
 
-    tracking = SqlTrackingStore(settings.backend_store_uri, settings.resolved_default_artifact_root())
-    registry_uri = settings.registry_store_uri or settings.backend_store_uri
-    registry = open_registry_store(
-        registry_uri,
-        settings.resolved_default_artifact_root(),
-        tracking,
-        tracking.db if registry_uri == settings.backend_store_uri else None,
-    )
-    artifact_store = None
+
+def open_stores(
+    settings: ServerSettings,
+) -> tuple[SqlTrackingStore, SqlRegistryStore, ArtifactRepository | None]:
+    """(tracking store, registry store, artifacts destination or None).
+
+    The registry shares the tracking store's database when both use the same URI.
+    """
+    from labkeep.stores.lookup import sql_registry_store, sql_tracking_store
+
+    root = settings.resolved_default_artifact_root()
+    tracking = sql_tracking_store(settings.backend_store_uri, root)
+    registry = sql_registry_store(settings.registry_store_uri or settings.backend_store_uri, root, tracking)
+    artifacts = None
     if settings.artifacts_destination:
-        from labkeep.server.artifact_store import open_artifact_store
+        from labkeep.artifacts import get_artifact_repository
 
-        artifact_store = open_artifact_store(settings.artifacts_destination)
-    return tracking, registry, artifact_store
-
-
-def open_registry_store(uri: str, default_artifact_root: str, tracking: Any, db: Any) -> Any:
-    """The SQL registry store (sharing the tracking store's database when the URIs agree)."""
-    try:
-        from labkeep.stores.sql.registry import SqlRegistryStore
-    except ImportError:
-        return None
-    return SqlRegistryStore(uri, default_artifact_root=default_artifact_root, tracking_store=tracking, db=db)
+        artifacts = get_artifact_repository(settings.artifacts_destination)
+    return tracking, registry, artifacts

@@ -1,4 +1,5 @@
-"""Batch scoring: ``labkeep models predict`` over a CSV or JSON file, with progress on big inputs."""
+"""Batch scoring: ``labkeep models predict`` over a CSV or JSON file, with progress on big inputs
+(a live bar on terminals, one summary line otherwise)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ import time
 from typing import Any, TextIO
 
 from labkeep.exceptions import InvalidParameterValue
+from labkeep.utils.progress import progress_bar
 
 CSV_CHUNK_ROWS = 50_000
 
 
-def _progress(done: int, total_bytes: int, read_bytes: int, started: float, out: TextIO) -> None:
-    pct = f" {100 * read_bytes / total_bytes:5.1f}%" if total_bytes else ""
-    rate = done / max(time.monotonic() - started, 1e-9)
-    out.write(f"\rscored {done:,} rows{pct} ({rate:,.0f} rows/s)")
+def _summary(rows: int, started: float, out: TextIO) -> None:
+    """One closing line, terminal or not (a live bar is drawn on terminals only)."""
+    elapsed = max(time.monotonic() - started, 1e-9)
+    out.write(f"scored {rows:,} rows in {elapsed:.1f}s ({rows / elapsed:,.0f} rows/s)\n")
     out.flush()
 
 
@@ -55,25 +57,29 @@ def predict_file(
         started = time.monotonic()
         source = input_path if input_path is not None else sys.stdin
         string_cols = payloads._string_columns(model.input_schema)
+        bar = progress_bar("scoring", total or None, enabled=progress is not None, out=progress)
         try:
             reader = pd.read_csv(
                 source, chunksize=CSV_CHUNK_ROWS, dtype={c: str for c in string_cols} or None
             )
             handle = getattr(reader, "handles", None)
+            done = 0
             for chunk in reader:
                 predictions.extend(payloads.to_jsonable(_predict(model, chunk, None)))
                 rows += len(chunk)
-                if progress is not None and (total > 8 * 1024 * 1024 or rows > CSV_CHUNK_ROWS):
-                    pos = 0
-                    try:
-                        pos = handle.handle.tell() if handle is not None else 0
-                    except (AttributeError, OSError, ValueError):
-                        pass
-                    _progress(rows, total, pos, started, progress)
+                try:
+                    pos = handle.handle.tell() if handle is not None else done
+                except (AttributeError, OSError, ValueError):
+                    pos = done
+                bar.update(pos - done)
+                bar.set_postfix_str(f"{rows:,} rows")
+                done = pos
         except (ValueError, pd.errors.ParserError) as e:
             raise InvalidParameterValue(f"Cannot read CSV input {input_path}: {e}")
-        if progress is not None and rows > CSV_CHUNK_ROWS:
-            progress.write("\n")
+        finally:
+            bar.close()
+        if progress is not None and (total > 8 * 1024 * 1024 or rows > CSV_CHUNK_ROWS):
+            _summary(rows, started, progress)
     else:
         body = open(input_path, "rb").read() if input_path is not None else sys.stdin.buffer.read()
         data, params = _parse_json_file(body, model.input_schema)

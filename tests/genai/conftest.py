@@ -11,13 +11,13 @@ from tests.genai.fake_llm import FakeLLMServer
 @pytest.fixture(autouse=True)
 def _reset_tracing():
     from labkeep.genai.tracing import fluent
-    from labkeep.genai.tracing.store import clear_trace_store_cache
+    from labkeep.stores import clear_store_cache
 
     fluent._reset_for_tests()
-    clear_trace_store_cache()
+    clear_store_cache()
     yield
     fluent._reset_for_tests()
-    clear_trace_store_cache()
+    clear_store_cache()
 
 
 @pytest.fixture

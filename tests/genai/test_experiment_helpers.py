@@ -8,8 +8,8 @@ import pytest
 
 import labkeep
 from labkeep.exceptions import InvalidParameterValue
-from labkeep.genai.tracing.store import get_trace_store
 from labkeep.genai.tracing.ui_data import span_tree, trace_rows
+from labkeep.stores import get_trace_store
 
 
 def test_log_generation_params_records_prompt_version(tracking, tmp_path):

@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from labkeep.genai.tracing.store import get_trace_store
+from labkeep.stores import get_trace_store
 from labkeep.stores.base import TraceStore
 from labkeep.stores.rest.traces import RestTraceStore
 from labkeep.stores.sql.traces import SqlTraceStore

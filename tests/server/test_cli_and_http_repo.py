@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -52,23 +54,47 @@ def test_proxy_uri_resolution():
         resolve_proxy_uri("http://h/somewhere/else", None)
 
 
-def test_large_transfers_show_progress_and_round_trip(client, tmp_path, capfd):
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_large_transfers_show_progress_on_a_terminal_and_round_trip(client, tmp_path, monkeypatch):
     exp_id = client.post("/api/2.0/mlflow/experiments/create", json={"name": "big"}).json()["experiment_id"]
     run = client.post("/api/2.0/mlflow/runs/create", json={"experiment_id": exp_id}).json()["run"]
     repo = HttpArtifactRepository(run["info"]["artifact_uri"], tracking_uri="http://localhost", client=client)
     data = os.urandom(11 * 1024 * 1024)
     (tmp_path / "big.bin").write_bytes(data)
     (tmp_path / "small.txt").write_text("s")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
     repo.log_artifact(str(tmp_path / "big.bin"), "weights")
     repo.log_artifact(str(tmp_path / "small.txt"))
     assert [(f.path, f.is_dir) for f in repo.list_artifacts()] == [("small.txt", False), ("weights", True)]
     out = repo.download_artifacts("", str(tmp_path / "dl"))
     assert open(os.path.join(out, "weights", "big.bin"), "rb").read() == data
-    err = capfd.readouterr().err
-    assert "Uploading big.bin" in err and "Downloading big.bin" in err and "100.0%" in err
+    err = terminal.getvalue()
+    assert "Uploading big.bin" in err and "Downloading big.bin" in err
+    assert err.count("100%") == 2 and "11.0M/11.0M" in err
     assert "small.txt" not in err  # small files transfer silently
     repo.delete_artifacts("weights")
     assert [f.path for f in repo.list_artifacts()] == ["small.txt"]
+
+
+def test_no_progress_bar_off_a_terminal_or_when_switched_off(client, tmp_path, monkeypatch, capfd):
+    run = client.post("/api/2.0/mlflow/runs/create", json={"experiment_id": "0"}).json()["run"]
+    repo = HttpArtifactRepository(run["info"]["artifact_uri"], tracking_uri="http://localhost", client=client)
+    (tmp_path / "big.bin").write_bytes(b"x" * (11 * 1024 * 1024))
+    repo.log_artifact(str(tmp_path / "big.bin"))  # stderr is a pipe here
+    assert capfd.readouterr().err == ""
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    repo.download_artifacts("big.bin", str(tmp_path / "dl"))
+    assert terminal.getvalue() == ""
+    assert (tmp_path / "dl" / "big.bin").stat().st_size == 11 * 1024 * 1024
 
 
 def test_directory_upload_and_download(client, tmp_path):

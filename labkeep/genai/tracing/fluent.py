@@ -455,7 +455,7 @@ def _export(root: LiveSpan) -> None:
         experiment_id, run_id = _target()
         info = build_trace_info(root, buf, experiment_id, run_id)
         from labkeep.genai.tracing.export import async_enabled, exporter
-        from labkeep.genai.tracing.store import get_trace_store
+        from labkeep.stores import get_trace_store
 
         spans = [s.to_dict() for s in buf.spans]
         if async_enabled():
@@ -472,7 +472,7 @@ def _export(root: LiveSpan) -> None:
 def get_trace(trace_id: str) -> Any:
     """The stored ``Trace`` (info + spans) with this id."""
     _flush()
-    from labkeep.genai.tracing.store import get_trace_store
+    from labkeep.stores import get_trace_store
 
     return get_trace_store().get_trace(trace_id)
 
@@ -493,7 +493,7 @@ def search_traces(
     ``run_id`` restricts to traces recorded under that run.
     """
     from labkeep.exceptions import InvalidParameterValue
-    from labkeep.genai.tracing.store import get_trace_store
+    from labkeep.stores import get_trace_store
 
     if return_type not in ("pandas", "list"):
         raise InvalidParameterValue(f"return_type must be 'pandas' or 'list', got {return_type!r}.")
@@ -586,7 +586,7 @@ _DF_COLUMNS = [
 
 def set_trace_tag(trace_id: str, key: str, value: Any) -> None:
     """Set a tag on a trace."""
-    from labkeep.genai.tracing.store import get_trace_store
+    from labkeep.stores import get_trace_store
 
     _flush()
     get_trace_store().set_trace_tag(trace_id, key, value)
@@ -594,7 +594,7 @@ def set_trace_tag(trace_id: str, key: str, value: Any) -> None:
 
 def delete_trace_tag(trace_id: str, key: str) -> None:
     """Remove a tag from a trace."""
-    from labkeep.genai.tracing.store import get_trace_store
+    from labkeep.stores import get_trace_store
 
     _flush()
     get_trace_store().delete_trace_tag(trace_id, key)
@@ -633,7 +633,7 @@ def _log_assessment(
     error: Any,
 ) -> Any:
     from labkeep.genai.tracing.entities import Assessment
-    from labkeep.genai.tracing.store import get_trace_store
+    from labkeep.stores import get_trace_store
 
     _flush()
     source_type, source_id = "HUMAN", _user()

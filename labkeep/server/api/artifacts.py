@@ -17,8 +17,10 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
+from labkeep.artifacts.base import ArtifactRepository
+from labkeep.artifacts.paths import safe_request_path as safe_relative_path
 from labkeep.exceptions import InvalidParameterValue, LabkeepException, ResourceDoesNotExist
-from labkeep.server.api.common import ApiContext, ApiRequest, safe_relative_path
+from labkeep.server.api.common import ApiContext, ApiRequest
 from labkeep.server.api.dispatch import json_bytes
 
 PROXY_MARKER = "/api/2.0/mlflow-artifacts/artifacts"
@@ -31,7 +33,7 @@ _TEXT_EXTENSIONS = {
 }  # fmt: skip
 
 
-def destination(ctx: ApiContext) -> Any:
+def destination(ctx: ApiContext) -> ArtifactRepository:
     store = ctx.extras.get("artifact_store")
     if store is None:
         raise LabkeepException(
@@ -41,9 +43,10 @@ def destination(ctx: ApiContext) -> Any:
     return store
 
 
-def resolve_uri(ctx: ApiContext, uri: str) -> tuple[Any, str]:
+def resolve_uri(ctx: ApiContext, uri: str) -> tuple[ArtifactRepository, str]:
     """An artifact URI → (store, relative prefix inside that store)."""
-    from labkeep.server.artifact_store import LocalArtifactStore, S3ArtifactStore
+    from labkeep.artifacts.local import LocalArtifactRepository
+    from labkeep.artifacts.s3 import S3ArtifactRepository
 
     parsed = urlparse(uri)
     scheme = parsed.scheme.lower()
@@ -54,11 +57,11 @@ def resolve_uri(ctx: ApiContext, uri: str) -> tuple[Any, str]:
         return destination(ctx), safe_relative_path(unquote(rel).lstrip("/"))
     if scheme == "s3":
         check_s3_bucket(ctx, uri)
-        return S3ArtifactStore(uri), ""
+        return S3ArtifactRepository(uri), ""
     if scheme == "file":
-        return LocalArtifactStore(unquote(parsed.path)), ""
+        return LocalArtifactRepository(unquote(parsed.path)), ""
     if scheme == "" and os.path.isabs(uri):
-        return LocalArtifactStore(uri), ""
+        return LocalArtifactRepository(uri), ""
     raise InvalidParameterValue(f"The server cannot read artifacts at {uri!r}.")
 
 
@@ -194,7 +197,7 @@ async def proxy_delete(ctx: ApiContext, request: Request, params: dict) -> Respo
     rel = safe_relative_path(params["path"])
     if not rel:  # ".", "./", "a/.." normalise to the root: never empty the whole artifact store
         raise InvalidParameterValue("Refusing to delete the artifact root; name a file or folder below it.")
-    await _run(destination(ctx).delete, rel)
+    await _run(destination(ctx).delete_artifacts, rel, False)
     return Response(b"{}", media_type="application/json")
 
 

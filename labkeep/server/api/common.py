@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 from urllib.parse import unquote, urlparse
 
+from labkeep.artifacts.paths import is_inside
 from labkeep.exceptions import InvalidParameterValue
 
 _MISSING = object()
@@ -206,47 +207,6 @@ def _type(value: Any) -> str:
 
 
 # ---------------------------------------------------------------- path and URI safety
-
-_ENCODED_RE = re.compile(r"%[0-9a-fA-F]{2}")
-
-
-def safe_relative_path(path: str, what: str = "artifact path") -> str:
-    """Validate a client-supplied relative path; return it normalised (``a/b/c``) or raise.
-
-    Rejects ``..`` segments, absolute paths, drive letters, backslashes, NUL and other control
-    characters, ``?``/``#`` and percent-encoded sequences (which would decode to any of these,
-    single or double encoded). The empty string is the root and is allowed.
-    """
-    if not isinstance(path, str):
-        raise InvalidParameterValue(f"Invalid {what}: expected a string.")
-    # mlflow answers a bad artifact path with exactly "Invalid path" (clients compare the text)
-    bad = InvalidParameterValue(
-        "Invalid path"
-        if what == "artifact path"
-        else f"Invalid {what} {path!r}: use a relative path without '..', backslashes, '?', '#', "
-        "percent-escapes or control characters."
-    )
-    if any(ord(c) < 32 or c == "\x7f" for c in path) or any(c in path for c in "\\?#"):
-        raise bad
-    if _ENCODED_RE.search(path):
-        raise bad
-    if path.startswith("/") or re.match(r"^[A-Za-z]:", path) or path.startswith("~"):
-        raise bad
-    if "//" in path.rstrip("/"):
-        raise bad
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts):
-        raise bad
-    return "/".join(parts)
-
-
-def is_inside(path: str, root: str) -> bool:
-    """True when the posix/OS path ``path`` is ``root`` or below it (after normalisation)."""
-    import os
-
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(path)
-    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def check_uri_confined(uri: str, allowed_roots: list[str], what: str = "source") -> str:

@@ -19,9 +19,9 @@ from typing import Any
 
 from starlette.responses import Response, StreamingResponse
 
+from labkeep.artifacts.paths import safe_request_path as safe_relative_path
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
 from labkeep.server.api.artifacts import _join, list_under_uri, resolve_uri
-from labkeep.server.api.common import safe_relative_path
 
 PREVIEW_BYTES = 256 * 1024
 TABLE_ROWS = 500

@@ -20,8 +20,8 @@ DEFAULT_TABLES = ("eval_results_table.json", "eval_results.json")
 
 
 def _read_table(ui: Ui, run: Any, name: str) -> dict[str, Any] | None:
+    from labkeep.artifacts.paths import safe_request_path as safe_relative_path
     from labkeep.server.api.artifacts import resolve_uri
-    from labkeep.server.api.common import safe_relative_path
 
     rel = safe_relative_path(name, "table path")
     store, prefix = resolve_uri(ui.ctx, run.info.artifact_uri)
