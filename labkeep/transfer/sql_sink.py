@@ -17,7 +17,7 @@ from typing import Any
 
 from labkeep.stores.sql.db import Cursor
 from labkeep.stores.sql.db import upsert_sql as _upsert
-from labkeep.stores.sql.tracking import METRIC_INSERT, MODEL_METRIC_INSERT
+from labkeep.stores.sql.metric_rows import METRIC_INSERT, MODEL_METRIC_INSERT
 from labkeep.transfer.points import stored_rows
 from labkeep.utils.clock import now_ms
 from labkeep.utils.validation import encode_metric_value
@@ -50,14 +50,15 @@ class SqlSink:
     def __init__(
         self, uri: str, artifact_root: str | None = None, dry_run: bool = False, store: Any = None
     ) -> None:
-        from labkeep.stores.sql.tracking import _LATEST_UPSERT, SqlTrackingStore
+        from labkeep.stores.sql.metric_rows import LATEST_UPSERT
+        from labkeep.stores.sql.tracking import SqlTrackingStore
 
         self.uri = uri
         self._owns_store = store is None
         self.store = store or SqlTrackingStore(uri, artifact_root or _default_root(uri))
         self.db = self.store.db
         self.dry_run = dry_run
-        self._latest_upsert = _LATEST_UPSERT[self.db.dialect]
+        self._latest_upsert = LATEST_UPSERT[self.db.dialect]
         self.description = f"labkeep store {uri.rsplit('@', 1)[-1]}"
         self._batch: Cursor | None = None
 
