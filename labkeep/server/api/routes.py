@@ -25,6 +25,7 @@ from labkeep.server.api import (
     traces,
 )
 from labkeep.server.api import auth as auth_api
+from labkeep.server.api import graphql as graphql_api
 from labkeep.server.api import transfer as transfer_api
 
 
@@ -204,6 +205,7 @@ ARTIFACT_ROUTES: list[ApiRoute] = [
 TOP_ROUTES: list[ApiRoute] = [
     ApiRoute(("GET",), "/health", meta.health),
     ApiRoute(("GET",), "/version", meta.version),
+    ApiRoute(("GET", "POST"), "/graphql", graphql_api.graphql),  # per-field checks: the REST rules
     ApiRoute(("POST",), "/v1/traces", traces.otlp_traces),  # OTLP/protobuf spans
     ApiRoute(("GET",), "/get-artifact", artifacts.legacy_get_artifact),
     ApiRoute(("GET",), "/model-versions/get-artifact", artifacts.legacy_get_model_version_artifact),

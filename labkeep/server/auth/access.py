@@ -31,6 +31,7 @@ from labkeep.server.api import (
     traces,
 )
 from labkeep.server.api import auth as auth_api
+from labkeep.server.api import graphql as graphql_api
 from labkeep.server.api import transfer as transfer_api
 from labkeep.server.api.common import ApiRequest
 from labkeep.server.auth import permissions as perms
@@ -283,6 +284,8 @@ RULES: dict[Callable[..., Any], Access] = {
     meta.health: PUBLIC,
     meta.version: PUBLIC,
     meta.server_info: PUBLIC,
+    # any user; each root field is then checked with its REST handler's rule
+    graphql_api.graphql: USER,
     # GenAI: datasets of runs, trace links, issues, evaluation datasets (all follow their experiments)
     datasets.search_datasets: exp("read", required(exp_list())),
     traces.link_traces_to_run: exp("update", run_param(), also=(exp("update", trace_param("trace_ids")),)),
