@@ -7,6 +7,18 @@ Object fields are camelCase on the wire and snake_case in the REST payloads the 
 
 from __future__ import annotations
 
+# a run's metric and a model version's metric carry the same fields
+_METRIC_FIELDS = """
+  key: String
+  value: Float
+  timestamp: LongString
+  step: LongString
+  datasetName: String
+  datasetDigest: String
+  modelId: String
+  runId: String
+"""
+
 SDL = """
 directive @component(name: String!) on QUERY | MUTATION
 
@@ -50,16 +62,7 @@ type MlflowRunInfo {
   artifactUri: String
   lifecycleStage: String
 }
-type MlflowMetric {
-  key: String
-  value: Float
-  timestamp: LongString
-  step: LongString
-  datasetName: String
-  datasetDigest: String
-  modelId: String
-  runId: String
-}
+type MlflowMetric {_METRIC_FIELDS}
 type MlflowParam { key: String value: String }
 type MlflowRunTag { key: String value: String }
 type MlflowRunData { metrics: [MlflowMetric!] params: [MlflowParam!] tags: [MlflowRunTag!] }
@@ -80,16 +83,7 @@ type MlflowRunOutputs { modelOutputs: [MlflowModelOutput!] }
 
 type MlflowModelVersionTag { key: String value: String }
 type MlflowModelParam { name: String value: String }
-type MlflowModelMetric {
-  key: String
-  value: Float
-  timestamp: LongString
-  step: LongString
-  datasetName: String
-  datasetDigest: String
-  modelId: String
-  runId: String
-}
+type MlflowModelMetric {_METRIC_FIELDS}
 type MlflowModelVersion {
   name: String
   version: String
@@ -184,4 +178,4 @@ type Mutation {
   mlflowSearchRuns(input: MlflowSearchRunsInput): MlflowSearchRunsResponse
   mlflowSearchDatasets(input: MlflowSearchDatasetsInput): MlflowSearchDatasetsResponse
 }
-"""
+""".replace("{_METRIC_FIELDS}", "{" + _METRIC_FIELDS + "}")

@@ -9,7 +9,6 @@ Only the TRACES view is implemented; SPANS and ASSESSMENTS answer a typed error.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 from labkeep.exceptions import InvalidParameterValue, LabkeepException
 from labkeep.genai.tracing.entities import TOKEN_USAGE_METADATA, TRACE_NAME_TAG
+from labkeep.genai.tracing.ui_data import json_number
 from labkeep.stores.sql.db import Database
 from labkeep.stores.sql.db import placeholders as _marks
 
@@ -94,16 +94,6 @@ def _aggregate(agg: Aggregation, values: list[float]) -> float | None:
     return _percentile(values, agg.percentile or 0.0)
 
 
-def _tokens(raw: str | None, key: str) -> float | None:
-    if not raw:
-        return None
-    try:
-        value = json.loads(raw).get(key)
-    except (ValueError, AttributeError):
-        return None
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def query_trace_metrics(
     db: Database,
     experiment_ids: Sequence[str],
@@ -173,7 +163,7 @@ def query_trace_metrics(
             if duration is not None:
                 bucket.append(float(duration))
         else:
-            tokens = _tokens(usage, metric_name)
+            tokens = json_number(usage, metric_name)
             if tokens is not None:
                 bucket.append(tokens)
     names = ([TIME_BUCKET] if time_interval_seconds else []) + list(dimensions)
