@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 API = "/api/2.0/mlflow"
 API3 = "/api/3.0/mlflow"
 
@@ -206,3 +208,55 @@ def test_promptlab_run(client, server_settings):
         msg = _error(client.post(url, json=partial), 400, "INVALID_PARAMETER_VALUE")
         assert msg == f"CreatePromptlabRun request must specify {missing}."
     _error(client.post(url, json={**body, "model_input": ["x"]}), 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_trace_filter_correlation_and_trace_artifact(client):
+    import math
+
+    from labkeep.genai.tracing.correlation import npmi_from_counts
+
+    exp = _exp(client, "correlation")
+    ids = []
+    for i, (env, kind) in enumerate([("prod", "TOOL")] * 3 + [("dev", "TOOL"), ("dev", "LLM")]):
+        rid = _v2_start(
+            client, exp, 1000 + i, tags=[{"key": "env", "value": env}, {"key": "kind", "value": kind}]
+        )["request_id"]
+        client.patch(f"{API}/traces/{rid}", json={"timestamp_ms": 2000 + i, "status": "OK"})
+        ids.append(rid)
+    url = f"{API3}/traces/calculate-filter-correlation"
+    body = {
+        "experiment_ids": [exp],
+        "filter_string1": "tags.env = 'prod'",
+        "filter_string2": "tags.kind = 'TOOL'",
+    }
+    got = client.post(url, json=body).json()
+    assert (got["total_count"], got["filter1_count"], got["filter2_count"], got["joint_count"]) == (
+        5,
+        3,
+        4,
+        3,
+    )
+    assert got["npmi"] == pytest.approx(npmi_from_counts(5, 3, 4, 3)[0]) and 0 < got["npmi"] < 1
+    assert -1 < got["npmi_smoothed"] < 1
+    # within a base filter: only the dev traces count
+    dev = client.post(url, json={**body, "base_filter": "tags.env = 'dev'"}).json()
+    assert (dev["total_count"], dev["filter1_count"], dev["joint_count"]) == (2, 0, 0) and "npmi" not in dev
+    never = client.post(url, json={**body, "filter_string2": "tags.kind = 'LLM'"}).json()
+    assert never["joint_count"] == 0 and never["npmi"] == -1.0
+    _error(client.post(url, json={**body, "filter_string1": "bogus.x = 'y'"}), 400, "INVALID_PARAMETER_VALUE")
+    _error(client.post(url, json={"experiment_ids": [exp]}), 400, "INVALID_PARAMETER_VALUE")
+    # unit: perfect co-occurrence, independence, empty filters
+    assert npmi_from_counts(4, 4, 4, 4)[0] == 1.0
+    assert npmi_from_counts(4, 2, 2, 1)[0] == pytest.approx(0.0)
+    assert all(math.isnan(v) for v in npmi_from_counts(4, 0, 2, 0))
+
+    # get-trace-artifact: the spans document, as an attachment (a v2 trace without spans has none)
+    r = client.get("/ajax-api/2.0/mlflow/get-trace-artifact", params={"request_id": ids[0]})
+    assert r.status_code == 200 and r.headers["content-disposition"] == "attachment; filename=traces.json"
+    assert r.json() == {"spans": []}
+    _error(
+        client.get("/ajax-api/2.0/mlflow/get-trace-artifact", params={"request_id": "nope"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    _error(client.get("/ajax-api/2.0/mlflow/get-trace-artifact"), 400, "INVALID_PARAMETER_VALUE")

@@ -125,6 +125,7 @@ ROUTES: list[ApiRoute] = [
     # ---- LLM tracing
     ApiRoute(("POST",), f"{T3}/traces", traces.start_trace),
     ApiRoute(("POST",), f"{T3}/traces/metrics", trace_metrics.query_trace_metrics),
+    ApiRoute(("POST",), f"{T3}/traces/calculate-filter-correlation", trace_metrics.calculate_trace_filter_correlation),
     ApiRoute(("POST",), f"{T3}/traces/search", traces.search_traces),
     ApiRoute(("GET",), f"{T3}/traces/batchGet", traces.batch_get_traces),
     ApiRoute(("GET",), f"{T3}/traces/get", traces.get_trace),
@@ -201,6 +202,7 @@ ROUTES: list[ApiRoute] = [
     ApiRoute(("POST",), f"{T}/traces", traces_v2.start_trace_v2),
     ApiRoute(("PATCH",), f"{T}/traces/{{request_id}}", traces_v2.end_trace_v2),
     ApiRoute(("GET",), f"{T}/traces/{{request_id}}/info", traces_v2.get_trace_info_v2),
+    ApiRoute(("GET",), f"{T}/get-trace-artifact", traces_v2.get_trace_artifact),
     ApiRoute(("POST",), f"{T}/runs/create-promptlab-run", promptlab.create_promptlab_run),
 ]
 

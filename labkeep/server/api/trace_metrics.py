@@ -1,4 +1,5 @@
-"""``POST /api/3.0/mlflow/traces/metrics``: aggregated trace metrics (counts, latency, tokens) by dimension."""
+"""Trace analytics: ``traces/metrics`` (counts, latency, tokens by dimension) and
+``traces/calculate-filter-correlation`` (how two trace filters co-occur)."""
 
 from __future__ import annotations
 
@@ -43,4 +44,55 @@ def query_trace_metrics(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     out: dict[str, Any] = {"data_points": points[offset : offset + max_results]}
     if offset + max_results < len(points):
         out["next_page_token"] = make_page_token(offset + max_results)
+    return out
+
+
+def _matching_ids(store: Any, experiment_ids: list[str], filter_string: str | None) -> set[str]:
+    from labkeep.stores.sql.traces import SEARCH_TRACES_MAX_RESULTS
+
+    ids: set[str] = set()
+    token = None
+    while True:
+        infos, token = store.search_traces(
+            experiment_ids, filter_string, SEARCH_TRACES_MAX_RESULTS, None, token
+        )
+        ids.update(i.trace_id for i in infos)
+        if not token:
+            return ids
+
+
+def _and(base: str | None, extra: str) -> str:
+    return f"{base} AND {extra}" if base else extra
+
+
+def calculate_trace_filter_correlation(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    """Counts of traces matching two filters (and both), and their NPMI, within ``base_filter``."""
+    import math
+
+    from labkeep.genai.tracing.correlation import npmi_from_counts
+    from labkeep.server.api.traces import trace_store
+
+    experiment_ids = req.get_str_list("experiment_ids", required=True)
+    if not experiment_ids:
+        raise missing_value("experiment_ids")
+    first = req.get_str("filter_string1", required=True)
+    second = req.get_str("filter_string2", required=True)
+    base = req.get_str("base_filter") or None
+    store = trace_store(ctx)
+    total = _matching_ids(store, experiment_ids, base)
+    ones = _matching_ids(store, experiment_ids, _and(base, first))
+    twos = _matching_ids(store, experiment_ids, _and(base, second))
+    joint = len(ones & twos)
+    npmi, smoothed = npmi_from_counts(len(total), len(ones), len(twos), joint)
+    out: dict[str, Any] = {
+        "filter1_count": len(ones),
+        "filter2_count": len(twos),
+        "joint_count": joint,
+        "total_count": len(total),
+    }
+    # NaN (a filter matching nothing) is left out, as protobuf's JSON leaves an unset field
+    if not math.isnan(npmi):
+        out["npmi"] = npmi
+    if not math.isnan(smoothed):
+        out["npmi_smoothed"] = smoothed
     return out

@@ -2,14 +2,17 @@
 
 ``POST /api/2.0/mlflow/traces`` opens a trace (IN_PROGRESS, no duration), ``PATCH
 /api/2.0/mlflow/traces/{request_id}`` closes it (status, duration from its start, metadata and tags
-merged in) and ``GET /api/2.0/mlflow/traces/{request_id}/info`` reads it. They share the v3 trace
-tables; answers use the v2 shape (``request_id``, ``timestamp_ms``, key/value lists).
+merged in) and ``GET /api/2.0/mlflow/traces/{request_id}/info`` reads it; ``get-trace-artifact``
+downloads its spans as ``traces.json``. They share the v3 trace tables; answers use the v2 shape
+(``request_id``, ``timestamp_ms``, key/value lists).
 """
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
+
+from starlette.responses import Response
 
 from labkeep.exceptions import InvalidParameterValue
 from labkeep.genai.tracing.entities import ARTIFACT_LOCATION_TAG, TraceInfo
@@ -87,3 +90,17 @@ def end_trace_v2(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 def get_trace_info_v2(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {"trace_info": v2_info(trace_store(ctx).get_trace_info(req.get_str("request_id", required=True)))}
+
+
+def get_trace_artifact(ctx: ApiContext, req: ApiRequest) -> Response:
+    """``get-trace-artifact``: a trace's spans as the ``traces.json`` document clients download."""
+    from labkeep.server.api.dispatch import json_bytes
+    from labkeep.server.api.traces import _artifact_spans
+
+    trace = trace_store(ctx).get_trace(req.get_str("request_id", required=True))
+    spans = trace.spans or _artifact_spans(ctx, trace.info)
+    return Response(
+        json_bytes({"spans": spans}),
+        media_type="application/json",
+        headers={"Content-Disposition": "attachment; filename=traces.json"},
+    )

@@ -320,9 +320,11 @@ RULES: dict[Callable[..., Any], Access] = {
     scorers.get_scorer: exp("read", required(exp_param())),
     scorers.delete_scorer: exp("delete", required(exp_param())),
     trace_metrics.query_trace_metrics: exp("read", required(exp_list())),
+    trace_metrics.calculate_trace_filter_correlation: exp("read", required(exp_list())),
     traces_v2.start_trace_v2: exp("update", exp_param()),
     traces_v2.end_trace_v2: exp("update", trace_param("request_id")),
     traces_v2.get_trace_info_v2: exp("read", trace_param("request_id")),
+    traces_v2.get_trace_artifact: exp("read", trace_param("request_id")),
     promptlab.create_promptlab_run: exp("update", exp_param()),
     # transfer records (labkeep sync, imports into a server) keep the source's ids, owners and
     # times, so they can write anywhere: admins only
