@@ -92,13 +92,31 @@ def get_trace_info_v2(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {"trace_info": v2_info(trace_store(ctx).get_trace_info(req.get_str("request_id", required=True)))}
 
 
+def _download_span(span: dict[str, Any]) -> dict[str, Any]:
+    """A stored span in the ``traces.json`` shape of mlflow 3 (``time_unix_nano``, plain event values)."""
+    from labkeep.genai.tracing.span import decode_value
+
+    events = [
+        {
+            "name": ev.get("name", ""),
+            "time_unix_nano": ev.get("time_unix_nano", ev.get("timestamp")),
+            "attributes": {k: decode_value(v) for k, v in (ev.get("attributes") or {}).items()},
+        }
+        for ev in span.get("events") or []
+    ]
+    return {**span, "events": events}
+
+
 def get_trace_artifact(ctx: ApiContext, req: ApiRequest) -> Response:
     """``get-trace-artifact``: a trace's spans as the ``traces.json`` document clients download."""
     from labkeep.server.api.dispatch import json_bytes
     from labkeep.server.api.traces import _artifact_spans
 
     trace = trace_store(ctx).get_trace(req.get_str("request_id", required=True))
-    spans = trace.spans or _artifact_spans(ctx, trace.info)
+    if trace.spans:  # stored from OTLP: event attribute values are kept JSON-encoded
+        spans = [_download_span(s) for s in trace.spans]
+    else:  # the client's own traces.json, already in its shape
+        spans = _artifact_spans(ctx, trace.info)
     return Response(
         json_bytes({"spans": spans}),
         media_type="application/json",
