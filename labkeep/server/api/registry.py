@@ -36,7 +36,7 @@ def _request_user(req: ApiRequest) -> str:
     return headers.get(USER_HEADER, "")[:256]
 
 
-def _handler(func: Callable[[Any, ApiRequest], dict[str, Any]]) -> Callable[[ApiContext, ApiRequest], dict]:
+def _handler(func: Callable[[Any, ApiRequest], dict[str, Any]]) -> Callable[[ApiContext, ApiRequest], dict[str, Any]]:
     """Run with the request's user as the acting user, against the registry store."""
 
     @functools.wraps(func)
