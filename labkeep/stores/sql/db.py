@@ -28,7 +28,7 @@ SQLITE_BUSY_TIMEOUT_S = 120.0
 IN_LIST_CHUNK = 500  # ids per IN (...) list: well under every driver's parameter limit
 
 Row = tuple[Any, ...]
-"""One result row as the DBAPI driver returns it: the selected columns' values, in order."""
+"""One table row as column values in order: a row the driver returns, or one INSERT's parameters."""
 
 
 def chunks(items: Sequence[Any], size: int = IN_LIST_CHUNK) -> Iterator[Sequence[Any]]:
