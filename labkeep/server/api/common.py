@@ -64,9 +64,9 @@ class ApiContext:
 class ApiRequest:
     """Typed access to one request's fields (query params for GET, JSON body otherwise)."""
 
-    # The authenticated caller, set once auth has checked the request; absent (``hasattr`` is
-    # false) when the server runs without auth.
-    user: User
+    # The caller as auth identified it (None: anonymous on a public operation); set only when the
+    # server runs with auth, so ``hasattr(req, "user")`` tells whether auth is on.
+    user: User | None
 
     def __init__(
         self,
