@@ -173,14 +173,24 @@ def _timed(args: list[str], cwd: Path, env: dict | None = None) -> float:
 LABKEEP_CLI = ["-c", "from labkeep.cli import main; main()"]
 
 
+def _child_cpu() -> float:
+    import resource
+
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
 def bench_db(runs: int, mlflow_runs: int, trials: int) -> Measure:
     db = _cached("db", runs, BUILD_DB, "mlflow.db")
-    lk, ml = [], []
+    lk, ml, lk_cpu, loads = [], [], [], []
     for _ in range(trials):
         with temp_dir("transfer-lk") as d:
+            loads.append(os.getloadavg()[0])
+            cpu = _child_cpu()
             secs = _timed(
                 [*LABKEEP_CLI, "import", "mlflow", f"sqlite:///{db}", "--to", str(d / "dest"), "-q"], d
             )
+            lk_cpu.append(runs * POINTS_PER_RUN / (_child_cpu() - cpu))
             lk.append(runs * POINTS_PER_RUN / secs)
         with temp_dir("transfer-ml") as d:
             out = run_json(
@@ -197,6 +207,10 @@ def bench_db(runs: int, mlflow_runs: int, trials: int) -> Measure:
             "labkeep_points": runs * POINTS_PER_RUN,
             "mlflow_points": mlflow_runs * POINTS_PER_RUN,
             "issue_target_points_per_s": 100_000,
+            # points per CPU-second of the import process: what a quiet machine would approach
+            "labkeep_points_per_cpu_s": round(median(lk_cpu)),
+            "labkeep_trials_points_per_s": [round(x) for x in lk],
+            "load_average_1min": [round(x, 1) for x in loads],
         },
     )
 

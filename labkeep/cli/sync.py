@@ -45,19 +45,23 @@ def sync(dest: str | None, src: str | None, dry_run: bool, as_json: bool, quiet:
     sink = open_sink(target, dry_run=dry_run)
     if not quiet:
         click.echo(f"{'Dry run: ' if dry_run else ''}offline store {folder} -> {sink.description}", err=True)
+    pushing = LedgerSink(sink, ledger)
     try:
-        summary = transfer(source, LedgerSink(sink, ledger), progress=Progress(enabled=not quiet))
+        summary = transfer(source, pushing, progress=Progress(enabled=not quiet))
     finally:
         source.close()
         sink.close()
+        if not dry_run:
+            ledger.save()
     summary.count("runs", source.skipped, changed=False)
+    summary.count("points sent", pushing.points_sent)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
     else:
         pushed = summary.moved.get("runs", 0)
         click.echo(
             f"{'Would push' if dry_run else 'Pushed'} {pushed} run(s) to {target}; "
-            f"{summary.unchanged.get('runs', 0)} already up to date."
+            f"{summary.unchanged.get('runs', 0)} already up to date; {pushing.points_sent} metric point(s) sent."
         )
         for line in summary.lines():
             click.echo("  " + line)

@@ -1,6 +1,6 @@
 """Model registry entities: registered models, versions, tags, aliases and promotion events.
 
-Small dataclasses with ``to_dict``/``from_dict`` in MLflow's REST JSON shapes (rest-api.md §3).
+Small dataclasses with ``to_dict``/``from_dict`` in MLflow's REST JSON shapes (docs/reference/rest.md).
 Attribute names follow mlflow's entity properties (``tags`` is a dict, ``RegisteredModel.aliases``
 maps alias -> version, ``ModelVersion.aliases`` is a list of alias names).
 """
@@ -112,7 +112,7 @@ class ModelVersion:
             current_stage=d.get("current_stage", "None"),
             source=d.get("source"),
             run_id=d.get("run_id"),
-            # A missing status means the proto default, PENDING_REGISTRATION (rest-api.md §11).
+            # A missing status means the proto default, PENDING_REGISTRATION.
             status=d.get("status", ModelVersionStatus.PENDING_REGISTRATION),
             status_message=d.get("status_message"),
             tags=_kv_dict(d.get("tags")),

@@ -128,7 +128,7 @@ def class_path(obj: Any) -> str:
 def pyfunc_flavor_conf(
     loader_module: str, code: str | None = None, data: str | None = None, **extra: Any
 ) -> dict[str, Any]:
-    """The ``python_function`` flavor entry (formats.md §2.1)."""
+    """The ``python_function`` flavor entry (docs/reference/formats.md)."""
     from labkeep.models.env import python_version
 
     conf: dict[str, Any] = {"loader_module": loader_module, "python_version": python_version()}

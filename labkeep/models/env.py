@@ -1,4 +1,4 @@
-"""Environment files saved with a model: requirements.txt, python_env.yaml, conda.yaml (§2.4).
+"""Environment files saved with a model: requirements.txt, python_env.yaml, conda.yaml (docs/reference/formats.md, environment files).
 
 Requirements are the flavor's packages pinned to the installed versions (no subprocess import
 probing, so saving is instant). ``pip_requirements`` replaces them, ``extra_pip_requirements``

@@ -1,4 +1,4 @@
-"""Input examples: input_example.json + serving_input_example.json (formats.md §2.3)."""
+"""Input examples: input_example.json + serving_input_example.json (docs/reference/formats.md, signatures and input examples)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``log_model``: MLflow 3's flow (rest-api.md §10, steps 14–29).
+"""``log_model``: MLflow 3's flow (create the logged model, upload its files, finalize it, link the run's metrics).
 
 Create a logged model in the run's (or current) experiment, link it as a run output, copy the
 run's step-0 metrics onto it, upload the saved directory to the model's artifact location,

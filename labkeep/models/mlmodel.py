@@ -1,4 +1,4 @@
-"""The MLmodel file: read and write it (formats.md §2), keeping keys we do not know."""
+"""The MLmodel file: read and write it (docs/reference/formats.md), keeping keys we do not know."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
 from labkeep.models.schema import ModelSignature, ParamSchema, Schema
 
 MLMODEL_FILE = "MLmodel"
-# Keys that are written even when null (formats.md §2).
+# Keys that are written even when null (docs/reference/formats.md).
 _ALWAYS_WRITTEN = ("prompts", "model_id")
 _DROPPED_WHEN_NULL = ("run_id", "artifact_path")
 

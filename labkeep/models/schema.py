@@ -1,6 +1,6 @@
 """Model signatures: column and tensor schemas, params schemas, and their MLmodel encoding.
 
-Encoding follows formats.md §2.3: a signature is stored in MLmodel as a map whose values are JSON
+Encoding as in docs/reference/formats.md: a signature is stored in MLmodel as a map whose values are JSON
 *strings* (``inputs``, ``outputs``, ``params``). numpy/pandas are imported only where needed.
 """
 

@@ -1,4 +1,4 @@
-"""Resolve model URIs (formats.md §3) to a local model directory.
+"""Resolve model URIs (docs/reference/formats.md, model URIs) to a local model directory.
 
 Local paths and ``file://`` URIs are used in place. ``runs:/``, ``models:/`` and artifact-store URIs
 are downloaded into ``dst_path`` (a fresh temporary directory by default).

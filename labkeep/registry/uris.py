@@ -1,4 +1,4 @@
-"""``models:/`` URIs (formats.md §3): parse them and resolve them to an artifact location.
+"""``models:/`` URIs (docs/reference/formats.md, model URIs): parse them and resolve them to an artifact location.
 
 * ``models:/<model_id>`` (``m-…``) — a logged model: its artifact location.
 * ``models:/<name>/<version>`` — that version's download location.

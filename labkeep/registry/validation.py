@@ -1,4 +1,4 @@
-"""Input rules of the model registry (limits-and-defaults.md §1–§4): names, versions, tags, aliases."""
+"""Input rules of the model registry (docs/reference/limits.md): names, versions, tags, aliases."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Model scoring server (formats.md §6) and batch prediction."""
+"""Model scoring server (docs/reference/formats.md, scoring protocol) and batch prediction."""

@@ -1,4 +1,4 @@
-"""The scoring app (formats.md §6): /ping, /health, /version, /invocations over a PyFuncModel.
+"""The scoring app (docs/reference/formats.md, scoring protocol): /ping, /health, /version, /invocations over a PyFuncModel.
 
 Small requests are predicted inline on the event loop (no thread hop: lowest latency); large ones
 run in a worker thread under the request timeout, so /ping stays responsive.

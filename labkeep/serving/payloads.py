@@ -1,4 +1,4 @@
-"""Scoring payloads (formats.md §6): parse request bodies, encode predictions.
+"""Scoring payloads (docs/reference/formats.md, scoring protocol): parse request bodies, encode predictions.
 
 Every parse error raises ``PayloadError`` (400 BAD_REQUEST); schema problems found later raise
 InvalidParameterValue from the enforcement step.
@@ -103,7 +103,7 @@ def is_llm_request(obj: Any) -> bool:
 
 
 def parse_json_object(obj: Any, schema: Any = None) -> tuple[Any, dict | None]:
-    """(model input, params) from a decoded JSON body (formats.md §6 keys)."""
+    """(model input, params) from a decoded JSON body (the scoring protocol's keys)."""
     if not isinstance(obj, dict):
         raise PayloadError(
             "Invalid input: the request body must be a JSON object, got a "

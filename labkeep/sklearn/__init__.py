@@ -1,4 +1,4 @@
-"""scikit-learn flavor: ``save_model``, ``log_model``, ``load_model`` (formats.md §2.2).
+"""scikit-learn flavor: ``save_model``, ``log_model``, ``load_model`` (docs/reference/formats.md, MLmodel).
 
 Serialization: ``skops`` (default) stores the estimator without pickle; loading only allows the
 types skops trusts plus ``skops_trusted_types``. ``pickle``/``cloudpickle`` are supported for

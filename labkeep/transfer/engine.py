@@ -8,12 +8,17 @@ the copied artifacts. Every item that fails is recorded in the summary and the r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
+from itertools import islice
 from typing import Any
 
 from labkeep.transfer.artifacts import ArtifactCopier
 from labkeep.transfer.base import Source
 from labkeep.transfer.progress import Progress
 from labkeep.transfer.records import Problem, Summary
+
+# Runs written per transaction when the sink takes batches (about 100,000 points of typical runs).
+RUN_BATCH = 100
 
 
 def _selected(exp: dict[str, Any], wanted: Sequence[str] | None) -> bool:
@@ -85,30 +90,21 @@ def _experiment(source, sink, exp, keep, copy_artifacts, copier, prefixes, summa
                 ds_digest,
             )
     dry = summary.dry_run
-    for item in source.runs(exp["experiment_id"]):
-        if isinstance(item, Problem):
-            summary.problems.append(item)
-            board.add("runs")
-            continue
-        run_id = item["run_id"]
-        dst_uri = item["artifact_uri"] if keep and item["artifact_uri"] else f"{location}/{run_id}/artifacts"
-        try:
-            status = sink.run(item, dest_id, dst_uri, model_points.get(run_id))
-        except Exception as exc:
-            summary.skip("run", run_id, _msg(exc))
-            board.add("runs")
-            continue
-        summary.count("runs", changed=status != "unchanged")
-        summary.count("metric points", len(item["metrics"]), changed=status == "new")
-        board.add("runs")
-        board.add("metrics", len(item["metrics"]))
-        if item["artifact_uri"]:
-            prefixes[item["artifact_uri"]] = dst_uri
+    batch = getattr(sink, "batch", None) or nullcontext
+    runs = iter(source.runs(exp["experiment_id"]))
+    while chunk := list(islice(runs, RUN_BATCH)):
+        copies = []
+        with batch():  # one transaction per chunk of runs where the sink can (each run still whole)
+            for item in chunk:
+                copy = _run(sink, item, dest_id, location, keep, model_points, prefixes, summary, board)
+                if copy is not None:
+                    copies.append(copy)
         if copy_artifacts and not keep and not dry:
-            try:
-                board.add("artifacts", copier.copy(item["artifact_uri"], dst_uri))
-            except Exception as exc:
-                summary.skip("artifacts", run_id, _msg(exc))
+            for run_id, src_uri, dst_uri in copies:  # after the runs are committed
+                try:
+                    board.add("artifacts", copier.copy(src_uri, dst_uri))
+                except Exception as exc:
+                    summary.skip("artifacts", run_id, _msg(exc))
     _traces(source, sink, exp, dest_id, summary)
     for model in models:
         mid = model["model_id"]
@@ -127,6 +123,27 @@ def _experiment(source, sink, exp, keep, copy_artifacts, copier, prefixes, summa
                 board.add("artifacts", copier.copy(src_loc, dst_loc))
             except Exception as exc:
                 summary.skip("artifacts", f"logged model {mid}", _msg(exc))
+
+
+def _run(sink, item, dest_id, location, keep, model_points, prefixes, summary, board) -> tuple | None:
+    """Send one run record; (run id, source artifact URI, destination URI) when it was written."""
+    board.add("runs")
+    if isinstance(item, Problem):
+        summary.problems.append(item)
+        return None
+    run_id = item["run_id"]
+    dst_uri = item["artifact_uri"] if keep and item["artifact_uri"] else f"{location}/{run_id}/artifacts"
+    try:
+        status = sink.run(item, dest_id, dst_uri, model_points.get(run_id))
+    except Exception as exc:
+        summary.skip("run", run_id, _msg(exc))
+        return None
+    summary.count("runs", changed=status != "unchanged")
+    summary.count("metric points", len(item["metrics"]), changed=status == "new")
+    board.add("metrics", len(item["metrics"]))
+    if item["artifact_uri"]:
+        prefixes[item["artifact_uri"]] = dst_uri
+    return run_id, item["artifact_uri"], dst_uri
 
 
 def _traces(source, sink, exp, dest_id, summary) -> None:

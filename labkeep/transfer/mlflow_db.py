@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from labkeep.transfer.base import Source
+from labkeep.transfer.points import StoredPoints
 from labkeep.transfer.records import Problem, run_status
 
 RUN_CHUNK = 200
+# Infinities are stored as the largest double with their kind (see encode_metric_value).
+_DOUBLE_MAX = "1.7976931348623157e308"
 _REQUIRED = {
     "experiments": {"experiment_id", "name", "artifact_location", "lifecycle_stage"},
     "runs": {
@@ -192,14 +197,7 @@ class MlflowDatabaseSource(Source):
         tags: dict[str, dict[str, str]] = {}
         for key, value, rid in self._select("tags", ("key", "value", "run_uuid"), where, ids):
             tags.setdefault(rid, {})[key] = value or ""
-        metrics: dict[str, list[list[Any]]] = {}
-        nan = math.nan
-        for key, value, ts, step, is_nan, rid in self._select(
-            "metrics", ("key", "value", "timestamp", "step", "is_nan", "run_uuid"), where, ids
-        ):
-            metrics.setdefault(rid, []).append(
-                [key, nan if is_nan else float(value), int(ts), int(step or 0)]
-            )
+        metrics = self._metric_rows(where, ids)
         inputs, outputs, model_inputs = self._inputs(ids, datasets)
         for r in rows:
             rid = r[0]
@@ -222,11 +220,38 @@ class MlflowDatabaseSource(Source):
                 "lifecycle_stage": r[8] or "active",
                 "params": params.get(rid, {}),
                 "tags": rtags,
-                "metrics": metrics.get(rid, []),
+                "metrics": metrics.get(rid) or StoredPoints([]),
                 "inputs": inputs.get(rid, []),
                 "outputs": outputs.get(rid, []),
                 "model_inputs": model_inputs.get(rid, []),
             }
+
+    def _metric_rows(self, where: str, ids: list[str]) -> dict[str, StoredPoints]:
+        """The chunk's points per run, selected already in labkeep's stored row form.
+
+        The database does the per-point work (NaN and infinities as labkeep stores them) and the
+        rows come ordered by run, so they are only cut into runs here.
+        """
+        q, big = self._quote, _DOUBLE_MAX
+        is_nan = q("is_nan") if self._has("metrics", "is_nan") else "0"
+        step = f"COALESCE({q('step')}, 0)" if self._has("metrics", "step") else "0"
+        value = q("value")
+        sql = (
+            f"SELECT {q('run_uuid')}, {q('key')}, {step}, {q('timestamp')},"
+            f" CASE WHEN {is_nan} THEN 0.0 WHEN {value} > {big} THEN {big}"
+            f" WHEN {value} < -{big} THEN -{big} ELSE {value} END,"
+            f" CASE WHEN {is_nan} THEN 1 WHEN {value} > {big} THEN 2 WHEN {value} < -{big} THEN 3 ELSE 0 END,"
+            f" NULL, NULL, NULL FROM {q('metrics')} WHERE {where.replace('?', self._mark)} ORDER BY 1"
+        )
+        cur = self._raw.cursor()
+        try:
+            cur.execute(sql, tuple(ids))
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        if rows and not isinstance(rows[0], tuple):  # drivers that return their own row type
+            rows = [tuple(r) for r in rows]
+        return {rid: StoredPoints(list(group)) for rid, group in groupby(rows, itemgetter(0))}
 
     def _datasets(self, experiment_id: str) -> dict[str, dict[str, Any]]:
         if not self._has("datasets"):

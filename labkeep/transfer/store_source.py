@@ -34,8 +34,6 @@ class StoreSource(Source):
     """Reads experiments, runs, logged models and the registry of the store at ``uri``."""
 
     def __init__(self, uri: str) -> None:
-        from labkeep import plugins
-
         self.uri = uri
         self.tracking: TrackingStore
         self.registry: RegistryStore
@@ -47,9 +45,10 @@ class StoreSource(Source):
             self.tracking, self.registry = tracking(uri), registry(uri)
         else:
             from labkeep.config import default_artifact_root
+            from labkeep.stores.lookup import open_registry_store, open_tracking_store
 
-            self.tracking = plugins.tracking_store_factory(uri)(uri, default_artifact_root(uri))
-            self.registry = plugins.registry_store_factory(uri)(uri)
+            self.tracking = open_tracking_store(uri, default_artifact_root(uri))
+            self.registry = open_registry_store(uri)
         self.artifact_server = uri if self.remote else None
         self.description = ("server " if self.remote else "store ") + uri.rsplit("@", 1)[-1]
 
@@ -181,7 +180,7 @@ class StoreSource(Source):
 
     # ------------------------------------------------------------ traces
     def traces(self, experiment_id: str) -> Iterator[dict[str, Any] | Problem]:
-        from labkeep.genai.tracing.store import get_trace_store
+        from labkeep.stores import get_trace_store
 
         store = get_trace_store(self.uri)
         token = None

@@ -1,4 +1,4 @@
-"""The rest-api.md §10 flow, written as an ordinary mlflow user script.
+"""The tutorial flow (train, log, register, alias, stage, load), written as an ordinary mlflow user script.
 
 Run as ``python flow_script.py <module> <out.json>`` where ``<module>`` is ``mlflow`` (the official
 client) or ``labkeep`` (``import labkeep as mlflow``); MLFLOW_TRACKING_URI points at the server.

@@ -1,4 +1,4 @@
-"""Compatibility proof: the official mlflow client (3.17.2) runs the §10 flow against a labkeep server."""
+"""Compatibility proof: the official mlflow client (3.17.2) runs the tutorial flow (train, log, register, alias, stage, load) against a labkeep server."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def _assert_tracking(r: dict, server_dir) -> None:
     assert run["metrics"]["acc"] == pytest.approx(0.9) and run["metrics"]["f1"] == pytest.approx(0.8)
     assert run["tags"]["team"] == "ml" and run["tags"]["mlflow.runName"] == "parent"
     assert r["child"] == {"status": "FINISHED", "parent_tag": run["id"]}
-    # log_model re-logs step-0 metrics with the model's id (§10 #21): the same points, stored once
+    # log_model re-logs step-0 metrics with the model's id : the same points, stored once
     history = sorted((step, round(value, 6)) for step, value in r["loss_history"])
     assert history == [(0, 1.0), (1, 0.5), (2, round(1 / 3, 6))]
     assert "notes.txt" in r["artifacts_root"] and "docs" in r["artifacts_root"]
@@ -147,7 +147,7 @@ def test_official_mlflow_client_extra_flow(server, tmp_path):
 
 
 def test_official_mlflow_client_full_flow_on_every_database(tmp_path, db_uri):
-    """The same §10 flow against a 2-worker server on each SQL backend (PostgreSQL, MariaDB too)."""
+    """The same flow against a 2-worker server on each SQL backend (PostgreSQL, MariaDB too)."""
     if db_uri.startswith("sqlite"):
         pytest.skip("SQLite is covered by test_official_mlflow_client_full_flow")
     srv = tmp_path / "server"

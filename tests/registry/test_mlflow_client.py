@@ -1,4 +1,4 @@
-"""The official mlflow client against a real ``labkeep server``: the registry steps of rest-api.md §10."""
+"""The official mlflow client against a real ``labkeep server``: the registry steps of the tutorial flow."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Registry REST endpoints through the server app: wire shapes, status codes and error codes (rest-api.md §2, §6)."""
+"""Registry REST endpoints through the server app: wire shapes, status codes and error codes."""
 
 from __future__ import annotations
 

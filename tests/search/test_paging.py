@@ -1,4 +1,4 @@
-"""Page tokens and max_results limits (search-grammar spec §8)."""
+"""Page tokens and max_results limits (docs/reference/search.md)."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ def rejects(filter_string: str, grammar=g.RUNS, match: str | None = None, positi
     return msg
 
 
-# ---------------------------------------------------------------- §1 lexical grammar
+# ---------------------------------------------------------------- lexical grammar
 def test_error_points_at_or():
     msg = rejects("metrics.a < 1 OR x = 2", position=15)
     assert msg == (
@@ -156,7 +156,7 @@ def test_is_not_null_and_not_in():
     assert one("run_id not in ('a', \"b\")")[2:] == ("NOT IN", ("a", "b"))
 
 
-# ---------------------------------------------------------------- §2 search_runs
+# ---------------------------------------------------------------- search_runs
 @pytest.mark.parametrize(
     "spelling, entity",
     [
@@ -344,7 +344,7 @@ def test_run_tie_breakers():
     ]
 
 
-# ---------------------------------------------------------------- §3 experiments
+# ---------------------------------------------------------------- experiments
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -404,7 +404,7 @@ def test_experiment_order_by_and_tie_breakers():
             parse_order_by(bad, g.EXPERIMENTS)
 
 
-# ---------------------------------------------------------------- §4 registered models
+# ---------------------------------------------------------------- registered models
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -465,7 +465,7 @@ def test_prompt_clause_is_implicit_unless_mentioned():
     assert with_implicit_clauses("runs", []) == []
 
 
-# ---------------------------------------------------------------- §5 model versions
+# ---------------------------------------------------------------- model versions
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -520,7 +520,7 @@ def test_model_version_order_by_and_tie_breakers():
         parse_order_by(["current_stage"], g.MODEL_VERSIONS)
 
 
-# ---------------------------------------------------------------- §6 logged models
+# ---------------------------------------------------------------- logged models
 @pytest.mark.parametrize(
     "text, expected",
     [

@@ -93,6 +93,7 @@ def walk(request, tmp_path_factory):
             "trace_id": "tr-walk",
             "trace_ids": ["tr-walk"],
             "request_ids": ["tr-walk"],
+            "request_id": "tr-walk",
             "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp}}],
             "trace": {"trace_info": {**trace, "trace_id": "tr-walk-2"}},
             "name": SECRET_MODEL,
@@ -142,6 +143,7 @@ def _fill(path: str, w: dict) -> str:
         "key": "k",
         "model_id": w["model"],
         "trace_id": "tr-walk",
+        "request_id": "tr-walk",
         "assessment_id": "a-nope",
         "tag_key": "k",
         "path": w["params"]["path"],
@@ -157,7 +159,7 @@ def _call(w: dict, method: str, path: str, headers: dict):
     c, params = w["client"], w["params"]
     headers = {**headers, **ORIGIN, "x-mlflow-experiment-id": w["exp"]}
     is_ui = not path.startswith(
-        ("/api/", "/ajax-api/", "/v1/", "/get-artifact", "/model-versions/", "/health", "/version")
+        ("/api/", "/ajax-api/", "/v1/", "/get-artifact", "/model-versions/", "/health", "/version", "/graphql")
     )
     if method in ("GET", "HEAD"):
         query = {k: v for k, v in params.items() if not isinstance(v, dict) and k != "locations"}
@@ -292,3 +294,24 @@ def test_cve_routes_outside_the_api_app_are_checked(walk):
     assert otlp.status_code == 403
     raw = c.get("/ui-api/artifact-raw", params={"run_id": run, "path": "a.txt"}, headers=mallory)
     assert raw.status_code == 403 and b"secret bytes" not in raw.content
+
+
+def test_graphql_fields_keep_the_rest_permission_rules(walk):
+    """GraphQL is open to any user, but each root field is checked like its REST route."""
+    c = walk["client"]
+    query = (
+        'query { e: mlflowGetExperiment(input: {experimentId: "EXP"}) { experiment { name } }'
+        ' r: mlflowGetRun(input: {runId: "RUN"}) { run { info { runId } modelVersions { name } } }'
+        ' s: mlflowSearchRuns(input: {experimentIds: ["EXP"]}) { runs { info { runId } } } }'
+    ).replace("EXP", walk["exp"]).replace("RUN", walk["run"])
+    got = c.post("/graphql", json={"query": query}, headers={**walk["mallory"], **ORIGIN})
+    assert got.status_code == 200
+    body = got.json()
+    assert body["data"] == {"e": None, "r": None, "s": None} and len(body["errors"]) == 3
+    assert SECRET_EXP not in got.text and SECRET_MODEL not in got.text
+    assert c.post("/graphql", json={"query": query}, headers=ORIGIN).status_code == 401
+    owner = c.post("/graphql", json={"query": query}, headers={**walk["alice"], **ORIGIN}).json()
+    assert owner["errors"] is None
+    assert owner["data"]["e"]["experiment"]["name"] == SECRET_EXP
+    assert owner["data"]["r"]["run"]["modelVersions"] == [{"name": SECRET_MODEL}]
+    assert owner["data"]["s"]["runs"] == [{"info": {"runId": walk["run"]}}]

@@ -1,4 +1,4 @@
-"""HTTP protocol of ``labkeep models serve`` (formats.md §6) against real server processes."""
+"""HTTP protocol of ``labkeep models serve`` (docs/reference/formats.md, scoring protocol) against real server processes."""
 
 from __future__ import annotations
 

@@ -40,7 +40,9 @@ for e in sorted(exps, key=lambda e: e.name):
         hist = {
             # distinct points: mlflow's file store keeps a point twice when log_model links the run's
             # metrics to the model; labkeep (like mlflow's SQL store) stores an identical point once
-            k: sorted(map(list, {(m.step, m.timestamp, val(m.value)) for m in c.get_metric_history(i.run_id, k)}))
+            k: sorted(
+                map(list, {(m.step, m.timestamp, val(m.value)) for m in c.get_metric_history(i.run_id, k)})
+            )
             for k in d.metrics
         }
         out["runs"][i.run_id] = {

@@ -69,7 +69,7 @@ def test_offline_runs_sync_through_a_server_restart(tmp_path):
             Client(url).get_run(run_id)  # logged offline: not on the server yet
         out = _sync(base | {"LABKEEP_OFFLINE_DIR": env["LABKEEP_OFFLINE_DIR"]}, cwd=work)
         assert out.returncode == 0, out.stdout + out.stderr
-        assert f"Pushed 1 run(s) to {url}" in out.stdout
+        assert f"Pushed 1 run(s) to {url}" in out.stdout and "10 metric point(s) sent" in out.stdout
         assert _history(url, run_id) == list(range(10))
         run = Client(url).get_run(run_id)
         assert run.data.params == {"where": "laptop"} and run.info.status == "FINISHED"
@@ -82,11 +82,13 @@ def test_offline_runs_sync_through_a_server_restart(tmp_path):
         assert out.returncode == 0, out.stdout + out.stderr
         summary = json.loads(out.stdout)
         assert summary["moved"]["runs"] == 1
+        assert summary["moved"]["points sent"] == 10  # the grown run sends its 10 new points only
         assert _history(url, run_id) == list(range(20))  # each point once
         again = _sync(
             base | {"LABKEEP_OFFLINE_DIR": env["LABKEEP_OFFLINE_DIR"]}, "--json", "--to", url, cwd=work
         )
         assert json.loads(again.stdout)["moved"].get("runs", 0) == 0
+        assert json.loads(again.stdout)["moved"].get("points sent", 0) == 0
         assert _history(url, run_id) == list(range(20))
 
 

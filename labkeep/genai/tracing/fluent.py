@@ -382,24 +382,10 @@ def build_trace_info(root: LiveSpan, buf: _TraceBuffer, experiment_id: str, run_
     counted_usage = _outermost(buf.spans, TOKEN_USAGE)
     counted_cost = _outermost(buf.spans, LLM_COST)
     for s in buf.spans:
-        u = s._attrs.get(TOKEN_USAGE) if s._span_int in counted_usage else None
-        if u is not None:
-            try:
-                for k, v in json.loads(u).items():
-                    if k in usage:
-                        usage[k] += int(v)
-                has_usage = True
-            except (ValueError, TypeError, AttributeError):
-                pass
-        c = s._attrs.get(LLM_COST) if s._span_int in counted_cost else None
-        if c is not None:
-            try:
-                for k, v in json.loads(c).items():
-                    if k in cost:
-                        cost[k] += float(v)
-                has_cost = True
-            except (ValueError, TypeError, AttributeError):
-                pass
+        if s._span_int in counted_usage:
+            has_usage = _add_json_numbers(s._attrs.get(TOKEN_USAGE), usage, int) or has_usage
+        if s._span_int in counted_cost:
+            has_cost = _add_json_numbers(s._attrs.get(LLM_COST), cost, float) or has_cost
     metadata = {"mlflow.trace_schema.version": "3", "mlflow.user": _user()}
     inputs = root._attrs.get("mlflow.spanInputs")
     outputs = root._attrs.get("mlflow.spanOutputs")
@@ -681,3 +667,17 @@ def _reset_for_tests() -> None:
         _buffers.clear()
     _last_trace_id[0] = None
     _enabled[0] = True
+
+
+def _add_json_numbers(raw: str | None, totals: dict[str, Any], cast: Any) -> bool:
+    """Add the numbers of a JSON object attribute into ``totals`` (known keys only); False when
+    the attribute is absent or not such an object."""
+    if raw is None:
+        return False
+    try:
+        for k, v in json.loads(raw).items():
+            if k in totals:
+                totals[k] += cast(v)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True

@@ -1,4 +1,4 @@
-"""The search_traces filter and order_by language, evaluated over trace infos (search-grammar §7).
+"""The search_traces filter and order_by language, evaluated over trace infos (docs/reference/search.md).
 
 Clauses joined by ``AND``: ``attributes.<key>`` / ``trace.<key>`` / bare ``<key>``, ``tags.<k>``,
 ``metadata.<k>`` / ``request_metadata.<k>``, ``span.<name|type|status|content>``,

@@ -18,18 +18,19 @@ if TYPE_CHECKING:
 _HIDDEN_ATTRS = {SPAN_INPUTS, SPAN_OUTPUTS, SPAN_TYPE, TRACE_REQUEST_ID, "mlflow.spanFunctionName"}
 
 
-def _total(raw: str | None, key: str) -> float | None:
+def json_number(raw: str | None, key: str) -> float | None:
+    """``key`` of a JSON object kept as text (token usage, cost), when it is a number."""
     if not raw:
         return None
     try:
         value = json.loads(raw).get(key)
     except (ValueError, AttributeError):
         return None
-    return None if value is None else float(value)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def trace_row(info: Any) -> dict[str, Any]:
-    tokens = _total(info.trace_metadata.get("mlflow.trace.tokenUsage"), "total_tokens")
+    tokens = json_number(info.trace_metadata.get("mlflow.trace.tokenUsage"), "total_tokens")
     return {
         "trace_id": info.trace_id,
         "name": info.name,
@@ -37,7 +38,7 @@ def trace_row(info: Any) -> dict[str, Any]:
         "request_time": info.request_time,
         "duration_ms": info.execution_duration,
         "tokens": None if tokens is None else int(tokens),
-        "cost": _total(info.trace_metadata.get("mlflow.trace.cost"), "total_cost"),
+        "cost": json_number(info.trace_metadata.get("mlflow.trace.cost"), "total_cost"),
         "run_id": info.run_id,
         "request_preview": info.request_preview,
         "response_preview": info.response_preview,

@@ -20,11 +20,16 @@ from labkeep.server.api import (
     issues,
     logged_models,
     meta,
+    promptlab,
     registry,
     runs,
+    scorers,
+    trace_metrics,
     traces,
+    traces_v2,
 )
 from labkeep.server.api import auth as auth_api
+from labkeep.server.api import graphql as graphql_api
 from labkeep.server.api import transfer as transfer_api
 
 
@@ -119,6 +124,8 @@ ROUTES: list[ApiRoute] = [
     ApiRoute(("GET",), f"{T3}/server-info", meta.server_info),
     # ---- LLM tracing
     ApiRoute(("POST",), f"{T3}/traces", traces.start_trace),
+    ApiRoute(("POST",), f"{T3}/traces/metrics", trace_metrics.query_trace_metrics),
+    ApiRoute(("POST",), f"{T3}/traces/calculate-filter-correlation", trace_metrics.calculate_trace_filter_correlation),
     ApiRoute(("POST",), f"{T3}/traces/search", traces.search_traces),
     ApiRoute(("GET",), f"{T3}/traces/batchGet", traces.batch_get_traces),
     ApiRoute(("GET",), f"{T3}/traces/get", traces.get_trace),
@@ -186,6 +193,17 @@ ROUTES: list[ApiRoute] = [
     ApiRoute(
         ("POST",), f"{T3}/datasets/{{dataset_id}}/remove-experiments", eval_datasets.remove_dataset_from_experiments
     ),
+    ApiRoute(("POST",), f"{T3}/scorers/register", scorers.register_scorer),
+    ApiRoute(("GET",), f"{T3}/scorers/list", scorers.list_scorers),
+    ApiRoute(("GET",), f"{T3}/scorers/versions", scorers.list_scorer_versions),
+    ApiRoute(("GET",), f"{T3}/scorers/get", scorers.get_scorer),
+    ApiRoute(("DELETE",), f"{T3}/scorers/delete", scorers.delete_scorer),
+    # legacy v2 traces (older clients): start, end, read the info
+    ApiRoute(("POST",), f"{T}/traces", traces_v2.start_trace_v2),
+    ApiRoute(("PATCH",), f"{T}/traces/{{request_id}}", traces_v2.end_trace_v2),
+    ApiRoute(("GET",), f"{T}/traces/{{request_id}}/info", traces_v2.get_trace_info_v2),
+    ApiRoute(("GET",), f"{T}/get-trace-artifact", traces_v2.get_trace_artifact),
+    ApiRoute(("POST",), f"{T}/runs/create-promptlab-run", promptlab.create_promptlab_run),
 ]
 
 # Artifact proxy under /api/2.0/mlflow-artifacts (raw Starlette endpoints: bytes, not JSON).
@@ -204,6 +222,7 @@ ARTIFACT_ROUTES: list[ApiRoute] = [
 TOP_ROUTES: list[ApiRoute] = [
     ApiRoute(("GET",), "/health", meta.health),
     ApiRoute(("GET",), "/version", meta.version),
+    ApiRoute(("GET", "POST"), "/graphql", graphql_api.graphql),  # per-field checks: the REST rules
     ApiRoute(("POST",), "/v1/traces", traces.otlp_traces),  # OTLP/protobuf spans
     ApiRoute(("GET",), "/get-artifact", artifacts.legacy_get_artifact),
     ApiRoute(("GET",), "/model-versions/get-artifact", artifacts.legacy_get_model_version_artifact),

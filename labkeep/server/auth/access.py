@@ -26,11 +26,16 @@ from labkeep.server.api import (
     issues,
     logged_models,
     meta,
+    promptlab,
     registry,
     runs,
+    scorers,
+    trace_metrics,
     traces,
+    traces_v2,
 )
 from labkeep.server.api import auth as auth_api
+from labkeep.server.api import graphql as graphql_api
 from labkeep.server.api import transfer as transfer_api
 from labkeep.server.api.common import ApiRequest
 from labkeep.server.auth import permissions as perms
@@ -283,6 +288,8 @@ RULES: dict[Callable[..., Any], Access] = {
     meta.health: PUBLIC,
     meta.version: PUBLIC,
     meta.server_info: PUBLIC,
+    # any user; each root field is then checked with its REST handler's rule
+    graphql_api.graphql: USER,
     # GenAI: datasets of runs, trace links, issues, evaluation datasets (all follow their experiments)
     datasets.search_datasets: exp("read", required(exp_list())),
     traces.link_traces_to_run: exp("update", run_param(), also=(exp("update", trace_param("trace_ids")),)),
@@ -304,6 +311,21 @@ RULES: dict[Callable[..., Any], Access] = {
     eval_datasets.remove_dataset_from_experiments: exp(
         "update", dataset_param, also=(exp("update", exp_list()),)
     ),
+    # registered scorers, trace metrics, legacy v2 traces, prompt-engineering runs
+    scorers.register_scorer: exp("update", exp_param()),
+    scorers.list_scorers: exp(
+        "read", required(lambda svc, req: exp_param()(svc, req) + exp_list()(svc, req))
+    ),
+    scorers.list_scorer_versions: exp("read", required(exp_param())),
+    scorers.get_scorer: exp("read", required(exp_param())),
+    scorers.delete_scorer: exp("delete", required(exp_param())),
+    trace_metrics.query_trace_metrics: exp("read", required(exp_list())),
+    trace_metrics.calculate_trace_filter_correlation: exp("read", required(exp_list())),
+    traces_v2.start_trace_v2: exp("update", exp_param()),
+    traces_v2.end_trace_v2: exp("update", trace_param("request_id")),
+    traces_v2.get_trace_info_v2: exp("read", trace_param("request_id")),
+    traces_v2.get_trace_artifact: exp("read", trace_param("request_id")),
+    promptlab.create_promptlab_run: exp("update", exp_param()),
     # transfer records (labkeep sync, imports into a server) keep the source's ids, owners and
     # times, so they can write anywhere: admins only
     transfer_api.apply_record: ADMIN,

@@ -202,6 +202,19 @@ issues = Table(
     **_MYSQL_TABLE_ARGS,
 )
 
+# Registered scorers: every version of a scorer name in an experiment, serialized by the client.
+scorers = Table(
+    "scorers",
+    metadata,
+    Column("experiment_id", BigInteger, primary_key=True),
+    Column("name", String(256), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("scorer_id", String(40), nullable=False),
+    Column("serialized_scorer", _text(), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    **_MYSQL_TABLE_ARGS,
+)
+
 # Evaluation datasets (GenAI): the dataset, its experiments, its records keyed by their inputs' hash.
 eval_datasets = Table(
     "eval_datasets",

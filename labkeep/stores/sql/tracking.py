@@ -12,15 +12,11 @@ from labkeep.stores.base import TrackingStore
 from labkeep.stores.sql.db import open_database
 from labkeep.stores.sql.experiments import ExperimentsMixin
 from labkeep.stores.sql.logged_models import LoggedModelsMixin
-from labkeep.stores.sql.metric_rows import LATEST_UPSERT, METRIC_INSERT, MODEL_METRIC_INSERT
 from labkeep.stores.sql.metrics import MetricsMixin
 from labkeep.stores.sql.migrate import ensure_schema
 from labkeep.stores.sql.tracking_core import RUN_NAME_TAG
 
-__all__ = ["METRIC_INSERT", "MODEL_METRIC_INSERT", "RUN_NAME_TAG", "SqlTrackingStore"]
-
-# The transfer sink writes points through the store's own statements (by this older name too).
-_LATEST_UPSERT = LATEST_UPSERT
+__all__ = ["RUN_NAME_TAG", "SqlTrackingStore"]
 
 
 class SqlTrackingStore(ExperimentsMixin, MetricsMixin, LoggedModelsMixin, TrackingStore):
