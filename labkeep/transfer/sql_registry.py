@@ -31,7 +31,7 @@ def write_registered_model(db: Database, rec: dict[str, Any], prefixes: dict[str
                 "SELECT version FROM model_versions WHERE model_name = ?", (name,)
             ).fetchall()
         }
-        have_tags = dict(
+        have_tags: dict[str, str] = dict(
             cur.execute(
                 "SELECT name, value FROM registered_model_tags WHERE model_name = ?", (name,)
             ).fetchall()

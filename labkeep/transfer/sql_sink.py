@@ -190,14 +190,16 @@ class SqlSink:
         if exp_id != "(new)" and int(row[0]) != int(exp_id):
             raise Collision(f"the destination has a run with this id in experiment {row[0]}, not {exp_id}")
         changed = False
-        have_params = dict(
+        have_params: dict[str, str] = dict(
             cur.execute("SELECT name, value FROM params WHERE run_id = ?", (run_id,)).fetchall()
         )
         for key, value in rec["params"].items():
             if key in have_params and have_params[key] != value:
                 raise Collision(f"param {key!r} is {have_params[key]!r} in the destination, {value!r} here")
         new_params = [(run_id, k, val) for k, val in rec["params"].items() if k not in have_params]
-        have_tags = dict(cur.execute("SELECT name, value FROM tags WHERE run_id = ?", (run_id,)).fetchall())
+        have_tags: dict[str, str] = dict(
+            cur.execute("SELECT name, value FROM tags WHERE run_id = ?", (run_id,)).fetchall()
+        )
         new_tags = [(run_id, k, val) for k, val in rec["tags"].items() if have_tags.get(k) != val]
         # an identical point is one point (the store keeps it once), so a source that repeats one
         # is still unchanged the second time

@@ -10,7 +10,8 @@ import json
 import mimetypes
 import os
 import posixpath
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 import anyio.to_thread
@@ -34,7 +35,7 @@ _TEXT_EXTENSIONS = {
 
 
 def destination(ctx: ApiContext) -> ArtifactRepository:
-    store = ctx.extras.get("artifact_store")
+    store: ArtifactRepository | None = ctx.extras.get("artifact_store")
     if store is None:
         raise LabkeepException(
             "This server does not serve artifacts (started without an artifacts destination).",
@@ -131,7 +132,11 @@ def _file_response(store: Any, rel: str) -> Response:
 # ---------------------------------------------------------------- proxy (raw async handlers)
 
 
-async def _run(func: Any, *args: Any) -> Any:
+_T = TypeVar("_T")
+
+
+async def _run(func: Callable[..., _T], *args: Any) -> _T:
+    """``func(*args)`` in the worker pool; an unreachable object store becomes a 503."""
     try:
         return await anyio.to_thread.run_sync(func, *args)
     except Exception as exc:
@@ -155,7 +160,7 @@ def _storage_unreachable(exc: BaseException) -> bool:
     )
 
 
-async def proxy_list(ctx: ApiContext, request: Request, params: dict) -> Response:
+async def proxy_list(ctx: ApiContext, request: Request, params: dict[str, str]) -> Response:
     rel = safe_relative_path(request.query_params.get("path", ""))
     entries = await _run(destination(ctx).list_dir, rel)
     body = {"files": [e.to_dict() for e in entries]} if entries else {}
@@ -180,7 +185,7 @@ async def receive_to_store(store: Any, rel: str, request: Request, limit: int | 
             os.remove(tmp)
 
 
-async def proxy_upload(ctx: ApiContext, request: Request, params: dict) -> Response:
+async def proxy_upload(ctx: ApiContext, request: Request, params: dict[str, str]) -> Response:
     rel = safe_relative_path(params["path"])
     if not rel:
         raise InvalidParameterValue("An artifact upload needs a file path.")
@@ -188,12 +193,12 @@ async def proxy_upload(ctx: ApiContext, request: Request, params: dict) -> Respo
     return Response(b"", status_code=200)
 
 
-async def proxy_download(ctx: ApiContext, request: Request, params: dict) -> Response:
+async def proxy_download(ctx: ApiContext, request: Request, params: dict[str, str]) -> Response:
     rel = safe_relative_path(params["path"])
     return await _run(_file_response, destination(ctx), rel)
 
 
-async def proxy_delete(ctx: ApiContext, request: Request, params: dict) -> Response:
+async def proxy_delete(ctx: ApiContext, request: Request, params: dict[str, str]) -> Response:
     rel = safe_relative_path(params["path"])
     if not rel:  # ".", "./", "a/.." normalise to the root: never empty the whole artifact store
         raise InvalidParameterValue("Refusing to delete the artifact root; name a file or folder below it.")
@@ -205,7 +210,7 @@ async def proxy_delete(ctx: ApiContext, request: Request, params: dict) -> Respo
 MPU_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
 
 
-async def _mpu_call(ctx: ApiContext, request: Request, params: dict, op: str) -> Response:
+async def _mpu_call(ctx: ApiContext, request: Request, params: dict[str, str], op: str) -> Response:
     """Presigned multipart upload (S3 destinations): the client PUTs parts straight to storage."""
     rel = safe_relative_path(params["path"])
     store = destination(ctx)
@@ -246,15 +251,15 @@ async def _mpu_call(ctx: ApiContext, request: Request, params: dict, op: str) ->
     return Response(b"{}", media_type="application/json")
 
 
-async def proxy_mpu_create(ctx: ApiContext, request: Request, params: dict) -> Response:
+async def proxy_mpu_create(ctx: ApiContext, request: Request, params: dict[str, str]) -> Response:
     return await _mpu_call(ctx, request, params, "create")
 
 
-async def proxy_mpu_complete(ctx: ApiContext, request: Request, params: dict) -> Response:
+async def proxy_mpu_complete(ctx: ApiContext, request: Request, params: dict[str, str]) -> Response:
     return await _mpu_call(ctx, request, params, "complete")
 
 
-async def proxy_mpu_abort(ctx: ApiContext, request: Request, params: dict) -> Response:
+async def proxy_mpu_abort(ctx: ApiContext, request: Request, params: dict[str, str]) -> Response:
     return await _mpu_call(ctx, request, params, "abort")
 
 
@@ -287,7 +292,7 @@ def legacy_get_model_version_artifact(ctx: ApiContext, req: ApiRequest) -> Respo
     return file_response_for_uri(ctx, uri, path)
 
 
-async def legacy_upload_artifact(ctx: ApiContext, request: Request, params: dict) -> Response:
+async def legacy_upload_artifact(ctx: ApiContext, request: Request, params: dict[str, str]) -> Response:
     run_id = request.query_params.get("run_uuid") or request.query_params.get("run_id")
     path = request.query_params.get("path")
     # mlflow's texts, in mlflow's order (clients match on them)

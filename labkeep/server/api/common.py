@@ -24,11 +24,14 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import unquote, urlparse
 
 from labkeep.artifacts.paths import is_inside
 from labkeep.exceptions import InvalidParameterValue
+
+if TYPE_CHECKING:
+    from labkeep.server.auth.store import User
 
 _MISSING = object()
 _API_DOCS_HINT = " See the API docs for more information about request parameters."
@@ -60,6 +63,10 @@ class ApiContext:
 
 class ApiRequest:
     """Typed access to one request's fields (query params for GET, JSON body otherwise)."""
+
+    # The caller as auth identified it (None: anonymous on a public operation); set only when the
+    # server runs with auth, so ``hasattr(req, "user")`` tells whether auth is on.
+    user: User | None
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from labkeep.exceptions import LabkeepException
 from labkeep.server.api.common import ApiContext, ApiRequest
@@ -109,7 +110,7 @@ class ApiDispatcher:
                 return methods, m.groupdict()
         return None, {}
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         root = scope.get("root_path", "")
         if root and path.startswith(root):
@@ -133,7 +134,7 @@ class ApiDispatcher:
         await resp(scope, receive, send)
 
     async def call(
-        self, func: Callable[..., Any], params: dict, scope: dict, receive: Callable, access: Any = None
+        self, func: Callable[..., Any], params: dict[str, str], scope: Scope, receive: Receive, access: Any = None
     ) -> Response:
         auth = self.ctx.extras.get("auth")
         try:
@@ -143,7 +144,9 @@ class ApiDispatcher:
                     scope["labkeep.user"] = await anyio.to_thread.run_sync(
                         authorize, auth, access, scope, req
                     )
-                return await func(self.ctx, Request(scope, receive), params)
+                # the route table's raw handlers are ``async def (ctx, request, params) -> Response``
+                response: Response = await func(self.ctx, Request(scope, receive), params)
+                return response
             req = await build_request(scope, receive, params)
             if auth is None:
                 result = await anyio.to_thread.run_sync(func, self.ctx, req)
@@ -192,7 +195,7 @@ def storage_error(exc: BaseException) -> LabkeepException | None:
     )
 
 
-def authorize(auth: Any, access: Any, scope: dict, req: ApiRequest) -> Any:
+def authorize(auth: Any, access: Any, scope: Scope, req: ApiRequest) -> Any:
     """Authenticate the caller and check the route's ``Access``; return the user (None: public route)."""
     from labkeep.server.auth.service import denied, unauthenticated
 
@@ -203,12 +206,12 @@ def authorize(auth: Any, access: Any, scope: dict, req: ApiRequest) -> Any:
     user = auth.authenticate(scope)
     if user is None:
         raise unauthenticated()
-    req.user = user  # type: ignore[attr-defined]
+    req.user = user
     access.check(auth, user, req)
     return user
 
 
-def _checked_call(func: Callable[..., Any], ctx: ApiContext, auth: Any, access: Any, scope: dict, req: ApiRequest) -> Any:
+def _checked_call(func: Callable[..., Any], ctx: ApiContext, auth: Any, access: Any, scope: Scope, req: ApiRequest) -> Any:
     user = authorize(auth, access, scope, req)
     result = func(ctx, req)
     if user is not None and access.after is not None and not isinstance(result, Response):
@@ -216,15 +219,15 @@ def _checked_call(func: Callable[..., Any], ctx: ApiContext, auth: Any, access: 
     return result
 
 
-def _query(scope: dict) -> dict[str, list[str]]:
+def _query(scope: Scope) -> dict[str, list[str]]:
     return parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
 
 
-def _headers(scope: dict) -> dict[str, str]:
+def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
 
-async def read_body(receive: Callable, limit: int | None = None) -> bytes:
+async def read_body(receive: Receive, limit: int | None = None) -> bytes:
     chunks = []
     size = 0
     while True:
@@ -259,7 +262,7 @@ def _has_nul(obj: Any) -> bool:
     return False
 
 
-async def build_request(scope: dict, receive: Callable, params: dict) -> ApiRequest:
+async def build_request(scope: Scope, receive: Receive, params: dict[str, str]) -> ApiRequest:
     method = scope["method"]
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
     body: Any = {}

@@ -205,7 +205,7 @@ class _Call:
                 raise denied("This operation declares no permission check; it is refused while auth is on.")
             if self.user is None and rule.kind != "public":
                 raise unauthenticated()
-            req.user = self.user  # type: ignore[attr-defined]
+            req.user = self.user
             if self.user is not None:
                 rule.check(auth, self.user, req)
             result = handler(self.ctx, req)

@@ -11,7 +11,7 @@ from labkeep.server.api.common import ApiContext, ApiRequest
 from labkeep.version import MLFLOW_COMPAT_VERSION
 
 
-async def health(ctx: ApiContext, request: Request, params: dict) -> Response:
+async def health(ctx: ApiContext, request: Request, params: dict[str, str]) -> Response:
     """``OK`` — or, when the server is exposed unsafely, JSON with the warnings printed at start.
 
     Answered on the event loop, never in the worker pool: a pool full of calls waiting for the
@@ -26,7 +26,7 @@ async def health(ctx: ApiContext, request: Request, params: dict) -> Response:
     return PlainTextResponse("OK")
 
 
-async def version(ctx: ApiContext, request: Request, params: dict) -> PlainTextResponse:
+async def version(ctx: ApiContext, request: Request, params: dict[str, str]) -> PlainTextResponse:
     # The mlflow client parses this as a version (OTLP span upload needs >= 3.4).
     return PlainTextResponse(MLFLOW_COMPAT_VERSION)
 

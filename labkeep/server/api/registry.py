@@ -22,7 +22,7 @@ USER_HEADER = "x-labkeep-user"
 
 def _request_user(req: ApiRequest) -> str:
     if hasattr(req, "user"):  # auth is on: the authenticated identity, never a client-sent name
-        return req.user.username[:256]
+        return req.user.username[:256] if req.user is not None else ""
     headers = {k.lower(): v for k, v in req.headers.items()}
     auth = headers.get("authorization", "")
     if auth.lower().startswith("basic "):
@@ -36,7 +36,7 @@ def _request_user(req: ApiRequest) -> str:
     return headers.get(USER_HEADER, "")[:256]
 
 
-def _handler(func: Callable[[Any, ApiRequest], dict[str, Any]]) -> Callable[[ApiContext, ApiRequest], dict]:
+def _handler(func: Callable[[Any, ApiRequest], dict[str, Any]]) -> Callable[[ApiContext, ApiRequest], dict[str, Any]]:
     """Run with the request's user as the acting user, against the registry store."""
 
     @functools.wraps(func)

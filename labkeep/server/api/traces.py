@@ -94,7 +94,7 @@ def start_trace(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     return {"trace": {"trace_info": stored.to_dict()}}
 
 
-async def otlp_traces(ctx: ApiContext, request: Request, params: dict) -> Response:
+async def otlp_traces(ctx: ApiContext, request: Request, params: dict[str, str]) -> Response:
     """``POST /v1/traces``: OTLP/protobuf spans for the experiment in ``x-mlflow-experiment-id``."""
     import anyio.to_thread
 

@@ -6,15 +6,18 @@ record cannot point a run or model anywhere else.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from labkeep.exceptions import InvalidParameterValue
 from labkeep.server.api.common import ApiContext, ApiRequest
 
+if TYPE_CHECKING:
+    from labkeep.transfer.sql_sink import SqlSink
+
 KINDS = ("experiment", "run", "logged_model", "registered_model", "trace")
 
 
-def _sink(ctx: ApiContext) -> Any:
+def _sink(ctx: ApiContext) -> SqlSink:
     from labkeep.transfer.sql_sink import SqlSink
 
     store = ctx.tracking_store
@@ -32,7 +35,7 @@ def _record(req: ApiRequest) -> dict[str, Any]:
     return rec
 
 
-def apply_record(ctx: ApiContext, req: ApiRequest) -> dict:
+def apply_record(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     """Write one experiment, run, logged model, trace or registered model record; answers its status."""
     from labkeep.transfer.sql_sink import Collision
     from labkeep.transfer.wire import decode_record
@@ -68,7 +71,7 @@ def apply_record(ctx: ApiContext, req: ApiRequest) -> dict:
         raise InvalidParameterValue(f"Malformed {kind} record: {exc!r}") from None
 
 
-def _location(sink: Any, exp_id: str, dry_run: bool) -> str:
+def _location(sink: SqlSink, exp_id: str, dry_run: bool) -> str:
     if dry_run and exp_id == "(new)":
         return ""
     with sink.db.read() as cur:
@@ -79,10 +82,11 @@ def _location(sink: Any, exp_id: str, dry_run: bool) -> str:
         raise InvalidParameterValue(
             f"No experiment with id={exp_id} on this server; send the experiment first."
         )
-    return row[0].rstrip("/")
+    return cast(str, row[0]).rstrip("/")
 
 
-def _model_points(req: ApiRequest) -> dict:
+def _model_points(req: ApiRequest) -> dict[tuple[Any, int, int], tuple[Any, Any, Any]]:
+    """(metric key, timestamp, step) → (model id, dataset name, dataset digest), from JSON lists."""
     raw = req.raw("model_points") or []
     return {(p[0], int(p[1]), int(p[2])): (p[3], p[4], p[5]) for p in raw}
 

@@ -57,7 +57,7 @@ async def authorize_page(ui: Any, auth: Any, access: Any, request: Request) -> R
             path_params=request.path_params,
             headers=dict(request.headers),
         )
-        req.user = user  # type: ignore[attr-defined]
+        req.user = user
         access.check(auth, user, req)
         return user
 

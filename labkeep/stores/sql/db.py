@@ -19,13 +19,16 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from labkeep import config
 from labkeep.exceptions import InvalidParameterValue, TemporarilyUnavailable
 
 SQLITE_BUSY_TIMEOUT_S = 120.0
 IN_LIST_CHUNK = 500  # ids per IN (...) list: well under every driver's parameter limit
+
+Row = tuple[Any, ...]
+"""One table row as column values in order: a row the driver returns, or one INSERT's parameters."""
 
 
 def chunks(items: Sequence[Any], size: int = IN_LIST_CHUNK) -> Iterator[Sequence[Any]]:
@@ -99,22 +102,23 @@ class Cursor:
             self._cur.executemany(self._native(sql) if self._native else sql, rows)
         return self
 
-    def fetchall(self) -> list[tuple]:
-        return self._cur.fetchall()
+    # The driver's cursor is untyped; its rows are tuples (sqlite3, psycopg, PyMySQL) by DBAPI contract.
+    def fetchall(self) -> list[Row]:
+        return cast("list[Row]", self._cur.fetchall())
 
-    def fetchone(self) -> tuple | None:
-        return self._cur.fetchone()
+    def fetchone(self) -> Row | None:
+        return cast("Row | None", self._cur.fetchone())
 
-    def one(self) -> tuple:
+    def one(self) -> Row:
         """The first row of a query that always yields one (an aggregate, or a key known to exist)."""
-        row = self._cur.fetchone()
+        row = self.fetchone()
         if row is None:
             raise LookupError("The query returned no row where one was expected.")
         return row
 
     @property
     def rowcount(self) -> int:
-        return self._cur.rowcount
+        return cast(int, self._cur.rowcount)
 
 
 def qmark_to_named(sql: str) -> str:

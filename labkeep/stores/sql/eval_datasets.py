@@ -100,7 +100,7 @@ class SqlEvalDatasetStore:
                 "SELECT experiment_id FROM eval_dataset_experiments WHERE dataset_id = ? ORDER BY experiment_id",
                 (dataset_id,),
             ).fetchall()
-        ds = json.loads(row[0])
+        ds: dict[str, Any] = json.loads(row[0])
         ds["experiment_ids"] = [str(r[0]) for r in exps]
         return ds
 

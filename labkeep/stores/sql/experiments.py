@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from labkeep.entities import Experiment, LifecycleStage, PagedList, RunTag, ViewType
 from labkeep.exceptions import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from labkeep.stores.base import SEARCH_EXPERIMENTS_DEFAULT_MAX_RESULTS
-from labkeep.stores.sql.db import Cursor, chunks, placeholders, upsert_sql
+from labkeep.stores.sql.db import Cursor, Row, chunks, placeholders, upsert_sql
 from labkeep.stores.sql.tracking_core import SqlStoreCore
 from labkeep.utils import validation as v
 from labkeep.utils.clock import now_ms
@@ -76,8 +76,8 @@ class ExperimentsMixin(SqlStoreCore):
         raise ResourceAlreadyExists(f"Could not allocate an id for experiment '{name}'; try again.")
 
     def _load_experiments(self, cur: Cursor, exp_ids: Sequence[int]) -> dict[int, Experiment]:
-        rows: list[tuple] = []
-        tag_rows: list[tuple] = []
+        rows: list[Row] = []
+        tag_rows: list[Row] = []
         for chunk in chunks(list(exp_ids)):
             marks = placeholders(len(chunk))
             rows += cur.execute(

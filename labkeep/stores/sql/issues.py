@@ -123,7 +123,8 @@ class SqlIssueStore:
             row = cur.execute("SELECT content FROM issues WHERE issue_id = ?", (issue_id,)).fetchone()
         if row is None:
             raise ResourceDoesNotExist(f"Issue with id={issue_id!r} not found.")
-        return json.loads(row[0])
+        issue: dict[str, Any] = json.loads(row[0])
+        return issue
 
     def update_issue(self, issue_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         issue = self.get_issue(issue_id)

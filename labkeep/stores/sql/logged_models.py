@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from labkeep.entities import LifecycleStage, LoggedModel, LoggedModelStatus, Metric, PagedList, Param, RunTag
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
@@ -182,9 +183,9 @@ class LoggedModelsMixin(SqlStoreCore):
         self,
         experiment_ids: Sequence[str],
         filter_string: str | None = None,
-        datasets: Sequence[dict] | None = None,
+        datasets: Sequence[dict[str, Any]] | None = None,
         max_results: int | None = None,
-        order_by: Sequence[dict] | None = None,
+        order_by: Sequence[dict[str, Any]] | None = None,
         page_token: str | None = None,
     ) -> PagedList[LoggedModel]:
         from labkeep import search

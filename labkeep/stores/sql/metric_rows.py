@@ -16,7 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 from labkeep.entities import Metric, MetricColumns
-from labkeep.stores.sql.db import mysql_upsert_head
+from labkeep.stores.sql.db import Row, mysql_upsert_head
 from labkeep.utils import validation as v
 
 # Columns of a full point row, in the order of ``metric_from_row``.
@@ -76,14 +76,14 @@ PG_METRIC_INSERT_UNNEST = (
 )
 
 
-def metric_row(run_id: str, m: Metric) -> tuple:
+def metric_row(run_id: str, m: Metric) -> Row:
     """The validated row ``(run_id, name, step, ts, value, kind, model_id, dataset_name, dataset_digest)``."""
     value, ts, step = v.validate_metric(m.key, m.value, m.timestamp, m.step)
     stored, kind = v.encode_metric_value(value)
     return (run_id, m.key, step, ts, stored, kind, m.model_id, m.dataset_name, m.dataset_digest)
 
 
-def metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[tuple]:
+def metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[Row]:
     """Validated rows for many metrics.
 
     A batch of plain points (finite float values, int timestamps ≥ 0 and steps, keys seen before)
@@ -112,7 +112,7 @@ def _only(kind: type, column: Sequence[Any]) -> bool:
     return set(map(type, column)) == {kind}
 
 
-def latest_rows(rows: list[tuple]) -> list[tuple]:
+def latest_rows(rows: list[Row]) -> list[Row]:
     """The newest row per metric name: the greatest (step, ts, value), as ``latest_metrics`` keeps."""
     # A stable sort by (step, ts, value), then the last row of each name wins.
     return list({row[1]: row for row in sorted(rows, key=_newness)}.values())
@@ -137,12 +137,12 @@ def metrics_from_rows(rows: Sequence[Sequence[Any]], run_id: str | None = None) 
     return [metric_from_row(r, run_id) for r in rows]
 
 
-def plain_columns(rows: list[tuple]) -> MetricColumns:
+def plain_columns(rows: list[Row]) -> MetricColumns:
     """Columns from ``(value, ts, step)`` rows of finite, unlinked points (no per-point Python)."""
     return MetricColumns(list(map(_third, rows)), list(map(_second, rows)), list(map(_first, rows)))
 
 
-def plain_history(rows: list[tuple], key: str, run_id: str) -> list[Metric]:
+def plain_history(rows: list[Row], key: str, run_id: str) -> list[Metric]:
     """Metric objects from ``(value, ts, step)`` rows of finite, unlinked points, built by ``map``
     in C (reading each column through ``itemgetter`` is twice as fast as transposing first)."""
     fields = zip(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from labkeep.entities import Metric, MetricColumns, PagedList, Param, RunTag
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
-from labkeep.stores.sql.db import Cursor
+from labkeep.stores.sql.db import Cursor, Row
 from labkeep.stores.sql.metric_rows import (
     LATEST_UPSERT,
     METRIC_COLUMNS,
@@ -40,7 +40,7 @@ _FULL_HISTORY = (
 class MetricsMixin(RunsMixin):
     """Metric points, each run's latest value per key, and histories."""
 
-    def _write_metrics(self, cur: Cursor, rows: list[tuple], latest: list[tuple]) -> None:
+    def _write_metrics(self, cur: Cursor, rows: list[Row], latest: list[Row]) -> None:
         dialect = self.db.dialect
         if dialect == "postgresql" and len(rows) >= PG_UNNEST_MIN_ROWS:
             # One statement with one array per column: a single round of parsing and planning
@@ -130,7 +130,7 @@ class MetricsMixin(RunsMixin):
             rows = self._history_rows(run_id, metric_key)
         return MetricColumns([r[4] for r in rows], [r[3] for r in rows], [m.value for m in metrics_from_rows(rows)])
 
-    def _plain_rows(self, run_id: str, metric_key: str) -> list[tuple] | None:
+    def _plain_rows(self, run_id: str, metric_key: str) -> list[Row] | None:
         """A whole history as ``(value, ts, step)`` rows when every point is finite and linked to
         no model or dataset (the common case), else None. Reads only the ``(run_id, name, step, ts, value, kind)``
         index; the check for other points runs after the read, so a point added in between is
@@ -143,7 +143,7 @@ class MetricsMixin(RunsMixin):
                 return None
         return rows
 
-    def _history_rows(self, run_id: str, metric_key: str, limit: int = 2**62, offset: int = 0) -> list[tuple]:
+    def _history_rows(self, run_id: str, metric_key: str, limit: int = 2**62, offset: int = 0) -> list[Row]:
         """``METRIC_COLUMNS`` rows of one metric, ordered by step then timestamp."""
         with self.db.read() as cur:
             rows = cur.execute(_FULL_HISTORY, (run_id, metric_key, limit, offset)).fetchall()

@@ -10,7 +10,7 @@ row (``deleted = 1``) so their numbers are never reused, and the promotion histo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
 from labkeep.registry.sources import LoggedModelRef, SourceLookups
@@ -18,6 +18,9 @@ from labkeep.registry.store import RegistryStore
 from labkeep.stores.sql.db import Database, open_database
 from labkeep.stores.sql.registry_aliases import AliasesMixin
 from labkeep.stores.sql.registry_core import MODEL_VERSIONS_TAG
+
+if TYPE_CHECKING:
+    from labkeep.stores.base import TrackingStore
 
 __all__ = ["MODEL_VERSIONS_TAG", "SqlRegistryStore"]
 
@@ -34,7 +37,7 @@ class SqlRegistryStore(AliasesMixin, RegistryStore):
         self,
         store_uri: str,
         default_artifact_root: str | None = None,
-        tracking_store: Any = None,
+        tracking_store: TrackingStore | None = None,
         db: Database | None = None,
     ) -> None:
         from labkeep.stores.sql.migrate import SCHEMA_HEAD, current_revision, ensure_schema
@@ -72,7 +75,7 @@ class SqlRegistryStore(AliasesMixin, RegistryStore):
         with self.db.read() as cur:
             row = cur.execute("SELECT artifact_uri FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is not None:
-            return row[0]
+            return cast("str | None", row[0])
         if self.tracking_store is not None:
             try:
                 return self.tracking_store.get_run(run_id).info.artifact_uri

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labkeep.entities import ModelVersion, RegisteredModel
 from labkeep.exceptions import ResourceDoesNotExist
 from labkeep.registry.sources import SourceLookups
 from labkeep.registry.store import current_user
 from labkeep.registry.validation import validate_tag
-from labkeep.stores.sql.db import Cursor, Database
+from labkeep.stores.sql.db import Cursor, Database, Row
+
+if TYPE_CHECKING:
+    from labkeep.stores.base import TrackingStore
 
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
@@ -30,7 +33,7 @@ class SqlRegistryCore:
 
     store_uri: str
     default_artifact_root: str
-    tracking_store: Any
+    tracking_store: TrackingStore | None
     db: Database
 
     def _source_lookups(self) -> SourceLookups:
@@ -45,7 +48,7 @@ class SqlRegistryCore:
         if cur.execute(sql, (name,)).fetchone() is None:
             raise ResourceDoesNotExist(f"Registered Model with name={name} not found")
 
-    def _require_version(self, cur: Cursor, name: str, version: int, for_update: bool = False) -> tuple:
+    def _require_version(self, cur: Cursor, name: str, version: int, for_update: bool = False) -> Row:
         sql = f"SELECT {MV_COLS} FROM model_versions WHERE model_name = ? AND version = ? AND deleted = 0"
         if for_update and self.db.dialect != "sqlite":
             sql += " FOR UPDATE"
@@ -77,7 +80,7 @@ class SqlRegistryCore:
             (name, version, kind, subject, from_value, to_value, current_user(), now, comment),
         )
 
-    def _versions_from_rows(self, cur: Cursor, rows: Sequence[tuple]) -> list[ModelVersion]:
+    def _versions_from_rows(self, cur: Cursor, rows: Sequence[Row]) -> list[ModelVersion]:
         """Build ModelVersion entities with their tags and aliases (two queries for the whole batch)."""
         if not rows:
             return []
@@ -136,7 +139,7 @@ class SqlRegistryCore:
             )
         return out
 
-    def _models_from_rows(self, cur: Cursor, rows: Sequence[tuple]) -> list[RegisteredModel]:
+    def _models_from_rows(self, cur: Cursor, rows: Sequence[Row]) -> list[RegisteredModel]:
         """rows: (name, creation_time, last_updated_time, description, user_id)."""
         if not rows:
             return []
@@ -193,7 +196,7 @@ class SqlRegistryCore:
 
 
 
-def tag_rows(tags: Sequence[Any] | dict | None) -> dict[str, str]:
+def tag_rows(tags: Sequence[Any] | dict[str, Any] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     if not tags:
         return out

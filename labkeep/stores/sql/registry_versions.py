@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import cast
 
 from labkeep.entities import ModelVersion, ModelVersionStatus, ModelVersionTag, PagedList
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
@@ -18,7 +19,7 @@ from labkeep.registry.validation import (
     validate_tag_key,
     validate_version,
 )
-from labkeep.stores.sql.db import Cursor
+from labkeep.stores.sql.db import Cursor, Row
 from labkeep.stores.sql.registry_core import MODEL_VERSIONS_TAG, MV_COLS, now_ms
 from labkeep.stores.sql.registry_core import tag_rows as validated_tags
 from labkeep.stores.sql.registry_models import RegisteredModelsMixin
@@ -225,7 +226,7 @@ class ModelVersionsMixin(RegisteredModelsMixin):
             ).fetchone()
         if row is None:
             raise ResourceDoesNotExist(f"Model Version (name={name}, version={number}) not found")
-        return row[0] or row[1]
+        return cast(str, row[0] or row[1])
 
     def search_model_versions(
         self,
@@ -257,10 +258,10 @@ class ModelVersionsMixin(RegisteredModelsMixin):
         token = make_page_token(offset + max_results) if len(keys) > max_results else None
         return PagedList(versions, token)
 
-    def _version_rows(self, cur: Cursor, keys: Sequence[tuple[str, int]]) -> list[tuple]:
+    def _version_rows(self, cur: Cursor, keys: Sequence[tuple[str, int]]) -> list[Row]:
         names = sorted({n for n, _ in keys})
         wanted = set(keys)
-        rows: list[tuple] = []
+        rows: list[Row] = []
         for i in range(0, len(names), 500):
             chunk = names[i : i + 500]
             marks = ",".join("?" * len(chunk))

@@ -232,7 +232,7 @@ class SqlTraceStore(TraceStore):
                 # as mlflow, a trace still being exported may be linked before it arrives: the link
                 # is kept in its metadata, which the trace's own upload leaves in place
                 exists = cur.execute("SELECT 1 FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
-                meta = dict(
+                meta: dict[str, str] = dict(
                     cur.execute(
                         "SELECT name, value FROM trace_metadata WHERE trace_id = ? AND name IN (?, ?)",
                         (trace_id, SOURCE_RUN_METADATA, LINKED_RUNS_METADATA),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from labkeep.entities import LifecycleStage
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
-from labkeep.stores.sql.db import Cursor, Database
+from labkeep.stores.sql.db import Cursor, Database, Row
 
 RUN_NAME_TAG = "mlflow.runName"
 
@@ -19,7 +19,7 @@ class SqlStoreCore:
     def _experiment_location(self, experiment_id: int) -> str:
         return f"{self.default_artifact_root}/{experiment_id}"
 
-    def _require_active_experiment(self, cur: Cursor, exp_id: int) -> tuple:
+    def _require_active_experiment(self, cur: Cursor, exp_id: int) -> Row:
         row = cur.execute(
             "SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (exp_id,)
         ).fetchone()

@@ -21,7 +21,7 @@ depends_on = None
 _MYSQL: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
 
 
-def _double():
+def _double() -> sa.Float[float]:
     return (
         sa.Float(precision=53)
         .with_variant(mysql.DOUBLE(asdecimal=True), "mariadb")
@@ -29,7 +29,7 @@ def _double():
     )
 
 
-def _point_columns() -> list:
+def _point_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("name", sa.String(length=250), nullable=False),
         sa.Column("step", sa.BigInteger(), nullable=False),
