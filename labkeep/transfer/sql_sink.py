@@ -8,9 +8,7 @@ import leaves whole runs only; the next import finds them and adds what is missi
 
 from __future__ import annotations
 
-import json
 import math
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 from labkeep.stores.sql.db import Cursor
 from labkeep.stores.sql.db import upsert_sql as _upsert
 from labkeep.stores.sql.metric_rows import METRIC_INSERT, MODEL_METRIC_INSERT
+from labkeep.stores.sql.runs import link_dataset_input
 from labkeep.transfer.points import stored_rows
 from labkeep.utils.clock import now_ms
 from labkeep.utils.validation import encode_metric_value
@@ -287,33 +286,8 @@ class SqlSink:
         dialect = self.db.dialect
         for inp in rec.get("inputs") or ():
             ds = inp["dataset"]
-            row = cur.execute(
-                "SELECT dataset_id FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?",
-                (int(exp_id), ds["name"], ds["digest"]),
-            ).fetchone()
-            if row is None:
-                dataset_id = uuid.uuid4().hex
-                cur.execute(
-                    "INSERT INTO datasets (dataset_id, experiment_id, name, digest, source_type, source, schema,"
-                    " profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        dataset_id,
-                        int(exp_id),
-                        ds["name"],
-                        ds["digest"],
-                        ds.get("source_type") or "",
-                        ds.get("source") or "",
-                        ds.get("schema"),
-                        ds.get("profile"),
-                    ),
-                )
-            else:
-                dataset_id = row[0]
-            tags = inp.get("tags") or {}
-            cur.execute(
-                _upsert(dialect, "run_inputs", ("run_id", "dataset_id"), ("context", "tags")),
-                (run_id, dataset_id, tags.get("mlflow.data.context"), json.dumps(tags)),
-            )
+            source = (ds.get("source_type") or "", ds.get("source") or "", ds.get("schema"), ds.get("profile"))
+            link_dataset_input(cur, dialect, run_id, int(exp_id), (ds["name"], ds["digest"], *source), inp.get("tags") or {})
         models = [(run_id, m, "input", 0) for m in rec.get("model_inputs") or ()]
         models += [
             (run_id, o["model_id"], "output", int(o.get("step") or 0)) for o in rec.get("outputs") or ()

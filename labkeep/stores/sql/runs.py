@@ -341,32 +341,13 @@ class RunsMixin(SqlStoreCore):
             exp_id = cur.execute("SELECT experiment_id FROM runs WHERE run_id = ?", (run_id,)).one()[0]
             for d in datasets or ():
                 ds = d.dataset
-                row = cur.execute(
-                    "SELECT dataset_id FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?",
-                    (exp_id, ds.name, ds.digest),
-                ).fetchone()
-                if row is None:
-                    dataset_id = uuid.uuid4().hex
-                    cur.execute(
-                        "INSERT INTO datasets (dataset_id, experiment_id, name, digest, source_type, source, schema,"
-                        " profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            dataset_id,
-                            exp_id,
-                            ds.name,
-                            ds.digest,
-                            ds.source_type,
-                            ds.source,
-                            ds.schema,
-                            ds.profile,
-                        ),
-                    )
-                else:
-                    dataset_id = row[0]
-                tags = {t.key: t.value for t in d.tags}
-                cur.execute(
-                    upsert_sql(self.db.dialect, "run_inputs", ("run_id", "dataset_id"), ("context", "tags")),
-                    (run_id, dataset_id, tags.get("mlflow.data.context"), json.dumps(tags)),
+                link_dataset_input(
+                    cur,
+                    self.db.dialect,
+                    run_id,
+                    exp_id,
+                    (ds.name, ds.digest, ds.source_type, ds.source, ds.schema, ds.profile),
+                    {t.key: t.value for t in d.tags},
                 )
             for m in models or ():
                 cur.execute(
@@ -391,3 +372,27 @@ class RunsMixin(SqlStoreCore):
                     (run_id, m.model_id, "output", int(m.step)),
                 )
 
+
+def link_dataset_input(
+    cur: Cursor, dialect: str, run_id: str, experiment_id: Any, dataset: tuple[Any, ...], tags: dict[str, str]
+) -> None:
+    """Record ``dataset`` (name, digest, source_type, source, schema, profile) as an input of the
+    run, creating the experiment's dataset row the first time (name and digest identify it)."""
+    name, digest = dataset[0], dataset[1]
+    row = cur.execute(
+        "SELECT dataset_id FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?",
+        (experiment_id, name, digest),
+    ).fetchone()
+    if row is None:
+        dataset_id = uuid.uuid4().hex
+        cur.execute(
+            "INSERT INTO datasets (dataset_id, experiment_id, name, digest, source_type, source, schema,"
+            " profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (dataset_id, experiment_id, *dataset),
+        )
+    else:
+        dataset_id = row[0]
+    cur.execute(
+        upsert_sql(dialect, "run_inputs", ("run_id", "dataset_id"), ("context", "tags")),
+        (run_id, dataset_id, tags.get("mlflow.data.context"), json.dumps(tags)),
+    )
