@@ -10,6 +10,12 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+# Never reach for the Hugging Face hub. huggingface_hub reads these once, at its import, and test
+# modules collected early import it indirectly (``import lightning`` does), so they are set here,
+# before any test module is imported; a hub lookup otherwise waits out network retries.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
 from dbs import BACKENDS, temporary_database  # noqa: E402
 
 

@@ -11,8 +11,6 @@ import os
 
 import pytest
 
-os.environ["HF_HUB_OFFLINE"] = "1"  # set before transformers is imported: never reach for the hub
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 torch = pytest.importorskip("torch")
