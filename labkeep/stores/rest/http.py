@@ -182,19 +182,36 @@ class RestClient:
         else:
             kwargs["content"] = json.dumps(json_body or {}, allow_nan=False).encode()
             kwargs["headers"] = {"Content-Type": "application/json"}
-        resp = self.request(method, path, **kwargs)
-        if resp.status_code != 200:
-            raise error_from_response(resp)
-        if not resp.content:
-            return {}
-        try:
-            answer: dict[str, Any] = resp.json()
-            return answer
-        except ValueError:
-            raise LabkeepException(
-                f"The server at {self.creds.host} answered {path} with a non-JSON body.",
-                error_code="INTERNAL_ERROR",
-            )
+        return json_answer(self.request(method, path, **kwargs), self.creds.host, path)
+
+
+def json_answer(resp: httpx.Response, host: str, what: str) -> dict[str, Any]:
+    """The decoded JSON object of a 200 answer (``{}`` when empty); the server's error otherwise."""
+    if resp.status_code != 200:
+        raise error_from_response(resp)
+    if not resp.content:
+        return {}
+    try:
+        answer: dict[str, Any] = resp.json()
+        return answer
+    except ValueError:
+        raise LabkeepException(
+            f"The server at {host} answered {what} with a non-JSON body.", error_code="INTERNAL_ERROR"
+        ) from None
+
+
+class RestStoreBase:
+    """What the REST stores share: one ``RestClient`` for the server, its credentials, closing."""
+
+    def __init__(self, host_creds: HostCreds | str, client: Any = None) -> None:
+        self.rest = RestClient(host_creds, client=client)
+
+    @property
+    def host_creds(self) -> HostCreds:
+        return self.rest.creds
+
+    def close(self) -> None:
+        self.rest.close()
 
 
 def _query(params: dict[str, Any]) -> list[tuple[str, str]]:

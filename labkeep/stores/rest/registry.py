@@ -19,14 +19,13 @@ from labkeep.entities import (
     RegisteredModel,
     RegisteredModelTag,
 )
-from labkeep.exceptions import LabkeepException
 from labkeep.registry.store import (
     SEARCH_MODEL_VERSIONS_DEFAULT_MAX_RESULTS,
     SEARCH_REGISTERED_MODELS_DEFAULT_MAX_RESULTS,
     RegistryStore,
     current_user,
 )
-from labkeep.stores.rest.http import HostCreds, RestClient, error_from_response
+from labkeep.stores.rest.http import HostCreds, RestStoreBase, json_answer
 
 API = "/api/2.0/mlflow"
 HISTORY_PATH = "/api/2.0/labkeep/registered-models/history"
@@ -41,18 +40,8 @@ def _tags(tags: Sequence[Any] | None) -> list[dict[str, str]] | None:
     return [{"key": t.key, "value": t.value} for t in tags] if tags else None
 
 
-class RestRegistryStore(RegistryStore):
+class RestRegistryStore(RestStoreBase, RegistryStore):
     """Every registry call as one HTTP request."""
-
-    def __init__(self, host_creds: HostCreds | str, client: Any = None) -> None:
-        self.rest = RestClient(host_creds, client=client)
-
-    @property
-    def host_creds(self) -> HostCreds:
-        return self.rest.creds
-
-    def close(self) -> None:
-        self.rest.close()
 
     def _call(
         self, method: str, endpoint: str, body: dict[str, Any] | None = None, path: str | None = None
@@ -73,18 +62,7 @@ class RestRegistryStore(RegistryStore):
             headers["Content-Type"] = "application/json"
             kwargs["content"] = json.dumps(body, allow_nan=False).encode()
         resp = self.rest.request(method, path or f"{API}/{endpoint}", **kwargs)
-        if resp.status_code != 200:
-            raise error_from_response(resp)
-        if not resp.content:
-            return {}
-        try:
-            answer: dict[str, Any] = resp.json()
-            return answer
-        except ValueError:
-            raise LabkeepException(
-                f"The server at {self.rest.creds.host} answered {endpoint} with a non-JSON body.",
-                error_code="INTERNAL_ERROR",
-            ) from None
+        return json_answer(resp, self.rest.creds.host, endpoint)
 
     # ---- registered models
     def create_registered_model(

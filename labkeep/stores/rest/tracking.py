@@ -26,7 +26,7 @@ from labkeep.stores.base import (
     SEARCH_RUNS_DEFAULT_MAX_RESULTS,
     TrackingStore,
 )
-from labkeep.stores.rest.http import HostCreds, RestClient
+from labkeep.stores.rest.http import HostCreds, RestStoreBase
 
 API = "/api/2.0/mlflow"
 HISTORY_PAGE = 25000
@@ -41,18 +41,8 @@ def _view_name(view_type: int | str) -> str:
     return ViewType.to_string(ViewType.from_string(view_type))
 
 
-class RestTrackingStore(TrackingStore):
+class RestTrackingStore(RestStoreBase, TrackingStore):
     """Every tracking call as one (or, for big batches, a few) HTTP requests."""
-
-    def __init__(self, host_creds: HostCreds | str, client: Any = None) -> None:
-        self.rest = RestClient(host_creds, client=client)
-
-    @property
-    def host_creds(self) -> HostCreds:
-        return self.rest.creds
-
-    def close(self) -> None:
-        self.rest.close()
 
     def _get(self, endpoint: str, **params: Any) -> dict[str, Any]:
         return self.rest.call("GET", f"{API}/{endpoint}", params=params)
