@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from labkeep.exceptions import InvalidParameterValue
-from labkeep.server.api.common import ApiContext, ApiRequest
+from labkeep.server.api.common import ApiContext, ApiRequest, sql_tracking_store
 
 MAX_EXPERIMENTS = 20
 MAX_SUMMARIES = 1000
@@ -25,7 +25,7 @@ def search_datasets(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     if not numeric:
         return {"dataset_summaries": []}
     marks = ",".join("?" * len(numeric))
-    with ctx.tracking_store.db.read() as cur:
+    with sql_tracking_store(ctx, "search datasets").db.read() as cur:
         rows = cur.execute(
             "SELECT DISTINCT d.experiment_id, d.name, d.digest, i.context FROM datasets d"
             " JOIN run_inputs i ON i.dataset_id = d.dataset_id"

@@ -34,7 +34,7 @@ def create_logged_model(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
 
 
 def get_logged_model(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    allow_deleted = req.get_bool("allow_deleted", default=False)
+    allow_deleted = bool(req.get_bool("allow_deleted", default=False))
     return {
         "model": ctx.tracking_store.get_logged_model(_model_id(req), allow_deleted=allow_deleted).to_dict()
     }

@@ -35,10 +35,16 @@ def _required(req: ApiRequest, name: str) -> Any:
     return value
 
 
-def _text(req: ApiRequest, name: str, required: bool = False) -> str | None:
-    value = _required(req, name) if required else req.raw(name)
-    if value is None:
-        return None
+def _text(req: ApiRequest, name: str) -> str | None:
+    value = req.raw(name)
+    return None if value is None else _string(name, value)
+
+
+def _required_text(req: ApiRequest, name: str) -> str:
+    return _string(name, _required(req, name))
+
+
+def _string(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidParameterValue(f"CreatePromptlabRun field '{name}' must be a string.")
     return value
@@ -69,13 +75,13 @@ def _write_table(ctx: ApiContext, artifact_uri: str, content: str) -> None:
 
 
 def create_promptlab_run(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-    experiment_id = _text(req, "experiment_id", required=True)
-    template = _text(req, "prompt_template", required=True)
+    experiment_id = _required_text(req, "experiment_id")
+    template = _required_text(req, "prompt_template")
     _required(req, "prompt_parameters")
     prompt = params_from(req.get_dicts("prompt_parameters"), "prompt_parameters")
-    route = _text(req, "model_route", required=True)
-    model_input = _text(req, "model_input", required=True)
-    _text(req, "mlflow_version", required=True)
+    route = _required_text(req, "model_route")
+    model_input = _required_text(req, "model_input")
+    _required_text(req, "mlflow_version")
     model_params = params_from(req.get_dicts("model_parameters"), "model_parameters")
     output_params = params_from(req.get_dicts("model_output_parameters"), "model_output_parameters")
     output = _text(req, "model_output")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from labkeep.exceptions import InvalidParameterValue
-from labkeep.server.api.common import ApiContext, ApiRequest
+from labkeep.server.api.common import ApiContext, ApiRequest, sql_tracking_store
 
 if TYPE_CHECKING:
     from labkeep.transfer.sql_sink import SqlSink
@@ -20,11 +20,7 @@ KINDS = ("experiment", "run", "logged_model", "registered_model", "trace")
 def _sink(ctx: ApiContext) -> SqlSink:
     from labkeep.transfer.sql_sink import SqlSink
 
-    store = ctx.tracking_store
-    if not hasattr(store, "db"):
-        raise InvalidParameterValue(
-            "This server's store cannot take transferred records (it is not a SQL store)."
-        )
+    store = sql_tracking_store(ctx, "take transferred records")
     return SqlSink(store.store_uri, store=store)
 
 
