@@ -154,14 +154,10 @@ class ExperimentsMixin(SqlStoreCore):
             raise InvalidParameterValue("The Default experiment (id 0) cannot be deleted.")
         other = LifecycleStage.ACTIVE if stage == LifecycleStage.DELETED else LifecycleStage.DELETED
         with self.db.write() as cur:
-            row = cur.execute(
-                "SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?", (exp_id,)
-            ).fetchone()
-            if row is None:
-                raise ResourceDoesNotExist(f"No experiment with id={experiment_id} exists.")
-            if row[0] != other:
+            current = _experiment_stage(cur, exp_id, experiment_id)
+            if current != other:
                 raise InvalidParameterValue(
-                    f"Experiment {experiment_id} is already {row[0]}; only a {other} experiment can be {stage}."
+                    f"Experiment {experiment_id} is already {current}; only a {other} experiment can be {stage}."
                 )
             now = now_ms()
             cur.execute(
@@ -184,12 +180,7 @@ class ExperimentsMixin(SqlStoreCore):
         v.validate_experiment_name(new_name)
         try:
             with self.db.write() as cur:
-                row = cur.execute(
-                    "SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?", (exp_id,)
-                ).fetchone()
-                if row is None:
-                    raise ResourceDoesNotExist(f"No experiment with id={experiment_id} exists.")
-                if row[0] != LifecycleStage.ACTIVE:
+                if _experiment_stage(cur, exp_id, experiment_id) != LifecycleStage.ACTIVE:
                     raise InvalidParameterValue(
                         f"Experiment {experiment_id} is deleted; restore it before renaming."
                     )
@@ -226,3 +217,11 @@ class ExperimentsMixin(SqlStoreCore):
             cur.execute("DELETE FROM experiment_tags WHERE experiment_id = ? AND name = ?", (exp_id, key))
             if cur.rowcount == 0:
                 raise ResourceDoesNotExist(f"No tag with name '{key}' in experiment {experiment_id}.")
+
+
+def _experiment_stage(cur: Cursor, exp_id: int, experiment_id: str) -> str:
+    """The lifecycle stage of an experiment; RESOURCE_DOES_NOT_EXIST when there is none."""
+    row = cur.execute("SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?", (exp_id,)).fetchone()
+    if row is None:
+        raise ResourceDoesNotExist(f"No experiment with id={experiment_id} exists.")
+    return str(row[0])
