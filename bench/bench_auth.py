@@ -7,7 +7,7 @@ credentials when auth is on:
 
 * ``runs/log-metric``: ``--calls`` sequential calls, latency p50 / p99 per call;
 * ``runs/get``: ``--calls`` sequential calls, latency p50 / p99;
-* the server's CPU time per call for each (all processes of its group, from ``/proc``), which
+* the server's CPU time per call for each (the server and its child processes, from ``/proc``), which
   moves far less with machine load than wall time.
 
 Rounds alternate between the servers so a change in machine load hits all of them; figures are
@@ -23,7 +23,6 @@ import argparse
 import base64
 import http.client
 import json
-import os
 import statistics
 import sys
 import time
@@ -31,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import PYTHON, Measure, clean_env, percentile, report, temp_dir  # noqa: E402
+from _harness import PYTHON, Measure, clean_env, percentile, report, temp_dir, tree_cpu  # noqa: E402
 from bench_server import VENV_BIN, Server, free_port  # noqa: E402
 
 ADMIN_PW = "bench-admin-pw"
@@ -83,22 +82,6 @@ class Client:
         return json.loads(data) if data else {}
 
 
-def group_cpu(pgid: int) -> float:
-    """CPU seconds (user + system) used so far by every process of a process group (the server and
-    any workers it started); steadier than wall time on a shared machine."""
-    total = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def one_round(side: str, calls: int) -> dict[str, list[float]]:
     with temp_dir(f"bench-auth-{side.replace('+', '-')}") as cwd:
         server = AuthServer(side, cwd)
@@ -111,18 +94,18 @@ def one_round(side: str, calls: int) -> dict[str, list[float]]:
             ]
             c.call("GET", f"{api}/runs/get?run_id={run_id}")  # warm up (the auth cache, connections)
             log, get = [], []
-            cpu0 = group_cpu(server.proc.pid)
+            cpu0 = tree_cpu(server.proc.pid)
             for i in range(calls):
                 body = {"run_id": run_id, "key": "loss", "value": 1.0 / (i + 1), "timestamp": i, "step": i}
                 t0 = time.perf_counter()
                 c.call("POST", f"{api}/runs/log-metric", body)
                 log.append(time.perf_counter() - t0)
-            cpu1 = group_cpu(server.proc.pid)
+            cpu1 = tree_cpu(server.proc.pid)
             for _ in range(calls):
                 t0 = time.perf_counter()
                 c.call("GET", f"{api}/runs/get?run_id={run_id}")
                 get.append(time.perf_counter() - t0)
-            cpu2 = group_cpu(server.proc.pid)
+            cpu2 = tree_cpu(server.proc.pid)
             return {"log_metric": log, "runs_get": get,
                     "cpu_log_metric": [(cpu1 - cpu0) / calls], "cpu_runs_get": [(cpu2 - cpu1) / calls]}  # fmt: skip
         finally:

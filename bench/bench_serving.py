@@ -32,7 +32,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import CACHE_DIR, PYTHON, Measure, clean_env, percentile, report, run_python, temp_dir  # noqa: E402
+from _harness import (  # noqa: E402
+    CACHE_DIR,
+    PYTHON,
+    Measure,
+    clean_env,
+    percentile,
+    report,
+    run_python,
+    temp_dir,
+    tree_cpu,
+)
 
 BIN = os.path.dirname(PYTHON)
 N_FEATURES = 8
@@ -70,27 +80,6 @@ def _command(lib: str, model: Path, port: int) -> list[str]:
     return cmd + ["--env-manager", "local"]
 
 
-def _tree_cpu(root: int) -> float:
-    """CPU seconds (user + sys, incl. reaped children) of a process and all its descendants."""
-    stats = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            stats[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
-    tree, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        for pid, (ppid, _ticks) in stats.items():
-            if ppid == parent and pid not in tree:
-                tree.add(pid)
-                frontier.append(pid)
-    return sum(stats[p][1] for p in tree if p in stats) / os.sysconf("SC_CLK_TCK")
-
-
 def _wait_ping(port: int, proc: subprocess.Popen, started: float, timeout: float = 180) -> float:
     while True:
         if proc.poll() is not None:
@@ -125,7 +114,7 @@ def _start(lib: str, model: Path, work: Path) -> tuple[subprocess.Popen, int, fl
     )
     try:
         wall = _wait_ping(port, proc, started)
-        return proc, port, wall, _tree_cpu(proc.pid)
+        return proc, port, wall, tree_cpu(proc.pid)
     except RuntimeError as e:
         _stop(proc)
         raise RuntimeError(f"{lib}: {e}\n{(work / f'{lib}-server.log').read_text()[-3000:]}")

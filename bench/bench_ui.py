@@ -43,7 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _harness import CACHE_DIR, PYTHON, Measure, clean_env, report  # noqa: E402
+from _harness import CACHE_DIR, PYTHON, Measure, clean_env, report, tree_cpu  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -298,13 +298,6 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def proc_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used: a figure the machine's load does not inflate."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def median_request(client, method: str, url: str, n: int, **kw) -> float:
     times = []
     for i in range(n + 2):
@@ -381,9 +374,9 @@ def main() -> None:
         try:
             with httpx.Client(timeout=120) as c:
                 page_url = f"{lk.url}/experiments/{lk_exp}"
-                cpu0 = proc_cpu(lk.proc.pid)
+                cpu0 = tree_cpu(lk.proc.pid)
                 lk_html = median_request(c, "GET", page_url, a.requests)
-                notes["labkeep_page_server_cpu_s_per_request"] = (proc_cpu(lk.proc.pid) - cpu0) / (
+                notes["labkeep_page_server_cpu_s_per_request"] = (tree_cpu(lk.proc.pid) - cpu0) / (
                     a.requests + 2
                 )
                 lk_json = median_request(c, "GET", page_url + ".json", a.requests)
@@ -415,10 +408,10 @@ def main() -> None:
                     "grouped runs page (group by params.lr)": (page_url, {"group": "params.lr"}),
                 }
                 for label, (u, params) in other_pages.items():
-                    n, cpu0 = max(3, a.requests // 4), proc_cpu(lk.proc.pid)
+                    n, cpu0 = max(3, a.requests // 4), tree_cpu(lk.proc.pid)
                     other_pages[label] = median_request(c, "GET", u, n, params=params)
                     # server CPU per request: what the machine's load does not inflate
-                    notes[f"server_cpu_ms_per_request {label}"] = round((proc_cpu(lk.proc.pid) - cpu0) / (n + 2) * 1000, 1)
+                    notes[f"server_cpu_ms_per_request {label}"] = round((tree_cpu(lk.proc.pid) - cpu0) / (n + 2) * 1000, 1)
             lk_browser = browser_metrics(browser, f"{lk.url}/experiments/{lk_exp}", a.loads)
         finally:
             lk.stop()
@@ -427,10 +420,10 @@ def main() -> None:
             with httpx.Client(timeout=60) as c:
                 series_url = f"{big.url}/ui-api/metric-series"
                 series_params = {"run_ids": big_run, "key": "loss", "max_points": 1000}
-                t0, cpu0 = time.perf_counter(), proc_cpu(big.proc.pid)
+                t0, cpu0 = time.perf_counter(), tree_cpu(big.proc.pid)
                 c.get(series_url, params=series_params).raise_for_status()
                 series_cold = time.perf_counter() - t0  # first request: every point is read
-                notes["series_first_request_server_cpu_s"] = proc_cpu(big.proc.pid) - cpu0
+                notes["series_first_request_server_cpu_s"] = tree_cpu(big.proc.pid) - cpu0
                 series_t = median_request(
                     c,
                     "GET",
@@ -439,7 +432,7 @@ def main() -> None:
                     params={"run_ids": big_run, "key": "loss", "max_points": 1000},
                 )
                 # a zoom: the visible tenth of the series at full resolution, downsampled to 600 px
-                zooms, cpu0 = [], proc_cpu(big.proc.pid)
+                zooms, cpu0 = [], tree_cpu(big.proc.pid)
                 for k in range(5):  # five different windows, so no answer comes from the cache
                     lo = (k + 2) * a.points // 10
                     t0 = time.perf_counter()
@@ -447,13 +440,13 @@ def main() -> None:
                                               "x_min": lo, "x_max": lo + a.points // 10}).raise_for_status()  # fmt: skip
                     zooms.append(time.perf_counter() - t0)
                 zoom_t = statistics.median(zooms)
-                notes["server_cpu_ms_per_request zoom step axis"] = round((proc_cpu(big.proc.pid) - cpu0) / 5 * 1000, 1)
+                notes["server_cpu_ms_per_request zoom step axis"] = round((tree_cpu(big.proc.pid) - cpu0) / 5 * 1000, 1)
                 t0 = time.perf_counter()
                 c.get(series_url, params={**series_params, "max_points": 1800, "x_axis": "step",
                                           "x_min": a.points // 2, "x_max": a.points // 2 + 500}).raise_for_status()  # fmt: skip
                 zoom_narrow = time.perf_counter() - t0
                 # the same tenths on the wall-time axis (the chart has drawn the whole series first)
-                zooms_time, cpu0 = [], proc_cpu(big.proc.pid)
+                zooms_time, cpu0 = [], tree_cpu(big.proc.pid)
                 for k in range(5):
                     lo = T0 + (k + 2) * a.points // 10 * 10
                     t0 = time.perf_counter()
@@ -461,7 +454,7 @@ def main() -> None:
                                               "x_min": lo, "x_max": lo + a.points // 10 * 10}).raise_for_status()  # fmt: skip
                     zooms_time.append(time.perf_counter() - t0)
                 zoom_time_t = statistics.median(zooms_time)
-                notes["server_cpu_ms_per_request zoom wall-time axis"] = round((proc_cpu(big.proc.pid) - cpu0) / 5 * 1000, 1)
+                notes["server_cpu_ms_per_request zoom wall-time axis"] = round((tree_cpu(big.proc.pid) - cpu0) / 5 * 1000, 1)
             # the server restarts between draws so each one reads all points (no series cache)
             big.stop()
             draws, draw_cpu = [], []
@@ -473,11 +466,11 @@ def main() -> None:
                 httpx.get(f"{big.url}/runs/{big_run}", timeout=60).raise_for_status()
                 ctx = browser.new_context()
                 page = ctx.new_page()
-                cpu0 = proc_cpu(big.proc.pid)
+                cpu0 = tree_cpu(big.proc.pid)
                 page.goto(f"{big.url}/runs/{big_run}")
                 page.wait_for_selector("#charts[data-drawn-ms]", timeout=120000)
                 draws.append(float(page.get_attribute("#charts", "data-drawn-ms")) / 1000)
-                draw_cpu.append(proc_cpu(big.proc.pid) - cpu0)
+                draw_cpu.append(tree_cpu(big.proc.pid) - cpu0)
                 ctx.close()
                 big.stop()
             chart_draw = statistics.median(draws)

@@ -7,6 +7,8 @@ import sys
 import time
 from typing import TextIO
 
+from labkeep.utils.progress import is_terminal
+
 
 class Board:
     """Counters of one phase that advance together (e.g. runs, metrics and artifacts)."""
@@ -18,7 +20,7 @@ class Board:
         self.out = out
         self.start = time.perf_counter()
         self._shown = 0.0
-        self._tty = bool(out is not None and getattr(out, "isatty", lambda: False)())
+        self._tty = is_terminal(out)
 
     def add(self, stage: str, n: int = 1) -> None:
         self.done[stage] += n
