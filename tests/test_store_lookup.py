@@ -60,3 +60,17 @@ def test_server_registry_shares_the_tracking_database_only_on_the_same_uri(tmp_p
         apart.close()
     finally:
         tracking.close()
+
+
+def test_features_that_need_sql_refuse_a_server_store_by_name(tmp_path):
+    from labkeep.stores.rest.tracking import RestTrackingStore
+
+    rest = RestTrackingStore("http://127.0.0.1:9")  # never contacted: the type decides
+    with pytest.raises(InvalidParameterValue, match="at 'http://127.0.0.1:9' is not a SQL database, so it cannot store traces"):
+        lookup.require_sql(rest, "store traces", "http://127.0.0.1:9")
+    sql = lookup.sql_tracking_store(f"sqlite:///{tmp_path}/s.db", str(tmp_path / "art"))
+    try:
+        assert lookup.require_sql(sql, "store traces") is sql
+    finally:
+        sql.close()
+    rest.close()

@@ -55,12 +55,20 @@ def open_trace_store(uri: str) -> TraceStore:
 def tracking_database(uri: str, purpose: str) -> Any:
     """The SQL database of the (cached) tracking store at ``uri``, for stores that live beside it
     (traces, evaluation datasets); a store without one cannot ``purpose``."""
-    db = getattr(get_tracking_store(uri), "db", None)
-    if db is None:
+    return require_sql(get_tracking_store(uri), purpose, uri).db
+
+
+def require_sql(store: TrackingStore, purpose: str, where: str = "") -> SqlTrackingStore:
+    """``store`` when it is a SQL tracking store; otherwise INVALID_PARAMETER_VALUE saying that the
+    store (at ``where``) cannot ``purpose``."""
+    from labkeep.stores.sql.tracking import SqlTrackingStore
+
+    if not isinstance(store, SqlTrackingStore):
         from labkeep.exceptions import InvalidParameterValue
 
-        raise InvalidParameterValue(f"The tracking store at {uri!r} cannot {purpose}.")
-    return db
+        at = f" at {where!r}" if where else ""
+        raise InvalidParameterValue(f"The tracking store{at} is not a SQL database, so it cannot {purpose}.")
+    return store
 
 
 def sql_tracking_store(uri: str, artifact_root: str | None = None) -> SqlTrackingStore:

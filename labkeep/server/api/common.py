@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from labkeep.registry.store import RegistryStore
     from labkeep.server.auth.store import User
     from labkeep.stores.base import TrackingStore
-    from labkeep.stores.sql.tracking import SqlTrackingStore
 
 _MISSING = object()
 _API_DOCS_HINT = " See the API docs for more information about request parameters."
@@ -245,13 +244,3 @@ def check_uri_confined(uri: str, allowed_roots: list[str], what: str = "source")
                 f"Invalid {what} {uri!r}: local paths must lie inside the server's artifact root."
             )
     return uri
-
-
-def sql_tracking_store(ctx: ApiContext, purpose: str) -> SqlTrackingStore:
-    """The server's tracking store when it is a SQL store; a clear error naming ``purpose`` otherwise."""
-    from labkeep.stores.sql.tracking import SqlTrackingStore
-
-    store = ctx.tracking_store
-    if not isinstance(store, SqlTrackingStore):
-        raise InvalidParameterValue(f"This server's store cannot {purpose} (it is not a SQL store).")
-    return store

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from labkeep.exceptions import InvalidParameterValue
-from labkeep.server.api.common import ApiContext, ApiRequest, sql_tracking_store
+from labkeep.server.api.common import ApiContext, ApiRequest
+from labkeep.stores.lookup import require_sql
 
 MAX_EXPERIMENTS = 20
 MAX_SUMMARIES = 1000
@@ -25,7 +26,7 @@ def search_datasets(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     if not numeric:
         return {"dataset_summaries": []}
     marks = ",".join("?" * len(numeric))
-    with sql_tracking_store(ctx, "search datasets").db.read() as cur:
+    with require_sql(ctx.tracking_store, "search datasets").db.read() as cur:
         rows = cur.execute(
             "SELECT DISTINCT d.experiment_id, d.name, d.digest, i.context FROM datasets d"
             " JOIN run_inputs i ON i.dataset_id = d.dataset_id"

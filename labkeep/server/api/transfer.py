@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from labkeep.exceptions import InvalidParameterValue
-from labkeep.server.api.common import ApiContext, ApiRequest, sql_tracking_store
+from labkeep.server.api.common import ApiContext, ApiRequest
+from labkeep.stores.lookup import require_sql
 
 if TYPE_CHECKING:
     from labkeep.transfer.sql_sink import SqlSink
@@ -20,7 +21,7 @@ KINDS = ("experiment", "run", "logged_model", "registered_model", "trace")
 def _sink(ctx: ApiContext) -> SqlSink:
     from labkeep.transfer.sql_sink import SqlSink
 
-    store = sql_tracking_store(ctx, "take transferred records")
+    store = require_sql(ctx.tracking_store, "take transferred records")
     return SqlSink(store.store_uri, store=store)
 
 
