@@ -41,10 +41,10 @@ _AGG = (
 )
 _LOCAL = threading.local()
 # Per SQLite series: the step range and time range of each bucket of its full downsampled view,
-# valid while the metrics table's largest rowid is unchanged (no point added anywhere since).
+# valid while the series' fingerprint (see ``_fingerprint``) is unchanged.
 # A wall-time zoom then seeks on the steps of the buckets its window touches: there is no time
 # index (it would cost every logged point a third index entry).
-_SPANS: dict[tuple, tuple[int, list[tuple[int, int, int, int]]]] = {}
+_SPANS: dict[tuple, tuple[tuple[int, int, int, int], list[tuple[int, int, int, int]]]] = {}
 _SPANS_SIZE = 256
 
 
@@ -81,6 +81,19 @@ def _reader(store: Any) -> Iterator[Any]:
         conn.execute("COMMIT")
 
 
+def _fingerprint(cur: Any, where: str, args: tuple) -> tuple[int, int, int, int] | None:
+    """What changes when a point is added to a series: its size, last step, points at that step and
+    their latest time (points are only ever added). None for an empty series."""
+    total = cur.execute(f"SELECT COUNT(*) FROM metrics WHERE {where}", args).fetchone()[0]
+    if not total:
+        return None
+    hi_step = cur.execute(f"SELECT step FROM metrics WHERE {where} ORDER BY step DESC LIMIT 1", args).fetchone()[0]
+    count, last_ts = cur.execute(
+        f"SELECT COUNT(*), MAX(ts) FROM metrics WHERE {where} AND step = ?", (*args, hi_step)
+    ).fetchone()
+    return int(total), int(hi_step), int(count), int(last_ts or 0)
+
+
 def metric_series(
     store: Any,
     run_id: str,
@@ -108,13 +121,12 @@ def metric_series(
         wargs = (run_id, key, int(w_lo), int(w_hi))
     with _reader(store) as cur:
         spans_key = (id(store), getattr(db, "path", ""), run_id, key)
-        top = cur.execute("SELECT MAX(rowid) FROM metrics").fetchone()[0] if db.dialect == "sqlite" else None
         if window is not None and window[0] != "step":
             # no time index: the window's step range, from the buckets of the full view when they
             # are current, else from a scan of each end of the series up to the window; every
             # read below then seeks on steps inside it
             spans = _SPANS.get(spans_key)
-            if spans is not None and top is not None and spans[0] == top:
+            if spans is not None and spans[0] == _fingerprint(cur, bwhere, bargs):
                 hit_spans = [sp for sp in spans[1] if sp[3] >= int(window[1]) and sp[2] <= int(window[2])]
                 s_lo = min((sp[0] for sp in hit_spans), default=1)
                 s_hi = max((sp[1] for sp in hit_spans), default=0)  # none: an empty range
@@ -161,9 +173,6 @@ def metric_series(
             if hit[0] == (int(total), int(hi_step), int(count), int(last_ts or 0)):
                 with _CACHE_LOCK:
                     _CACHE.move_to_end(cache_key)
-                    old_spans = _SPANS.get(spans_key)
-                    if window is None and old_spans is not None and top is not None:
-                        _SPANS[spans_key] = (top, old_spans[1])  # this series did not change
                 return dict(hit[1])
         lo_ts = hi_ts = 0
         if int(hi_step) - int(lo_step) < max_points // 3:
@@ -186,12 +195,8 @@ def metric_series(
                 if r[3]:
                     rows.append((b, *r[:4]))  # (bucket, min, max, last finite step, points)
                     spans_list.append((start, end - 1, int(r[4]), int(r[5])))
-            if window is None and top is not None:
-                with _CACHE_LOCK:
-                    _SPANS[spans_key] = (top, spans_list)
-                    while len(_SPANS) > _SPANS_SIZE:
-                        _SPANS.pop(next(iter(_SPANS)))
         else:
+            spans_list = None
             div = "DIV" if db.dialect == "mysql" else "/"
             rows = cur.execute(
                 f"SELECT ({col} - ?) {div} ? AS b, {_AGG.format(col=col)}"
@@ -201,6 +206,12 @@ def metric_series(
         # the last point of each bucket: the row at the bucket's largest step (or ts)
         lasts: dict[int, tuple[int, int, float]] = {}
         total = sum(int(r[4]) for r in rows)
+        token = (int(total), int(hi_step), int(count), int(last_ts or 0))
+        if window is None and spans_list is not None:
+            with _CACHE_LOCK:
+                _SPANS[spans_key] = (token, spans_list)
+                while len(_SPANS) > _SPANS_SIZE:
+                    _SPANS.pop(next(iter(_SPANS)))
         rows = [r for r in rows if r[3] is not None]  # buckets holding only NaN/inf draw nothing
         ends = [int(r[3]) for r in rows]
         order = "step, ts" if by_step else "ts, step"
@@ -224,7 +235,6 @@ def metric_series(
         mins.append(float(mn))
         maxs.append(float(mx))
     out.update(step=steps, ts=tss, value=values, min=mins, max=maxs, downsampled=True)
-    token = (int(total), int(hi_step), int(count), int(last_ts or 0))
     with _CACHE_LOCK:
         _CACHE[cache_key] = (token, dict(out))
         while len(_CACHE) > _CACHE_SIZE:

@@ -106,6 +106,9 @@ class Cursor:
     def fetchall(self) -> list[Row]:
         return cast("list[Row]", self._cur.fetchall())
 
+    def fetchmany(self, size: int) -> list[Row]:
+        return cast("list[Row]", self._cur.fetchmany(size))
+
     def fetchone(self) -> Row | None:
         return cast("Row | None", self._cur.fetchone())
 

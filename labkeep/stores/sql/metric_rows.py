@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import repeat
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from labkeep.entities import Metric, MetricColumns
 from labkeep.stores.sql.db import Row, mysql_upsert_head
@@ -65,6 +65,19 @@ LATEST_UPSERT = {
 }
 LATEST_UPSERT["postgresql"] = LATEST_UPSERT["sqlite"]
 
+# A plain point (finite, linked to no model or dataset) as a 5-column row: binding four fewer
+# parameters per point is about a tenth of SQLite's insert time.
+_PLAIN_INSERT_SQL = "INSERT INTO metrics (run_id, name, step, ts, value, kind) VALUES (?, ?, ?, ?, ?, 0)"
+PLAIN_METRIC_INSERT = {
+    "sqlite": _PLAIN_INSERT_SQL + " ON CONFLICT DO NOTHING",
+    "postgresql": _PLAIN_INSERT_SQL + " ON CONFLICT DO NOTHING",
+    "mysql": _PLAIN_INSERT_SQL + " ON DUPLICATE KEY UPDATE run_id = run_id",
+}
+
+# Points that a history of plain (value, ts, step) rows cannot represent (``ix_metrics_special``
+# indexes exactly these on SQLite and PostgreSQL).
+METRIC_SPECIAL = "kind <> 0 OR model_id IS NOT NULL OR dataset_name IS NOT NULL OR dataset_digest IS NOT NULL"
+
 # PostgreSQL: a batch of at least this many points goes in as one statement of column arrays.
 PG_UNNEST_MIN_ROWS = 8
 PG_METRIC_INSERT_UNNEST = (
@@ -74,6 +87,29 @@ PG_METRIC_INSERT_UNNEST = (
     " CAST(? AS text[]))"
     " ON CONFLICT DO NOTHING"
 )
+# The same for plain points: the run id once, four arrays.
+PG_PLAIN_INSERT_UNNEST = (
+    "INSERT INTO metrics (run_id, name, step, ts, value, kind)"
+    " SELECT CAST(? AS text), u.*, 0 FROM unnest(CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]),"
+    " CAST(? AS double precision[])) AS u"
+    " ON CONFLICT DO NOTHING"
+)
+
+
+class PointRows(NamedTuple):
+    """Validated rows of a batch of points.
+
+    ``plain``: every point is finite and linked to no model or dataset, and ``rows`` hold
+    ``(run_id, name, step, ts, value)``; otherwise full ``(run_id, name, step, ts, value, kind,
+    model_id, dataset_name, dataset_digest)`` rows.
+    """
+
+    rows: list[Row]
+    plain: bool
+
+    def full(self, rows: list[Row]) -> list[Row]:
+        """``rows`` (some of this batch's) as full rows."""
+        return [(*r, 0, None, None, None) for r in rows] if self.plain else rows
 
 
 def metric_row(run_id: str, m: Metric) -> Row:
@@ -83,14 +119,15 @@ def metric_row(run_id: str, m: Metric) -> Row:
     return (run_id, m.key, step, ts, stored, kind, m.model_id, m.dataset_name, m.dataset_digest)
 
 
-def metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[Row]:
+def metric_rows(run_id: str, metrics: Sequence[Metric]) -> PointRows:
     """Validated rows for many metrics.
 
-    A batch of plain points (finite float values, int timestamps ≥ 0 and steps, keys seen before)
-    is checked and turned into rows column by column in C; any other batch goes point by point.
+    A batch of plain points (finite float values, int timestamps ≥ 0 and steps, keys seen before,
+    no model or dataset links) is checked and turned into rows column by column in C; any other
+    batch goes point by point.
     """
     if not metrics:
-        return []
+        return PointRows([], True)
     keys, values, tss, steps, model_ids, dataset_names, dataset_digests, _ = zip(*metrics, strict=True)
     known = v._VALID_KEYS
     if (
@@ -100,11 +137,10 @@ def metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[Row]:
         and min(tss) >= 0
         and all(map(math.isfinite, values))
         and all((key, "metric name") in known for key in set(keys))
+        and model_ids.count(None) == dataset_names.count(None) == dataset_digests.count(None) == len(keys)
     ):
-        return list(
-            zip(repeat(run_id), keys, steps, tss, values, repeat(0), model_ids, dataset_names, dataset_digests)
-        )
-    return [metric_row(run_id, m) for m in metrics]
+        return PointRows(list(zip(repeat(run_id), keys, steps, tss, values)), True)
+    return PointRows([metric_row(run_id, m) for m in metrics], False)
 
 
 def _only(kind: type, column: Sequence[Any]) -> bool:
@@ -113,7 +149,8 @@ def _only(kind: type, column: Sequence[Any]) -> bool:
 
 
 def latest_rows(rows: list[Row]) -> list[Row]:
-    """The newest row per metric name: the greatest (step, ts, value), as ``latest_metrics`` keeps."""
+    """The newest row per metric name: the greatest (step, ts, value), as ``latest_metrics`` keeps.
+    Rows begin ``(run_id, name, step, ts, value)``."""
     # A stable sort by (step, ts, value), then the last row of each name wins.
     return list({row[1]: row for row in sorted(rows, key=_newness)}.values())
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from labkeep.entities import Metric, MetricColumns, PagedList, Param, RunTag
 from labkeep.exceptions import InvalidParameterValue, ResourceDoesNotExist
@@ -11,9 +11,13 @@ from labkeep.stores.sql.metric_rows import (
     LATEST_UPSERT,
     METRIC_COLUMNS,
     METRIC_INSERT,
+    METRIC_SPECIAL,
     MODEL_METRIC_INSERT,
     PG_METRIC_INSERT_UNNEST,
+    PG_PLAIN_INSERT_UNNEST,
     PG_UNNEST_MIN_ROWS,
+    PLAIN_METRIC_INSERT,
+    PointRows,
     gc_paused,
     latest_rows,
     metric_row,
@@ -25,13 +29,17 @@ from labkeep.stores.sql.metric_rows import (
 from labkeep.stores.sql.runs import RunsMixin
 from labkeep.utils import validation as v
 
-# A whole history read from the (run_id, name, step, ts, value, kind) index alone.
+# A whole history, in the order of the table's primary key (run_id, name, step, ts, value, kind).
 _PLAIN_HISTORY = "SELECT value, ts, step FROM metrics WHERE run_id = ? AND name = ? ORDER BY step, ts"
-# Points the plain read cannot represent: non-finite values (stored as stand-ins) or links.
-_ANY_SPECIAL_POINT = (
-    "SELECT 1 FROM metrics WHERE run_id = ? AND name = ?"
-    " AND (kind <> 0 OR model_id IS NOT NULL OR dataset_name IS NOT NULL OR dataset_digest IS NOT NULL) LIMIT 1"
-)
+# Points the plain read cannot represent: non-finite values (stored as stand-ins) or links. One
+# probe of the partial index ix_metrics_special (SQLite's planner would rather scan the primary
+# key, so it is named); MySQL has no partial indexes and scans the metric's points.
+_ANY_SPECIAL_POINT = {
+    "sqlite": f"SELECT 1 FROM metrics INDEXED BY ix_metrics_special WHERE run_id = ? AND name = ? AND ({METRIC_SPECIAL}) LIMIT 1",
+    "postgresql": f"SELECT 1 FROM metrics WHERE run_id = ? AND name = ? AND ({METRIC_SPECIAL}) LIMIT 1",
+    "mysql": f"SELECT 1 FROM metrics WHERE run_id = ? AND name = ? AND ({METRIC_SPECIAL}) LIMIT 1",
+}
+_READ_CHUNK = 8192
 _FULL_HISTORY = (
     f"SELECT {METRIC_COLUMNS} FROM metrics WHERE run_id = ? AND name = ? ORDER BY step, ts LIMIT ? OFFSET ?"
 )
@@ -40,17 +48,23 @@ _FULL_HISTORY = (
 class MetricsMixin(RunsMixin):
     """Metric points, each run's latest value per key, and histories."""
 
-    def _write_metrics(self, cur: Cursor, rows: list[Row], latest: list[Row]) -> None:
-        dialect = self.db.dialect
+    def _write_metrics(self, cur: Cursor, points: PointRows, latest: list[Row]) -> None:
+        dialect, rows = self.db.dialect, points.rows
         if dialect == "postgresql" and len(rows) >= PG_UNNEST_MIN_ROWS:
             # One statement with one array per column: a single round of parsing and planning
             # on the server instead of one bind/execute per point.
-            cur.execute(PG_METRIC_INSERT_UNNEST, [list(col) for col in zip(*rows, strict=True)])
+            columns = [list(col) for col in zip(*rows, strict=True)]
+            if points.plain:
+                cur.execute(PG_PLAIN_INSERT_UNNEST, [rows[0][0], *columns[1:]])
+            else:
+                cur.execute(PG_METRIC_INSERT_UNNEST, columns)
+        elif points.plain:
+            cur.executemany(PLAIN_METRIC_INSERT[dialect], rows)
         else:
             cur.executemany(METRIC_INSERT[dialect], rows)
-        linked = [row for row in rows if row[6] is not None]
-        if linked:
-            cur.executemany(MODEL_METRIC_INSERT[dialect], linked)
+            linked = [row for row in rows if row[6] is not None]
+            if linked:
+                cur.executemany(MODEL_METRIC_INSERT[dialect], linked)
         cur.executemany(LATEST_UPSERT[dialect], latest)
 
     def log_metric(self, run_id: str, metric: Metric) -> None:
@@ -73,8 +87,8 @@ class MetricsMixin(RunsMixin):
         # Validate everything before writing anything: a failed batch writes nothing. Building
         # a thousand rows with the collector on costs a fifth more (it walks the caller's points).
         with gc_paused():
-            rows = metric_rows(run_id, metrics)
-            latest = latest_rows(rows)
+            points = metric_rows(run_id, metrics)
+            latest = points.full(latest_rows(points.rows))
         param_map: dict[str, str] = {}
         for p in params:
             v.validate_key(p.key, "param name")
@@ -93,8 +107,8 @@ class MetricsMixin(RunsMixin):
                 self._write_params(cur, run_id, param_map)
             if tag_map:
                 self._write_tags(cur, run_id, tag_map)
-            if rows:
-                self._write_metrics(cur, rows, latest)
+            if points.rows:
+                self._write_metrics(cur, points, latest)
 
     def get_metric_history(
         self, run_id: str, metric_key: str, max_results: int | None = None, page_token: str | None = None
@@ -102,9 +116,9 @@ class MetricsMixin(RunsMixin):
         v.validate_run_id(run_id)
         if max_results is None and not page_token:
             with gc_paused():
-                plain = self._plain_rows(run_id, metric_key)
-                if plain is not None:
-                    return PagedList(plain_history(plain, metric_key, run_id), None)
+                history: list[Metric] = []
+                if self._plain_read(run_id, metric_key, lambda rows: history.extend(plain_history(rows, metric_key, run_id))):
+                    return PagedList(history, None)
                 rows = self._history_rows(run_id, metric_key)
                 return PagedList(metrics_from_rows(rows, run_id), None)
         from labkeep import search
@@ -123,25 +137,42 @@ class MetricsMixin(RunsMixin):
     def get_metric_history_columns(self, run_id: str, metric_key: str) -> MetricColumns:
         """Every point of one metric as step, timestamp and value columns (no per-point objects)."""
         v.validate_run_id(run_id)
+        steps: list[int] = []
+        timestamps: list[int] = []
+        values: list[float] = []
+
+        def take(rows: list[Row]) -> None:
+            part = plain_columns(rows)
+            steps.extend(part.steps)
+            timestamps.extend(part.timestamps)
+            values.extend(part.values)
+
         with gc_paused():
-            plain = self._plain_rows(run_id, metric_key)
-            if plain is not None:
-                return plain_columns(plain)
+            if self._plain_read(run_id, metric_key, take):
+                return MetricColumns(steps, timestamps, values)
             rows = self._history_rows(run_id, metric_key)
         return MetricColumns([r[4] for r in rows], [r[3] for r in rows], [m.value for m in metrics_from_rows(rows)])
 
-    def _plain_rows(self, run_id: str, metric_key: str) -> list[Row] | None:
-        """A whole history as ``(value, ts, step)`` rows when every point is finite and linked to
-        no model or dataset (the common case), else None. Reads only the ``(run_id, name, step, ts, value, kind)``
-        index; the check for other points runs after the read, so a point added in between is
-        either in neither or seen by the check (points are only ever added)."""
+    def _plain_read(self, run_id: str, metric_key: str, take: Callable[[list[Row]], object]) -> bool:
+        """Feed a whole history to ``take`` as chunks of ``(value, ts, step)`` rows, in order.
+
+        False when the metric has points such rows cannot carry (non-finite values, links to a
+        model or dataset): what was fed is then incomplete and the caller reads full rows. The
+        check runs after the read, so a point added in between is either in neither or seen by
+        it (points are only ever added). Chunks let a million-point read reuse the memory of
+        each chunk's rows instead of holding them all at once.
+        """
         with self.db.read() as cur:
-            rows = cur.execute(_PLAIN_HISTORY, (run_id, metric_key)).fetchall()
-            if not rows:
+            cur.execute(_PLAIN_HISTORY, (run_id, metric_key))
+            empty = True
+            while rows := cur.fetchmany(_READ_CHUNK):
+                take(rows)
+                empty = False
+            if empty:
                 self._require_run(cur, run_id)
-            elif cur.execute(_ANY_SPECIAL_POINT, (run_id, metric_key)).fetchone():
-                return None
-        return rows
+            elif cur.execute(_ANY_SPECIAL_POINT[self.db.dialect], (run_id, metric_key)).fetchone():
+                return False
+        return True
 
     def _history_rows(self, run_id: str, metric_key: str, limit: int = 2**62, offset: int = 0) -> list[Row]:
         """``METRIC_COLUMNS`` rows of one metric, ordered by step then timestamp."""

@@ -17,7 +17,7 @@ from labkeep.stores.sql.db import Database
 # The newest migration in migrations/versions. A constant, not Alembic's ScriptDirectory, because
 # every store open compares against it and importing Alembic costs ~0.3 s; a test
 # (tests/store/test_migrations.py) fails when it differs from Alembic's head.
-SCHEMA_HEAD = "0006_scorers"
+SCHEMA_HEAD = "0007_points"
 _LOCK_ID = 7_264_311  # advisory lock number for schema changes
 
 

@@ -31,6 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeEngine
 
+from labkeep.stores.sql.metric_rows import METRIC_SPECIAL
+
 metadata = MetaData()
 
 _MYSQL_TABLE_ARGS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
@@ -124,8 +126,8 @@ tags = Table(
 )
 
 # Every logged point, each identical (run, key, step, timestamp, value) stored once (as mlflow's
-# primary key does): repeats from retries and log_model's metric linking are ignored. The unique
-# index also serves history reads.
+# primary key does): repeats from retries and log_model's metric linking are ignored. The table is
+# clustered by that key (0007_points), which also serves history reads in order.
 metrics = Table(
     "metrics",
     metadata,
@@ -138,7 +140,16 @@ metrics = Table(
     Column("model_id", String(40), nullable=True),
     Column("dataset_name", String(500), nullable=True),
     Column("dataset_digest", String(36), nullable=True),
-    Index("ix_metrics_point", "run_id", "name", "step", "ts", "value", "kind", unique=True),
+    PrimaryKeyConstraint("run_id", "name", "step", "ts", "value", "kind"),
+    # the points a plain (value, ts, step) history read cannot carry; MySQL has no partial indexes
+    Index(
+        "ix_metrics_special",
+        "run_id",
+        "name",
+        sqlite_where=text(METRIC_SPECIAL),
+        postgresql_where=text(METRIC_SPECIAL),
+    ).ddl_if(dialect=("sqlite", "postgresql")),  # type: ignore[arg-type]
+    sqlite_with_rowid=False,  # 0007_points
     **_MYSQL_TABLE_ARGS,
 )
 
