@@ -14,17 +14,18 @@ from labkeep.stores.sql.metric_rows import (
     METRIC_SPECIAL,
     MODEL_METRIC_INSERT,
     PG_METRIC_INSERT_UNNEST,
+    PG_PLAIN_BATCH,
     PG_PLAIN_INSERT_UNNEST,
     PG_UNNEST_MIN_ROWS,
     PLAIN_METRIC_INSERT,
     PointRows,
     gc_paused,
     latest_rows,
-    metric_row,
     metric_rows,
     metrics_from_rows,
     plain_columns,
     plain_history,
+    plain_points_json,
 )
 from labkeep.stores.sql.runs import RunsMixin
 from labkeep.utils import validation as v
@@ -68,13 +69,7 @@ class MetricsMixin(RunsMixin):
         cur.executemany(LATEST_UPSERT[dialect], latest)
 
     def log_metric(self, run_id: str, metric: Metric) -> None:
-        row = metric_row(run_id, metric)
-        with self.db.write() as cur:
-            self._require_active_run(cur, run_id)
-            cur.execute(METRIC_INSERT[self.db.dialect], row)
-            if row[6] is not None:
-                cur.execute(MODEL_METRIC_INSERT[self.db.dialect], row)
-            cur.execute(LATEST_UPSERT[self.db.dialect], row)
+        self.log_batch(run_id, [metric])
 
     def log_batch(
         self,
@@ -88,7 +83,6 @@ class MetricsMixin(RunsMixin):
         # a thousand rows with the collector on costs a fifth more (it walks the caller's points).
         with gc_paused():
             points = metric_rows(run_id, metrics)
-            latest = points.full(latest_rows(points.rows))
         param_map: dict[str, str] = {}
         for p in params:
             v.validate_key(p.key, "param name")
@@ -101,6 +95,10 @@ class MetricsMixin(RunsMixin):
         for t in tags:
             v.validate_key(t.key, "tag key")
             tag_map[t.key] = v.validate_tag_value(t.key, t.value)
+        if points.plain and points.rows and not param_map and not tag_map and self.db.dialect == "postgresql":
+            self._log_plain_points_at_once(run_id, points.rows)
+            return
+        latest = points.full(latest_rows(points.rows))
         with self.db.write() as cur:
             self._require_active_run(cur, run_id)
             if param_map:
@@ -109,6 +107,13 @@ class MetricsMixin(RunsMixin):
                 self._write_tags(cur, run_id, tag_map)
             if points.rows:
                 self._write_metrics(cur, points, latest)
+
+    def _log_plain_points_at_once(self, run_id: str, rows: list[Row]) -> None:
+        """PostgreSQL: plain points and the run's latest values in one statement, one round trip."""
+        body = plain_points_json(rows)
+        with self.db.one_statement() as cur:
+            stage = cur.execute(PG_PLAIN_BATCH, (run_id, body, run_id, run_id)).fetchone()
+        self._check_active_run(run_id, None if stage is None else stage[0])
 
     def get_metric_history(
         self, run_id: str, metric_key: str, max_results: int | None = None, page_token: str | None = None
@@ -162,7 +167,7 @@ class MetricsMixin(RunsMixin):
         it (points are only ever added). Chunks let a million-point read reuse the memory of
         each chunk's rows instead of holding them all at once.
         """
-        with self.db.read() as cur:
+        with self.db.read(binary=True) as cur:
             cur.execute(_PLAIN_HISTORY, (run_id, metric_key))
             empty = True
             while rows := cur.fetchmany(_READ_CHUNK):

@@ -34,10 +34,15 @@ class SqlStoreCore:
 
     def _require_active_run(self, cur: Cursor, run_id: str) -> None:
         row = cur.execute("SELECT lifecycle_stage FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        if row is None:
+        self._check_active_run(run_id, None if row is None else row[0])
+
+    @staticmethod
+    def _check_active_run(run_id: str, stage: str | None) -> None:
+        """Refuse a write to a run that is missing (``stage`` None) or not active."""
+        if stage is None:
             raise ResourceDoesNotExist(f"Run with id={run_id} not found.")
-        if row[0] != LifecycleStage.ACTIVE:
+        if stage != LifecycleStage.ACTIVE:
             raise InvalidParameterValue(
-                f"The run {run_id} must be in the 'active' state; it is '{row[0]}'. Restore it before logging to it."
+                f"The run {run_id} must be in the 'active' state; it is '{stage}'. Restore it before logging to it."
             )
 
