@@ -203,12 +203,25 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{value:.3g} {unit}"
 
 
+def speed_probe() -> float:
+    """Seconds this interpreter takes for a fixed pure-Python loop (10M additions), right now.
+
+    The shared dev machine's speed drifts by a third from one quarter hour to the next (a virtual
+    machine on a busy host); absolute figures are comparable only at a similar probe."""
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return round(time.perf_counter() - t0, 3)
+
+
 def machine_info() -> dict:
     return {
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
         "cpus": os.cpu_count(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "speed_probe_s": speed_probe(),
     }
 
 
