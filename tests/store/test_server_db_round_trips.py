@@ -133,3 +133,42 @@ def test_a_dead_connection_is_replaced_when_idle_and_answers_retry_when_busy(sto
     assert store.get_run(run_id).data.metrics == {"m": 1.0}
     store.log_metric(run_id, Metric("m", 2.0, 2, 1))
     assert store.get_run(run_id).data.metrics == {"m": 2.0}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fetch_each_answers_every_statement_in_order_and_a_bad_one_fails_alone(backend, tmp_path):
+    with temporary_database(backend, tmp_path) as uri:
+        s = SqlTrackingStore(uri, str(tmp_path / "a"))
+        try:
+            runs = [s.create_run("0", "u", i, [], f"r{i}").info.run_id for i in range(3)]
+            s.log_batch(runs[1], [Metric("m", 0.5, 1, 0)], [Param("p", "x")])
+            with s.db.read() as cur:
+                got = cur.fetch_each(
+                    [
+                        ("SELECT name FROM runs WHERE run_id IN (?, ?) ORDER BY name", runs[:2]),
+                        ("SELECT name, value FROM params WHERE run_id = ?", (runs[1],)),
+                        ("SELECT name FROM runs WHERE run_id = ?", ("f" * 32,)),
+                        ("SELECT COUNT(*) FROM runs", ()),
+                    ]
+                )
+            assert [[tuple(r) for r in rows] for rows in got] == [[("r0",), ("r1",)], [("p", "x")], [], [(3,)]]
+            with pytest.raises(Exception):
+                with s.db.read() as cur:
+                    cur.fetch_each([("SELECT 1", ()), ("SELECT no_such_column FROM runs", ())])
+            # the store goes on answering, and whole runs load as before
+            loaded = s.get_run(runs[1])
+            assert loaded.data.params == {"p": "x"} and loaded.data.metrics == {"m": 0.5}
+        finally:
+            s.close()
+
+
+def test_reads_leave_pooled_connections_in_transaction_mode(store):
+    run_id = store.create_run("0", "u", 1, [], "r").info.run_id
+    with store.db.read() as cur:
+        driver = cur._cur.connection
+        cur.execute("SELECT 1").fetchall()
+    autocommit = driver.get_autocommit() if callable(getattr(driver, "get_autocommit", None)) else driver.autocommit
+    assert not autocommit
+    with pytest.raises(LabkeepException):  # a failing write on the same pool still writes nothing
+        store.log_batch(run_id, [Metric("m", 5.0, 2, 1)], [Param("p", "1"), Param("p", "2")])
+    assert store.get_run(run_id).data.metrics == {}

@@ -106,6 +106,22 @@ class Cursor:
     def fetchall(self) -> list[Row]:
         return cast("list[Row]", self._cur.fetchall())
 
+    def fetch_each(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        """The rows of each ``(sql, params)`` statement, in order. With psycopg they travel in one
+        round trip (pipeline mode) instead of one each; other drivers run them one by one."""
+        conn = getattr(self._cur, "connection", None)
+        if conn is None or not hasattr(conn, "pipeline") or not _psycopg_pipelines():
+            return [self.execute(sql, params).fetchall() for sql, params in statements]
+        cursors = [conn.cursor() for _ in statements]
+        with conn.pipeline():
+            for cur, (sql, params) in zip(cursors, statements, strict=True):
+                cur.execute(self._native(sql) if self._native else sql, params)
+        try:
+            return [cast("list[Row]", cur.fetchall()) for cur in cursors]
+        finally:
+            for cur in cursors:
+                cur.close()
+
     def fetchmany(self, size: int) -> list[Row]:
         return cast("list[Row]", self._cur.fetchmany(size))
 
@@ -122,6 +138,14 @@ class Cursor:
     @property
     def rowcount(self) -> int:
         return cast(int, self._cur.rowcount)
+
+
+@lru_cache(maxsize=1)
+def _psycopg_pipelines() -> bool:
+    """psycopg's pipeline mode needs libpq 14 or newer (psycopg-binary bundles one)."""
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
 
 
 def qmark_to_named(sql: str) -> str:
@@ -360,9 +384,19 @@ class SqlAlchemyDatabase(Database):
     @contextmanager
     def read(self, binary: bool = False) -> Iterator[Cursor]:
         raw = self._raw()
+        # PostgreSQL reads run without BEGIN/ROLLBACK: under its default READ COMMITTED each
+        # statement takes its own snapshot even inside a transaction, so the transaction only
+        # cost two round trips. MySQL's REPEATABLE READ does give a read one snapshot: kept there.
+        autocommit = self.dialect == "postgresql"
         try:
-            cur = raw.cursor(binary=True) if binary and self.dialect == "postgresql" else raw.cursor()
-            yield Cursor(cur, self.native_sql)
+            if autocommit:
+                _set_autocommit(raw.dbapi_connection, True)
+            try:
+                cur = raw.cursor(binary=True) if binary and autocommit else raw.cursor()
+                yield Cursor(cur, self.native_sql)
+            finally:
+                if autocommit:
+                    _set_autocommit(raw.dbapi_connection, False)
             raw.rollback()
         except Exception as exc:
             if _connection_lost(exc):

@@ -115,9 +115,26 @@ class RunsMixin(SqlStoreCore):
         model_out: dict[str, list[LoggedModelOutput]] = {}
         for chunk in chunks(list(run_ids)):
             marks = placeholders(len(chunk))
-            for r in cur.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id IN ({marks})", chunk
-            ).fetchall():
+            run_rows, latest_metric_rows, param_rows, tag_rows, input_rows, model_rows = cur.fetch_each(
+                [
+                    (f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id IN ({marks})", chunk),
+                    (
+                        f"SELECT run_id, {METRIC_COLUMNS} FROM latest_metrics WHERE run_id IN ({marks})"
+                        " ORDER BY run_id, name",
+                        chunk,
+                    ),
+                    (f"SELECT run_id, name, value FROM params WHERE run_id IN ({marks})", chunk),
+                    (f"SELECT run_id, name, value FROM tags WHERE run_id IN ({marks})", chunk),
+                    (
+                        "SELECT ri.run_id, ri.tags, d.name, d.digest, d.source_type, d.source, d.schema, d.profile"
+                        " FROM run_inputs ri JOIN datasets d ON d.dataset_id = ri.dataset_id"
+                        f" WHERE ri.run_id IN ({marks})",
+                        chunk,
+                    ),
+                    (f"SELECT run_id, model_id, direction, step FROM run_models WHERE run_id IN ({marks})", chunk),
+                ]
+            )
+            for r in run_rows:
                 infos[r[0]] = RunInfo(
                     run_id=r[0],
                     experiment_id=str(r[1]),
@@ -129,30 +146,16 @@ class RunsMixin(SqlStoreCore):
                     artifact_uri=r[7],
                     lifecycle_stage=r[8],
                 )
-            for r in cur.execute(
-                f"SELECT run_id, {METRIC_COLUMNS} FROM latest_metrics WHERE run_id IN ({marks})"
-                " ORDER BY run_id, name",
-                chunk,
-            ).fetchall():
+            for r in latest_metric_rows:
                 metrics.setdefault(r[0], []).append(metric_from_row(r[1:]))
-            for r in cur.execute(
-                f"SELECT run_id, name, value FROM params WHERE run_id IN ({marks})", chunk
-            ).fetchall():
+            for r in param_rows:
                 params.setdefault(r[0], {})[r[1]] = r[2]
-            for r in cur.execute(
-                f"SELECT run_id, name, value FROM tags WHERE run_id IN ({marks})", chunk
-            ).fetchall():
+            for r in tag_rows:
                 tags.setdefault(r[0], {})[r[1]] = r[2]
-            for r in cur.execute(
-                "SELECT ri.run_id, ri.tags, d.name, d.digest, d.source_type, d.source, d.schema, d.profile"
-                f" FROM run_inputs ri JOIN datasets d ON d.dataset_id = ri.dataset_id WHERE ri.run_id IN ({marks})",
-                chunk,
-            ).fetchall():
+            for r in input_rows:
                 input_tags = [InputTag(k, val) for k, val in json.loads(r[1]).items()]
                 datasets.setdefault(r[0], []).append(DatasetInput(Dataset(*r[2:]), input_tags))
-            for r in cur.execute(
-                f"SELECT run_id, model_id, direction, step FROM run_models WHERE run_id IN ({marks})", chunk
-            ).fetchall():
+            for r in model_rows:
                 if r[2] == "input":
                     model_in.setdefault(r[0], []).append(LoggedModelInput(r[1]))
                 else:
