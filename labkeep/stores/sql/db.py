@@ -382,22 +382,18 @@ class SqlAlchemyDatabase(Database):
         return dbapi is not None and isinstance(exc, dbapi.IntegrityError)
 
     @contextmanager
-    def read(self, binary: bool = False) -> Iterator[Cursor]:
+    def _checkout(self, autocommit: bool = False) -> Iterator[Any]:
+        """A pooled connection, in autocommit mode if asked (and back out of it afterwards);
+        a lost connection becomes TemporarilyUnavailable and is dropped from the pool."""
         raw = self._raw()
-        # PostgreSQL reads run without BEGIN/ROLLBACK: under its default READ COMMITTED each
-        # statement takes its own snapshot even inside a transaction, so the transaction only
-        # cost two round trips. MySQL's REPEATABLE READ does give a read one snapshot: kept there.
-        autocommit = self.dialect == "postgresql"
         try:
             if autocommit:
                 _set_autocommit(raw.dbapi_connection, True)
             try:
-                cur = raw.cursor(binary=True) if binary and autocommit else raw.cursor()
-                yield Cursor(cur, self.native_sql)
+                yield raw
             finally:
                 if autocommit:
                     _set_autocommit(raw.dbapi_connection, False)
-            raw.rollback()
         except Exception as exc:
             if _connection_lost(exc):
                 raise self._unavailable(raw, exc) from None
@@ -406,39 +402,30 @@ class SqlAlchemyDatabase(Database):
             raw.close()
 
     @contextmanager
+    def read(self, binary: bool = False) -> Iterator[Cursor]:
+        # PostgreSQL reads run without BEGIN/ROLLBACK: under its default READ COMMITTED each
+        # statement takes its own snapshot even inside a transaction, so the transaction only
+        # cost two round trips. MySQL's REPEATABLE READ does give a read one snapshot: kept there.
+        postgres = self.dialect == "postgresql"
+        with self._checkout(autocommit=postgres) as raw:
+            cur = raw.cursor(binary=True) if binary and postgres else raw.cursor()
+            yield Cursor(cur, self.native_sql)
+            raw.rollback()
+
+    @contextmanager
     def write(self) -> Iterator[Cursor]:
-        raw = self._raw()
-        try:
-            cur = raw.cursor()
+        with self._checkout() as raw:
             try:
-                yield Cursor(cur, self.native_sql)
+                yield Cursor(raw.cursor(), self.native_sql)
             except BaseException:
                 _quiet_rollback(raw)
                 raise
             raw.commit()
-        except Exception as exc:
-            if _connection_lost(exc):
-                raise self._unavailable(raw, exc) from None
-            raise
-        finally:
-            raw.close()
 
     @contextmanager
     def one_statement(self) -> Iterator[Cursor]:
-        raw = self._raw()
-        driver = raw.dbapi_connection
-        try:
-            _set_autocommit(driver, True)
-            try:
-                yield Cursor(raw.cursor(), self.native_sql)
-            finally:
-                _set_autocommit(driver, False)
-        except Exception as exc:
-            if _connection_lost(exc):
-                raise self._unavailable(raw, exc) from None
-            raise
-        finally:
-            raw.close()
+        with self._checkout(autocommit=True) as raw:
+            yield Cursor(raw.cursor(), self.native_sql)
 
     def _unavailable(self, raw: Any, exc: BaseException) -> TemporarilyUnavailable:
         """Drop the pooled connection (the next checkout opens a new one) and say to retry."""
