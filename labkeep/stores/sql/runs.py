@@ -113,25 +113,32 @@ class RunsMixin(SqlStoreCore):
         datasets: dict[str, list[DatasetInput]] = {}
         model_in: dict[str, list[LoggedModelInput]] = {}
         model_out: dict[str, list[LoggedModelOutput]] = {}
+        postgres = self.db.dialect == "postgresql"
         for chunk in chunks(list(run_ids)):
-            marks = placeholders(len(chunk))
+            # PostgreSQL: one array parameter keeps each statement's text the same for any number
+            # of runs, so psycopg parses it once and the server may prepare it (an IN list of 100
+            # marks was parsed anew on every call: about 0.2 ms a statement)
+            if postgres:
+                match, ids = "= ANY(CAST(? AS text[]))", [list(chunk)]
+            else:
+                match, ids = f"IN ({placeholders(len(chunk))})", list(chunk)
             run_rows, latest_metric_rows, param_rows, tag_rows, input_rows, model_rows = cur.fetch_each(
                 [
-                    (f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id IN ({marks})", chunk),
+                    (f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id {match}", ids),
                     (
-                        f"SELECT run_id, {METRIC_COLUMNS} FROM latest_metrics WHERE run_id IN ({marks})"
+                        f"SELECT run_id, {METRIC_COLUMNS} FROM latest_metrics WHERE run_id {match}"
                         " ORDER BY run_id, name",
-                        chunk,
+                        ids,
                     ),
-                    (f"SELECT run_id, name, value FROM params WHERE run_id IN ({marks})", chunk),
-                    (f"SELECT run_id, name, value FROM tags WHERE run_id IN ({marks})", chunk),
+                    (f"SELECT run_id, name, value FROM params WHERE run_id {match}", ids),
+                    (f"SELECT run_id, name, value FROM tags WHERE run_id {match}", ids),
                     (
                         "SELECT ri.run_id, ri.tags, d.name, d.digest, d.source_type, d.source, d.schema, d.profile"
                         " FROM run_inputs ri JOIN datasets d ON d.dataset_id = ri.dataset_id"
-                        f" WHERE ri.run_id IN ({marks})",
-                        chunk,
+                        f" WHERE ri.run_id {match}",
+                        ids,
                     ),
-                    (f"SELECT run_id, model_id, direction, step FROM run_models WHERE run_id IN ({marks})", chunk),
+                    (f"SELECT run_id, model_id, direction, step FROM run_models WHERE run_id {match}", ids),
                 ]
             )
             for r in run_rows:
