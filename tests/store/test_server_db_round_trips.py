@@ -172,3 +172,21 @@ def test_reads_leave_pooled_connections_in_transaction_mode(store):
     with pytest.raises(LabkeepException):  # a failing write on the same pool still writes nothing
         store.log_batch(run_id, [Metric("m", 5.0, 2, 1)], [Param("p", "1"), Param("p", "2")])
     assert store.get_run(run_id).data.metrics == {}
+
+
+def test_a_page_of_runs_loads_whatever_their_ids_hold(store, tmp_path):
+    """Run ids travel to PostgreSQL as one comma-joined text; an id holding a comma (which no
+    labkeep path creates, but a database may hold) takes the array form and still loads."""
+    made = store.create_run("0", "u", 5, [], "made").info.run_id
+    store.log_batch(made, [Metric("m", 1.0, 1, 0)], [Param("p", "x")])
+    with store.db.write() as cur:
+        cur.execute(
+            "INSERT INTO runs (run_id, experiment_id, name, user_id, status, start_time, artifact_uri,"
+            " lifecycle_stage) VALUES (?, 0, 'odd', 'u', 'FINISHED', 1, ?, 'active')",
+            ("odd,id", str(tmp_path / "odd")),
+        )
+        cur.execute("INSERT INTO params (run_id, name, value) VALUES (?, 'p', 'y')", ("odd,id",))
+    runs = {r.info.run_id: r for r in store.search_runs(["0"], "")}
+    assert set(runs) == {made, "odd,id"}
+    assert runs["odd,id"].data.params == {"p": "y"} and runs["odd,id"].info.run_name == "odd"
+    assert runs[made].data.params == {"p": "x"} and runs[made].data.metrics == {"m": 1.0}

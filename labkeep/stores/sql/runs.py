@@ -115,10 +115,15 @@ class RunsMixin(SqlStoreCore):
         model_out: dict[str, list[LoggedModelOutput]] = {}
         postgres = self.db.dialect == "postgresql"
         for chunk in chunks(list(run_ids)):
-            # PostgreSQL: one array parameter keeps each statement's text the same for any number
-            # of runs, so psycopg parses it once and the server may prepare it (an IN list of 100
-            # marks was parsed anew on every call: about 0.2 ms a statement)
-            if postgres:
+            # PostgreSQL: one parameter keeps each statement's text the same for any number of
+            # runs, so psycopg parses it once and the server may prepare it (an IN list of 100
+            # marks was parsed anew on every call: about 0.2 ms a statement). The ids go as one
+            # comma-joined text (run ids hold no commas): psycopg's list dumper runs a regex per
+            # element, about 1 ms for six statements of 100 ids.
+            joined = ",".join(chunk)
+            if postgres and joined.count(",") == len(chunk) - 1:
+                match, ids = "= ANY(string_to_array(?, ','))", [joined]
+            elif postgres:
                 match, ids = "= ANY(CAST(? AS text[]))", [list(chunk)]
             else:
                 match, ids = f"IN ({placeholders(len(chunk))})", list(chunk)
