@@ -121,6 +121,7 @@ class RunsMixin(SqlStoreCore):
             # comma-joined text (run ids hold no commas): psycopg's list dumper runs a regex per
             # element, about 1 ms for six statements of 100 ids.
             joined = ",".join(chunk)
+            ids: list[Any]
             if postgres and joined.count(",") == len(chunk) - 1:
                 match, ids = "= ANY(string_to_array(?, ','))", [joined]
             elif postgres:
