@@ -8,6 +8,7 @@ from typing import Any
 from labkeep.exceptions import InvalidParameterValue
 from labkeep.search.paging import make_page_token, parse_page_token
 from labkeep.server.api.common import ApiContext, ApiRequest, missing_value
+from labkeep.stores.lookup import require_sql
 
 MAX_RESULTS = 1000
 
@@ -26,11 +27,8 @@ def query_trace_metrics(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     max_results = req.get_int("max_results", default=MAX_RESULTS) or MAX_RESULTS
     if not 1 <= max_results <= MAX_RESULTS:
         raise InvalidParameterValue(f"max_results must be between 1 and {MAX_RESULTS}, got {max_results}.")
-    db = getattr(ctx.tracking_store, "db", None)
-    if db is None:
-        raise InvalidParameterValue("This server's tracking store cannot hold traces.")
     points = query_trace_metrics(
-        db,
+        require_sql(ctx.tracking_store, "hold traces").db,
         experiment_ids,
         view_type,
         metric_name,

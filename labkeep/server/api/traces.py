@@ -8,7 +8,6 @@ proxy. Reads serve spans from the database, falling back to the ``traces.json`` 
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from starlette.requests import Request
@@ -22,27 +21,16 @@ from labkeep.genai.tracing.entities import (
     Trace,
     TraceInfo,
 )
-from labkeep.server.api.common import ApiContext, ApiRequest
+from labkeep.server.api.common import ApiContext, ApiRequest, side_store
 
-_lock = threading.Lock()
 OTLP_BODY_LIMIT = 64 * 1024 * 1024
 
 
 def trace_store(ctx: ApiContext) -> Any:
-    store = ctx.extras.get("trace_store")
-    if store is None:
-        with _lock:
-            store = ctx.extras.get("trace_store")
-            if store is None:
-                from labkeep.stores.sql.traces import SqlTraceStore
+    """The server's trace store, built once on the tracking store's database."""
+    from labkeep.stores.sql.traces import SqlTraceStore
 
-                db = getattr(ctx.tracking_store, "db", None)
-                if db is None:
-                    raise LabkeepException(
-                        "This server's tracking store cannot hold traces.", error_code="NOT_IMPLEMENTED"
-                    )
-                store = ctx.extras["trace_store"] = SqlTraceStore(db)
-    return store
+    return side_store(ctx, "trace_store", SqlTraceStore, "traces")
 
 
 def _trace_json(ctx: ApiContext, trace: Trace) -> dict[str, Any]:

@@ -35,11 +35,8 @@ _PLAIN_HISTORY = "SELECT value, ts, step FROM metrics WHERE run_id = ? AND name 
 # Points the plain read cannot represent: non-finite values (stored as stand-ins) or links. One
 # probe of the partial index ix_metrics_special (SQLite's planner would rather scan the primary
 # key, so it is named); MySQL has no partial indexes and scans the metric's points.
-_ANY_SPECIAL_POINT = {
-    "sqlite": f"SELECT 1 FROM metrics INDEXED BY ix_metrics_special WHERE run_id = ? AND name = ? AND ({METRIC_SPECIAL}) LIMIT 1",
-    "postgresql": f"SELECT 1 FROM metrics WHERE run_id = ? AND name = ? AND ({METRIC_SPECIAL}) LIMIT 1",
-    "mysql": f"SELECT 1 FROM metrics WHERE run_id = ? AND name = ? AND ({METRIC_SPECIAL}) LIMIT 1",
-}
+_ANY_SPECIAL_POINT = f"SELECT 1 FROM metrics WHERE run_id = ? AND name = ? AND ({METRIC_SPECIAL}) LIMIT 1"
+_ANY_SPECIAL_POINT_SQLITE = _ANY_SPECIAL_POINT.replace("FROM metrics", "FROM metrics INDEXED BY ix_metrics_special")
 _READ_CHUNK = 8192
 _FULL_HISTORY = (
     f"SELECT {METRIC_COLUMNS} FROM metrics WHERE run_id = ? AND name = ? ORDER BY step, ts LIMIT ? OFFSET ?"
@@ -175,7 +172,9 @@ class MetricsMixin(RunsMixin):
                 empty = False
             if empty:
                 self._require_run(cur, run_id)
-            elif cur.execute(_ANY_SPECIAL_POINT[self.db.dialect], (run_id, metric_key)).fetchone():
+            elif cur.execute(
+                _ANY_SPECIAL_POINT_SQLITE if self.db.dialect == "sqlite" else _ANY_SPECIAL_POINT, (run_id, metric_key)
+            ).fetchone():
                 return False
         return True
 
